@@ -1,0 +1,29 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("invalid subject: {0}")]
+    Subject(#[from] scim_events::SubjectError),
+    #[error("event encoding: {0}")]
+    Encoding(#[from] serde_json::Error),
+    #[error("JetStream {operation} failed: {message}")]
+    JetStream { operation: &'static str, message: String },
+}
+
+impl StoreError {
+    pub(crate) fn jetstream(operation: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::JetStream {
+            operation,
+            message: error.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum AppendError {
+    /// Another write reached the aggregate first (optimistic concurrency).
+    #[error("the aggregate changed concurrently (expected version {expected})")]
+    Conflict { expected: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,18 @@
+//! JetStream as the event store.
+//!
+//! - [`EventStore::append`]: optimistic append with
+//!   `Nats-Expected-Last-Subject-Sequence` (0 = "must not exist") and a
+//!   deterministic `Nats-Msg-Id`, so a retried publish is deduplicated.
+//! - [`EventStore::load_last`]: the last event of an aggregate, which carries
+//!   its current state, and its version (the stream sequence).
+//! - [`claims`]: case-insensitive userName uniqueness in a KV bucket.
+//! - [`consumer`]: durable pull consumers that hand ordered batches to a
+//!   handler and ack only after the handler committed.
+
+pub mod claims;
+pub mod consumer;
+mod error;
+mod store;
+
+pub use error::{AppendError, StoreError};
+pub use store::{EventStore, StoreSettings, StoredEvent, EVENT_TYPE_HEADER};

@@ -1,0 +1,222 @@
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishErrorKind, kv, stream};
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use scim_events::{AggregateKind, EventEnvelope, Namespace};
+
+use crate::error::{AppendError, StoreError};
+
+/// Carries the event type so tools can route without decoding the payload.
+pub const EVENT_TYPE_HEADER: &str = "Scim-Event-Type";
+
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// 3 in production: an ack then means "stored on a quorum" (see
+    /// docs/operations.md on durability). 1 for development.
+    pub replicas: usize,
+    /// How long JetStream remembers message ids for deduplication.
+    pub duplicate_window: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+        }
+    }
+}
+
+/// An event as stored: its stream sequence is the aggregate's version.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub sequence: u64,
+    pub subject: String,
+    pub envelope: EventEnvelope,
+    pub headers: Option<HeaderMap>,
+}
+
+#[derive(Clone)]
+pub struct EventStore {
+    context: jetstream::Context,
+    namespace: Namespace,
+    stream: stream::Stream,
+    usernames: kv::Store,
+}
+
+impl EventStore {
+    /// Creates (idempotently) the stream and the userName bucket.
+    pub async fn connect(
+        client: async_nats::Client,
+        namespace: Namespace,
+        settings: &StoreSettings,
+    ) -> Result<Self, StoreError> {
+        let context = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(5))
+            .max_ack_inflight(10_000)
+            .backpressure_on_inflight(true)
+            .build(client);
+        let stream_config = stream::Config {
+            name: namespace.stream_name(),
+            subjects: vec![namespace.all_subjects()],
+            storage: stream::StorageType::File,
+            num_replicas: settings.replicas,
+            retention: stream::RetentionPolicy::Limits,
+            // The stream is the source of truth and the audit trail: never
+            // trimmed, never edited.
+            deny_delete: true,
+            deny_purge: true,
+            allow_direct: true,
+            duplicate_window: settings.duplicate_window,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        };
+        let stream = context
+            .get_or_create_stream(stream_config)
+            .await
+            .map_err(|error| StoreError::jetstream("create stream", error))?;
+        let usernames = match context.get_key_value(namespace.username_bucket()).await {
+            Ok(store) => store,
+            Err(_) => context
+                .create_key_value(kv::Config {
+                    bucket: namespace.username_bucket(),
+                    history: 1,
+                    num_replicas: settings.replicas,
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|error| StoreError::jetstream("create key-value bucket", error))?,
+        };
+        Ok(Self {
+            context,
+            namespace,
+            stream,
+            usernames,
+        })
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    pub fn context(&self) -> &jetstream::Context {
+        &self.context
+    }
+
+    pub fn stream(&self) -> &stream::Stream {
+        &self.stream
+    }
+
+    pub(crate) fn usernames(&self) -> &kv::Store {
+        &self.usernames
+    }
+
+    pub fn subject_of(&self, event: &EventEnvelope) -> Result<String, StoreError> {
+        Ok(self
+            .namespace
+            .aggregate_subject(&event.tenant_id, event.aggregate_kind, &event.aggregate_id)?)
+    }
+
+    /// Appends `event` if the aggregate is still at `expected_version`
+    /// (0 = it must not exist yet). Returns the new version.
+    ///
+    /// A publish whose outcome is unknown (timeout) is retried with the same
+    /// message id; the server's duplicate window turns a retry of a publish
+    /// that did land into a duplicate ack instead of a second event.
+    pub async fn append(&self, event: &EventEnvelope, expected_version: u64) -> Result<u64, AppendError> {
+        let subject = self.subject_of(event)?;
+        let message_id = event.message_id(expected_version).map_err(StoreError::from)?;
+        let payload = Bytes::from(event.to_json().map_err(StoreError::from)?);
+        let mut headers = HeaderMap::new();
+        headers.insert(EVENT_TYPE_HEADER, event.payload.type_name());
+        telemetry::propagation::inject_nats(&mut headers);
+
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let publish = jetstream::message::PublishMessage::build()
+                .payload(payload.clone())
+                .headers(headers.clone())
+                .message_id(&message_id)
+                .expected_last_subject_sequence(expected_version);
+            let outcome = match self.context.send_publish(subject.clone(), publish).await {
+                Ok(ack) => ack.await,
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(ack) => return Ok(ack.sequence),
+                Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {
+                    return Err(AppendError::Conflict {
+                        expected: expected_version,
+                    });
+                }
+                Err(error)
+                    if attempt < ATTEMPTS
+                        && matches!(error.kind(), PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe) =>
+                {
+                    tracing::warn!(%error, attempt, "publish outcome unknown, retrying with the same message id");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(error) => return Err(StoreError::jetstream("publish", error).into()),
+            }
+        }
+    }
+
+    /// Appends an event that needs no concurrency check (e.g. a rejected
+    /// request, which is its own aggregate). Still deduplicated by id.
+    pub async fn append_unchecked(&self, event: &EventEnvelope) -> Result<u64, StoreError> {
+        let subject = self.subject_of(event)?;
+        let payload = Bytes::from(event.to_json()?);
+        let mut headers = HeaderMap::new();
+        headers.insert(EVENT_TYPE_HEADER, event.payload.type_name());
+        telemetry::propagation::inject_nats(&mut headers);
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(payload)
+            .headers(headers)
+            .message_id(event.event_id.to_string());
+        let ack = self
+            .context
+            .send_publish(subject, publish)
+            .await
+            .map_err(|error| StoreError::jetstream("publish", error))?
+            .await
+            .map_err(|error| StoreError::jetstream("publish ack", error))?;
+        Ok(ack.sequence)
+    }
+
+    /// The latest event of an aggregate, or `None` if it never existed.
+    pub async fn load_last(
+        &self,
+        tenant_id: &str,
+        kind: AggregateKind,
+        id: &str,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let subject = self.namespace.aggregate_subject(tenant_id, kind, id)?;
+        match self.stream.direct_get_last_for_subject(subject.clone()).await {
+            Ok(message) => {
+                let envelope = EventEnvelope::from_json(&message.payload)?;
+                Ok(Some(StoredEvent {
+                    sequence: message.sequence,
+                    subject,
+                    envelope,
+                    headers: Some(message.headers),
+                }))
+            }
+            Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
+            Err(error) => Err(StoreError::jetstream("load aggregate", error)),
+        }
+    }
+
+    /// The sequence of the last message in the stream (0 when empty).
+    pub async fn last_sequence(&self) -> Result<u64, StoreError> {
+        let mut stream = self.stream.clone();
+        let info = stream
+            .info()
+            .await
+            .map_err(|error| StoreError::jetstream("stream info", error))?;
+        Ok(info.state.last_sequence)
+    }
+}

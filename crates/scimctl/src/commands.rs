@@ -1,0 +1,336 @@
+//! Executes one parsed command against the admin gRPC APIs.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use scim_rpc::account::account_admin_client::AccountAdminClient;
+use scim_rpc::account::{
+    CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest, ListScimConfigsRequest,
+    ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
+};
+use scim_rpc::audit::audit_query_client::AuditQueryClient;
+use scim_rpc::audit::AuditQueryRequest;
+use scim_rpc::license::license_admin_client::LicenseAdminClient;
+use scim_rpc::license::{
+    AssignLicenseRequest, ListPoolsRequest, RevokeLicenseRequest, UpsertPoolRequest,
+    UserLicensesRequest,
+};
+use serde_json::json;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Request;
+
+use crate::cli::{
+    AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, LicenseCommand, PoolCommand,
+    TenantCommand, TokenCommand,
+};
+use crate::render::{self, Rendered};
+
+/// Connection settings shared by every command.
+struct Ctx {
+    authorization: MetadataValue<Ascii>,
+    timeout: Duration,
+}
+
+impl Ctx {
+    /// Wraps a message with the operator credential and a deadline.
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", self.authorization.clone());
+        request.set_timeout(self.timeout);
+        request
+    }
+}
+
+async fn connect(service: &str, url: &str, flag: &str) -> Result<Channel> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid {flag} {url:?}"))?
+        .connect_timeout(Duration::from_secs(5));
+    endpoint.connect().await.with_context(|| {
+        format!("cannot connect to {service} at {url} (is it running? see {flag})")
+    })
+}
+
+async fn account(cli: &Cli) -> Result<AccountAdminClient<Channel>> {
+    let channel = connect("directory-service", &cli.directory_url, "--directory-url").await?;
+    Ok(AccountAdminClient::new(channel))
+}
+
+async fn license(cli: &Cli) -> Result<LicenseAdminClient<Channel>> {
+    let channel = connect("license-service", &cli.license_url, "--license-url").await?;
+    Ok(LicenseAdminClient::new(channel))
+}
+
+async fn audit(cli: &Cli) -> Result<AuditQueryClient<Channel>> {
+    let channel = connect("audit-service", &cli.audit_url, "--audit-url").await?;
+    Ok(AuditQueryClient::new(channel))
+}
+
+fn non_empty(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+pub async fn run(cli: &Cli) -> Result<Rendered> {
+    let authorization: MetadataValue<Ascii> = format!("Bearer {}", cli.admin_token)
+        .parse()
+        .context("--admin-token / ADMIN_TOKEN contains characters not allowed in a header")?;
+    let ctx = Ctx {
+        authorization,
+        timeout: Duration::from_secs(cli.timeout_secs.max(1)),
+    };
+
+    match &cli.command {
+        Command::Tenant(TenantCommand::Create { name }) => {
+            let tenant = account(cli)
+                .await?
+                .create_tenant(ctx.request(CreateTenantRequest { name: name.clone() }))
+                .await
+                .context("create tenant")?
+                .into_inner();
+            Ok(Rendered {
+                text: format!("created tenant {} ({})\n", tenant.id, tenant.name),
+                json: render::tenant_json(&tenant),
+            })
+        }
+        Command::Tenant(TenantCommand::List) => {
+            let tenants = account(cli)
+                .await?
+                .list_tenants(ctx.request(ListTenantsRequest {}))
+                .await
+                .context("list tenants")?
+                .into_inner()
+                .tenants;
+            Ok(Rendered {
+                text: render::tenants_table(&tenants),
+                json: json!({ "tenants": tenants.iter().map(render::tenant_json).collect::<Vec<_>>() }),
+            })
+        }
+        Command::Config(ConfigCommand::Create { tenant, name }) => {
+            let config = account(cli)
+                .await?
+                .create_scim_config(ctx.request(CreateScimConfigRequest {
+                    tenant_id: tenant.clone(),
+                    name: name.clone(),
+                }))
+                .await
+                .context("create SCIM configuration")?
+                .into_inner();
+            Ok(Rendered {
+                text: format!(
+                    "created SCIM configuration {} ({}) for tenant {}\n",
+                    config.id, config.name, config.tenant_id
+                ),
+                json: render::config_json(&config),
+            })
+        }
+        Command::Config(ConfigCommand::List { tenant }) => {
+            let configs = account(cli)
+                .await?
+                .list_scim_configs(ctx.request(ListScimConfigsRequest {
+                    tenant_id: tenant.clone(),
+                }))
+                .await
+                .context("list SCIM configurations")?
+                .into_inner()
+                .configs;
+            Ok(Rendered {
+                text: render::configs_table(&configs),
+                json: json!({ "configs": configs.iter().map(render::config_json).collect::<Vec<_>>() }),
+            })
+        }
+        Command::Token(TokenCommand::Issue { config, valid_days }) => {
+            let issued = account(cli)
+                .await?
+                .issue_token(ctx.request(IssueTokenRequest {
+                    config_id: config.clone(),
+                    valid_days: valid_days.unwrap_or(0),
+                }))
+                .await
+                .context("issue token")?
+                .into_inner();
+            eprintln!(
+                "warning: this is the only time the token secret is shown; it is stored only as a hash and cannot be retrieved again. Keep it somewhere safe."
+            );
+            Ok(Rendered {
+                text: render::issued_token_text(&issued),
+                json: render::issued_token_json(&issued),
+            })
+        }
+        Command::Token(TokenCommand::List { config }) => {
+            let tokens = account(cli)
+                .await?
+                .list_tokens(ctx.request(ListTokensRequest {
+                    config_id: config.clone(),
+                }))
+                .await
+                .context("list tokens")?
+                .into_inner()
+                .tokens;
+            Ok(Rendered {
+                text: render::tokens_table(&tokens),
+                json: json!({ "tokens": tokens.iter().map(render::token_json).collect::<Vec<_>>() }),
+            })
+        }
+        Command::Token(TokenCommand::Revoke { token_id }) => {
+            let info = account(cli)
+                .await?
+                .revoke_token(ctx.request(RevokeTokenRequest {
+                    token_id: token_id.clone(),
+                }))
+                .await
+                .context("revoke token")?
+                .into_inner();
+            Ok(Rendered {
+                text: format!(
+                    "revoked token {} (config {}) at {}\n",
+                    info.id,
+                    info.config_id,
+                    if info.revoked_at.is_empty() { "now" } else { &info.revoked_at }
+                ),
+                json: render::token_json(&info),
+            })
+        }
+        Command::Pool(PoolCommand::Upsert(args)) => {
+            let pool = license(cli)
+                .await?
+                .upsert_pool(ctx.request(UpsertPoolRequest {
+                    tenant_id: args.tenant.clone(),
+                    config_id: args.config.clone(),
+                    application_instance: args.app_instance.clone(),
+                    license_type: args.license_type.clone(),
+                    seats: args.seats,
+                    auto_assign: args.auto_assign,
+                }))
+                .await
+                .context("upsert license pool")?
+                .into_inner();
+            Ok(Rendered {
+                text: format!(
+                    "pool {} ({}/{}): {}/{} seats used, auto-assign {}\n",
+                    pool.id,
+                    pool.application_instance,
+                    pool.license_type,
+                    pool.seats_used,
+                    pool.seats,
+                    if pool.auto_assign { "on" } else { "off" }
+                ),
+                json: render::pool_json(&pool),
+            })
+        }
+        Command::Pool(PoolCommand::List { tenant }) => {
+            let pools = license(cli)
+                .await?
+                .list_pools(ctx.request(ListPoolsRequest {
+                    tenant_id: tenant.clone(),
+                }))
+                .await
+                .context("list license pools")?
+                .into_inner()
+                .pools;
+            Ok(Rendered {
+                text: render::pools_table(&pools),
+                json: json!({ "pools": pools.iter().map(render::pool_json).collect::<Vec<_>>() }),
+            })
+        }
+        Command::Licenses(args) => {
+            let assignments = license(cli)
+                .await?
+                .user_licenses(ctx.request(UserLicensesRequest {
+                    tenant_id: args.tenant.clone(),
+                    user_id: args.user.clone(),
+                }))
+                .await
+                .context("list user licenses")?
+                .into_inner()
+                .assignments;
+            Ok(Rendered {
+                text: render::assignments_table(&assignments),
+                json: json!({
+                    "assignments": assignments.iter().map(render::assignment_json).collect::<Vec<_>>()
+                }),
+            })
+        }
+        Command::License(LicenseCommand::Assign(args)) => {
+            let assignment = license(cli)
+                .await?
+                .assign_license(ctx.request(AssignLicenseRequest {
+                    pool_id: args.pool.clone(),
+                    user_id: args.user.clone(),
+                }))
+                .await
+                .context("assign license")?
+                .into_inner();
+            Ok(Rendered {
+                text: format!(
+                    "assigned a seat of pool {} to user {}\n",
+                    assignment.pool_id, assignment.user_id
+                ),
+                json: render::assignment_json(&assignment),
+            })
+        }
+        Command::License(LicenseCommand::Revoke(args)) => {
+            let response = license(cli)
+                .await?
+                .revoke_license(ctx.request(RevokeLicenseRequest {
+                    pool_id: args.pool.clone(),
+                    user_id: args.user.clone(),
+                }))
+                .await
+                .context("revoke license")?
+                .into_inner();
+            Ok(Rendered {
+                text: if response.revoked {
+                    format!("revoked user {}'s seat in pool {}\n", args.user, args.pool)
+                } else {
+                    format!("user {} held no seat in pool {}\n", args.user, args.pool)
+                },
+                json: json!({ "pool_id": args.pool, "user_id": args.user, "revoked": response.revoked }),
+            })
+        }
+        Command::Audit(AuditCommand::Query(args)) => audit_query(cli, &ctx, args).await,
+    }
+}
+
+async fn audit_query(cli: &Cli, ctx: &Ctx, args: &AuditQueryArgs) -> Result<Rendered> {
+    let response = audit(cli)
+        .await?
+        .query(ctx.request(AuditQueryRequest {
+            tenant_id: args.tenant.clone(),
+            from: non_empty(&args.from),
+            to: non_empty(&args.to),
+            target: non_empty(&args.target),
+            operation: non_empty(&args.operation),
+            outcome: non_empty(&args.outcome),
+            actor: non_empty(&args.actor),
+            correlation_id: non_empty(&args.correlation_id),
+            page_size: args.page_size.unwrap_or(0),
+            page_token: non_empty(&args.page_token),
+        }))
+        .await
+        .context("query audit log")?
+        .into_inner();
+    let mut text = if response.records.is_empty() {
+        "no matching audit records\n".to_owned()
+    } else {
+        render::audit_table(&response.records)
+    };
+    if !response.next_page_token.is_empty() {
+        text.push_str(&format!(
+            "\nmore records: repeat with --page-token {}\n",
+            response.next_page_token
+        ));
+    }
+    Ok(Rendered {
+        text,
+        json: json!({
+            "records": response.records.iter().map(render::audit_record_json).collect::<Vec<_>>(),
+            "next_page_token": if response.next_page_token.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::Value::String(response.next_page_token.clone())
+            },
+        }),
+    })
+}

@@ -1,0 +1,311 @@
+//! Turning gRPC messages into text tables and JSON objects.
+
+use scim_rpc::account::{IssuedToken, ScimConfig, Tenant, TokenInfo};
+use scim_rpc::audit::AuditRecord;
+use scim_rpc::license::{Assignment, Pool};
+use serde_json::{json, Value};
+
+/// The result of one command, in both renderings.
+pub struct Rendered {
+    pub json: Value,
+    pub text: String,
+}
+
+/// A plain left-aligned table with a header row.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(width) = widths.get_mut(i) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let header_cells: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header_cells).chain(rows.iter()) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let width = widths.get(i).copied().unwrap_or(0);
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(width.saturating_sub(cell.chars().count()) + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Empty proto strings mean "absent"; JSON says so with null.
+fn opt(value: &str) -> Value {
+    if value.is_empty() {
+        Value::Null
+    } else {
+        Value::String(value.to_owned())
+    }
+}
+
+fn dash(value: &str) -> String {
+    if value.is_empty() {
+        "-".to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+pub fn tenant_json(t: &Tenant) -> Value {
+    json!({ "id": t.id, "name": t.name, "created_at": opt(&t.created_at) })
+}
+
+pub fn tenants_table(tenants: &[Tenant]) -> String {
+    let rows: Vec<Vec<String>> = tenants
+        .iter()
+        .map(|t| vec![t.id.clone(), t.name.clone(), dash(&t.created_at)])
+        .collect();
+    table(&["ID", "NAME", "CREATED"], &rows)
+}
+
+pub fn config_json(c: &ScimConfig) -> Value {
+    json!({
+        "id": c.id,
+        "tenant_id": c.tenant_id,
+        "name": c.name,
+        "created_at": opt(&c.created_at),
+    })
+}
+
+pub fn configs_table(configs: &[ScimConfig]) -> String {
+    let rows: Vec<Vec<String>> = configs
+        .iter()
+        .map(|c| vec![c.id.clone(), c.name.clone(), c.tenant_id.clone(), dash(&c.created_at)])
+        .collect();
+    table(&["ID", "NAME", "TENANT", "CREATED"], &rows)
+}
+
+pub fn token_json(t: &TokenInfo) -> Value {
+    json!({
+        "id": t.id,
+        "config_id": t.config_id,
+        "tenant_id": t.tenant_id,
+        "prefix": t.prefix,
+        "created_at": opt(&t.created_at),
+        "expires_at": opt(&t.expires_at),
+        "last_used_at": opt(&t.last_used_at),
+        "revoked_at": opt(&t.revoked_at),
+        "status": token_status(t),
+    })
+}
+
+fn token_status(t: &TokenInfo) -> &'static str {
+    if t.revoked_at.is_empty() { "active" } else { "revoked" }
+}
+
+pub fn tokens_table(tokens: &[TokenInfo]) -> String {
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.clone(),
+                dash(&t.prefix),
+                token_status(t).to_owned(),
+                dash(&t.created_at),
+                dash(&t.expires_at),
+                dash(&t.last_used_at),
+                dash(&t.revoked_at),
+            ]
+        })
+        .collect();
+    table(
+        &["ID", "PREFIX", "STATUS", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+        &rows,
+    )
+}
+
+pub fn issued_token_json(issued: &IssuedToken) -> Value {
+    json!({
+        "info": issued.info.as_ref().map(token_json).unwrap_or(Value::Null),
+        "secret": issued.secret,
+    })
+}
+
+pub fn issued_token_text(issued: &IssuedToken) -> String {
+    let mut text = String::new();
+    if let Some(info) = &issued.info {
+        text.push_str(&format!(
+            "token id:   {}\nconfig:     {}\nexpires at: {}\n",
+            info.id,
+            info.config_id,
+            dash(&info.expires_at)
+        ));
+    }
+    text.push_str(&format!("secret:     {}\n", issued.secret));
+    text
+}
+
+pub fn pool_json(p: &Pool) -> Value {
+    json!({
+        "id": p.id,
+        "tenant_id": p.tenant_id,
+        "config_id": p.config_id,
+        "application_instance": p.application_instance,
+        "license_type": p.license_type,
+        "seats": p.seats,
+        "seats_used": p.seats_used,
+        "seats_free": p.seats.saturating_sub(p.seats_used),
+        "auto_assign": p.auto_assign,
+    })
+}
+
+pub fn pools_table(pools: &[Pool]) -> String {
+    let rows: Vec<Vec<String>> = pools
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.clone(),
+                p.application_instance.clone(),
+                p.license_type.clone(),
+                format!("{}/{}", p.seats_used, p.seats),
+                if p.auto_assign { "on" } else { "off" }.to_owned(),
+                p.config_id.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["ID", "APP INSTANCE", "LICENSE TYPE", "SEATS USED/TOTAL", "AUTO-ASSIGN", "CONFIG"],
+        &rows,
+    )
+}
+
+pub fn assignment_json(a: &Assignment) -> Value {
+    json!({
+        "pool_id": a.pool_id,
+        "tenant_id": a.tenant_id,
+        "user_id": a.user_id,
+        "assigned_at": opt(&a.assigned_at),
+        "source": a.source,
+    })
+}
+
+pub fn assignments_table(assignments: &[Assignment]) -> String {
+    let rows: Vec<Vec<String>> = assignments
+        .iter()
+        .map(|a| {
+            vec![
+                a.pool_id.clone(),
+                a.user_id.clone(),
+                dash(&a.source),
+                dash(&a.assigned_at),
+            ]
+        })
+        .collect();
+    table(&["POOL", "USER", "SOURCE", "ASSIGNED"], &rows)
+}
+
+pub fn audit_record_json(r: &AuditRecord) -> Value {
+    // The event is itself JSON; embed it as an object when it parses.
+    let event = if r.event_json.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&r.event_json).unwrap_or_else(|_| Value::String(r.event_json.clone()))
+    };
+    json!({
+        "sequence": r.sequence,
+        "event_id": r.event_id,
+        "tenant_id": r.tenant_id,
+        "occurred_at": r.occurred_at,
+        "operation": r.operation,
+        "outcome": r.outcome,
+        "resource_type": opt(&r.resource_type),
+        "target_id": opt(&r.target_id),
+        "target_name": opt(&r.target_name),
+        "actor_config_id": opt(&r.actor_config_id),
+        "actor_token_id": opt(&r.actor_token_id),
+        "correlation_id": opt(&r.correlation_id),
+        "status": if r.status == 0 { Value::Null } else { json!(r.status) },
+        "detail": opt(&r.detail),
+        "event": event,
+    })
+}
+
+pub fn audit_table(records: &[AuditRecord]) -> String {
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            let target = match (r.target_name.is_empty(), r.target_id.is_empty()) {
+                (false, false) => format!("{} ({})", r.target_name, r.target_id),
+                (false, true) => r.target_name.clone(),
+                (true, false) => r.target_id.clone(),
+                (true, true) => "-".to_owned(),
+            };
+            let actor = if r.actor_token_id.is_empty() {
+                dash(&r.actor_config_id)
+            } else {
+                format!("token {}", r.actor_token_id)
+            };
+            vec![
+                dash(&r.occurred_at),
+                dash(&r.operation),
+                dash(&r.outcome),
+                if r.status == 0 { "-".to_owned() } else { r.status.to_string() },
+                dash(&r.resource_type),
+                target,
+                actor,
+                dash(&r.correlation_id),
+                dash(&r.detail),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "TIME",
+            "OPERATION",
+            "OUTCOME",
+            "STATUS",
+            "TYPE",
+            "TARGET",
+            "ACTOR",
+            "CORRELATION ID",
+            "DETAIL",
+        ],
+        &rows,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns_and_trims_trailing_space() {
+        let out = table(
+            &["ID", "NAME"],
+            &[vec!["1".into(), "demo".into()], vec!["12345".into(), "x".into()]],
+        );
+        assert_eq!(out, "ID     NAME\n1      demo\n12345  x\n");
+    }
+
+    #[test]
+    fn empty_strings_become_null_in_json() {
+        let info = TokenInfo {
+            id: "tok".into(),
+            config_id: "cfg".into(),
+            ..TokenInfo::default()
+        };
+        let value = token_json(&info);
+        assert_eq!(value["revoked_at"], Value::Null);
+        assert_eq!(value["status"], "active");
+    }
+
+    #[test]
+    fn audit_event_json_is_embedded_as_an_object() {
+        let record = AuditRecord {
+            event_json: r#"{"type":"user.created"}"#.into(),
+            ..AuditRecord::default()
+        };
+        assert_eq!(audit_record_json(&record)["event"]["type"], "user.created");
+    }
+}

@@ -1,0 +1,12 @@
+//! Bootstrap pieces every service binary shares, so each `main` stays thin:
+//! configuration from the environment, the shutdown signal, Postgres pools,
+//! the consumer leader lock, the operator credential check, and the
+//! `/metrics` + health HTTP endpoint.
+
+pub mod admin_auth;
+pub mod config;
+pub mod leader;
+pub mod nats;
+pub mod ops_http;
+pub mod postgres;
+pub mod shutdown;

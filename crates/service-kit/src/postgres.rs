@@ -1,0 +1,39 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+/// Connects a pool to `url`, creating the database first when it is missing
+/// (handy locally and in tests; production databases are provisioned ahead).
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    create_database_if_missing(&options).await?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
+    let Some(database) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut maintenance = options.clone().database("postgres").connect().await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&database)
+        .fetch_one(&mut maintenance)
+        .await?;
+    if !exists {
+        let statement = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
+        // The name is quoted with embedded quotes doubled: identifiers cannot be bound.
+        match sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut maintenance).await {
+            Ok(_) => {}
+            // Another replica created it between our check and our create.
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P04") => {}
+            Err(error) => return Err(error),
+        }
+    }
+    maintenance.close().await
+}
