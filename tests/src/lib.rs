@@ -1,1 +1,435 @@
+//! Test kit: boots the whole platform in-process (gateway, directory,
+//! license and audit services) against the real NATS and Postgres, isolated
+//! per test by a random event namespace and fresh databases.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use scim_rpc::account::account_admin_client::AccountAdminClient;
+use scim_rpc::account::{CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest};
+use scim_rpc::audit::audit_query_client::AuditQueryClient;
+use scim_rpc::license::license_admin_client::LicenseAdminClient;
+use scim_rpc::license::UpsertPoolRequest;
+use serde_json::Value;
+use service_kit::admin_auth::OperatorCredential;
+use service_kit::config::CommonConfig;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub type Admin<C> = C;
+
+pub fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+pub fn maintenance_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `postgres://…/<name>` on the same server as the maintenance database.
+pub fn database_url(name: &str) -> String {
+    let base = maintenance_database_url();
+    match base.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+fn short_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+pub fn common_config(namespace: &str) -> CommonConfig {
+    CommonConfig {
+        nats_url: nats_url(),
+        event_namespace: namespace.to_owned(),
+        stream_replicas: 1,
+        admin_token: ADMIN_TOKEN.into(),
+        otlp_endpoint: None,
+        log_filter: "warn".into(),
+        log_json: false,
+    }
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Databases of one test stack.
+#[derive(Debug, Clone)]
+pub struct Databases {
+    pub directory: String,
+    pub license: String,
+    pub audit: String,
+}
+
+impl Databases {
+    pub fn random() -> Self {
+        let id = short_id();
+        Self {
+            directory: format!("t_{id}_directory"),
+            license: format!("t_{id}_license"),
+            audit: format!("t_{id}_audit"),
+        }
+    }
+}
+
+/// One running platform. Dropping it stops every service.
+pub struct TestStack {
+    pub namespace: String,
+    pub databases: Databases,
+    pub gateway_urls: Vec<String>,
+    pub directory_addr: SocketAddr,
+    pub license_addrs: Vec<SocketAddr>,
+    pub audit_addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StackOptions {
+    pub gateways: usize,
+    pub license_services: usize,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            gateways: 1,
+            license_services: 1,
+        }
+    }
+}
+
+impl TestStack {
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(StackOptions::default()).await
+    }
+
+    pub async fn start_with(options: StackOptions) -> anyhow::Result<Self> {
+        let namespace = format!("t{}", short_id());
+        let databases = Databases::random();
+        let shutdown = CancellationToken::new();
+        let mut tasks = Vec::new();
+
+        let directory = directory_service::Application::build(directory_service::Config {
+            common: common_config(&namespace),
+            database_url: database_url(&databases.directory),
+            grpc_addr: loopback(),
+            metrics_addr: loopback(),
+            database_max_connections: 10,
+        })
+        .await
+        .context("directory")?;
+        let directory_addr = directory.grpc_addr()?;
+        tasks.push(spawn("directory", directory.run_until_stopped(shutdown.clone())));
+
+        let mut license_addrs = Vec::new();
+        for _ in 0..options.license_services.max(1) {
+            let license = license_service::Application::build(license_service::Config {
+                common: common_config(&namespace),
+                database_url: database_url(&databases.license),
+                grpc_addr: loopback(),
+                metrics_addr: loopback(),
+            })
+            .await
+            .context("license")?;
+            license_addrs.push(license.grpc_addr());
+            tasks.push(spawn("license", license.run_until_stopped(shutdown.clone())));
+        }
+
+        let audit = audit_service::Application::build(audit_service::Config {
+            common: common_config(&namespace),
+            database_url: database_url(&databases.audit),
+            grpc_addr: loopback(),
+            metrics_addr: loopback(),
+        })
+        .await
+        .context("audit")?;
+        let audit_addr = audit.grpc_addr();
+        tasks.push(spawn("audit", audit.run_until_stopped(shutdown.clone())));
+
+        let mut gateway_urls = Vec::new();
+        for _ in 0..options.gateways.max(1) {
+            let listener = std::net::TcpListener::bind(loopback())?;
+            let addr = listener.local_addr()?;
+            drop(listener);
+            let mut config = scim_gateway::Config::from_lookup(&|_: &str| None)?;
+            config.common = common_config(&namespace);
+            config.http_addr = addr;
+            config.public_base_url = format!("http://{addr}/scim/v2");
+            config.directory_url = format!("http://{directory_addr}");
+            let gateway = scim_gateway::Application::build(config).await.context("gateway")?;
+            let addr = gateway.local_addr()?;
+            gateway_urls.push(format!("http://{addr}/scim/v2"));
+            tasks.push(spawn("gateway", gateway.run_until_stopped(shutdown.clone())));
+        }
+
+        Ok(Self {
+            namespace,
+            databases,
+            gateway_urls,
+            directory_addr,
+            license_addrs,
+            audit_addr,
+            shutdown,
+            tasks,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.gateway_urls[0]
+    }
+
+    async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
+        Ok(Channel::from_shared(format!("http://{addr}"))?.connect().await?)
+    }
+
+    pub async fn account_admin(
+        &self,
+    ) -> anyhow::Result<AccountAdminClient<InterceptedService<Channel, OperatorCredential>>> {
+        Ok(AccountAdminClient::with_interceptor(
+            Self::channel(self.directory_addr).await?,
+            OperatorCredential::new(ADMIN_TOKEN)?,
+        ))
+    }
+
+    pub async fn license_admin(
+        &self,
+        index: usize,
+    ) -> anyhow::Result<LicenseAdminClient<InterceptedService<Channel, OperatorCredential>>> {
+        Ok(LicenseAdminClient::with_interceptor(
+            Self::channel(self.license_addrs[index]).await?,
+            OperatorCredential::new(ADMIN_TOKEN)?,
+        ))
+    }
+
+    pub async fn audit(&self) -> anyhow::Result<AuditQueryClient<InterceptedService<Channel, OperatorCredential>>> {
+        Ok(AuditQueryClient::with_interceptor(
+            Self::channel(self.audit_addr).await?,
+            OperatorCredential::new(ADMIN_TOKEN)?,
+        ))
+    }
+
+    /// A tenant with one SCIM configuration and a token for it.
+    pub async fn tenant(&self, name: &str) -> anyhow::Result<Tenant> {
+        let mut admin = self.account_admin().await?;
+        let tenant = admin
+            .create_tenant(CreateTenantRequest { name: name.into() })
+            .await?
+            .into_inner();
+        let config = admin
+            .create_scim_config(CreateScimConfigRequest {
+                tenant_id: tenant.id.clone(),
+                name: "Entra ID".into(),
+            })
+            .await?
+            .into_inner();
+        let token = admin
+            .issue_token(IssueTokenRequest {
+                config_id: config.id.clone(),
+                valid_days: 0,
+            })
+            .await?
+            .into_inner();
+        Ok(Tenant {
+            tenant_id: tenant.id,
+            config_id: config.id,
+            token: token.secret,
+        })
+    }
+
+    pub async fn pool(&self, tenant: &Tenant, seats: u32, auto_assign: bool) -> anyhow::Result<String> {
+        let pool = self
+            .license_admin(0)
+            .await?
+            .upsert_pool(UpsertPoolRequest {
+                tenant_id: tenant.tenant_id.clone(),
+                config_id: tenant.config_id.clone(),
+                application_instance: "sales-navigator".into(),
+                license_type: "core".into(),
+                seats,
+                auto_assign,
+            })
+            .await?
+            .into_inner();
+        Ok(pool.id)
+    }
+
+    pub fn client(&self, tenant: &Tenant) -> ScimClient {
+        self.client_at(0, tenant)
+    }
+
+    pub fn client_at(&self, gateway: usize, tenant: &Tenant) -> ScimClient {
+        ScimClient {
+            http: reqwest::Client::new(),
+            base_url: self.gateway_urls[gateway].clone(),
+            token: Some(tenant.token.clone()),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        for task in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn spawn(
+    name: &'static str,
+    future: impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(error) = future.await {
+            eprintln!("{name} stopped with an error: {error:#}");
+        }
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub tenant_id: String,
+    pub config_id: String,
+    pub token: String,
+}
+
+/// A minimal SCIM client for tests.
+#[derive(Clone)]
+pub struct ScimClient {
+    http: reqwest::Client,
+    pub base_url: String,
+    pub token: Option<String>,
+}
+
+pub struct ScimResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl ScimResponse {
+    pub fn etag(&self) -> Option<String> {
+        self.headers
+            .get("etag")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+impl ScimClient {
+    pub fn with_token(&self, token: Option<&str>) -> Self {
+        Self {
+            http: self.http.clone(),
+            base_url: self.base_url.clone(),
+            token: token.map(str::to_owned),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<ScimResponse> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .header("content-type", "application/scim+json");
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).with_context(|| format!("non-JSON body ({status}): {text}"))?
+        };
+        Ok(ScimResponse { status, headers, body })
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<ScimResponse> {
+        self.send(reqwest::Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<ScimResponse> {
+        self.send(reqwest::Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<ScimResponse> {
+        self.send(reqwest::Method::PUT, path, Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> anyhow::Result<ScimResponse> {
+        self.send(reqwest::Method::PATCH, path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<ScimResponse> {
+        self.send(reqwest::Method::DELETE, path, None, &[]).await
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn create_user(&self, user_name: &str) -> anyhow::Result<String> {
+        let response = self.post("/Users", &user_body(user_name)).await?;
+        anyhow::ensure!(response.status == 201, "create {user_name}: {} {}", response.status, response.body);
+        response.body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("created user has no id")
+    }
+}
+
+pub fn user_body(user_name: &str) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "active": true,
+        "name": {"givenName": "Test", "familyName": user_name},
+        "emails": [{"value": user_name, "type": "work", "primary": true}]
+    })
+}
+
+pub fn patch_body(operations: Value) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": operations
+    })
+}
+
+/// Polls `check` until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("condition not met within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,1 +1,21 @@
+//! The provisioning log.
+//!
+//! Records every event on the stream, accepted writes, license decisions and
+//! rejected requests alike, exactly once (I7): the row's key is the stream
+//! sequence and rows are committed together with the checkpoint (I5). The
+//! log is append-only, enforced by the database as well as by having no
+//! update or delete code path. Support staff query it over gRPC.
 
+mod app;
+mod config;
+mod error;
+mod grpc;
+mod projection;
+mod query;
+mod record;
+
+pub use app::Application;
+pub use config::{Config, DEFAULT_DATABASE_URL};
+pub use error::ServiceError;
+pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use service_kit::config::ConfigError;

@@ -37,6 +37,35 @@ pub struct StoredEvent {
     pub headers: Option<HeaderMap>,
 }
 
+/// Creates the claims bucket's backing stream directly, with the settings
+/// `create_key_value` would use. `create_key_value` first queries account
+/// info, whose reply older servers (e.g. Debian's 2.9) format differently.
+async fn username_bucket(
+    context: &jetstream::Context,
+    bucket: &str,
+    settings: &StoreSettings,
+) -> Result<kv::Store, StoreError> {
+    context
+        .get_or_create_stream(stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            storage: stream::StorageType::File,
+            num_replicas: settings.replicas,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| StoreError::jetstream("create key-value bucket", error))?;
+    context
+        .get_key_value(bucket)
+        .await
+        .map_err(|error| StoreError::jetstream("open key-value bucket", error))
+}
+
 #[derive(Clone)]
 pub struct EventStore {
     context: jetstream::Context,
@@ -76,19 +105,7 @@ impl EventStore {
             .get_or_create_stream(stream_config)
             .await
             .map_err(|error| StoreError::jetstream("create stream", error))?;
-        let usernames = match context.get_key_value(namespace.username_bucket()).await {
-            Ok(store) => store,
-            Err(_) => context
-                .create_key_value(kv::Config {
-                    bucket: namespace.username_bucket(),
-                    history: 1,
-                    num_replicas: settings.replicas,
-                    storage: stream::StorageType::File,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|error| StoreError::jetstream("create key-value bucket", error))?,
-        };
+        let usernames = username_bucket(&context, &namespace.username_bucket(), settings).await?;
         Ok(Self {
             context,
             namespace,

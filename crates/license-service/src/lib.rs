@@ -1,1 +1,21 @@
+//! License pools per SCIM configuration.
+//!
+//! The service follows the directory stream and assigns seats first come,
+//! first served in stream order, releases them when a user is deactivated or
+//! deleted, and never assigns more seats than a pool has (I6). Every decision
+//! is committed together with the projection checkpoint and an outbox row
+//! (I5), then published to JetStream as a license event.
 
+mod app;
+mod config;
+mod error;
+mod grpc;
+mod licensing;
+mod metrics;
+mod projection;
+mod relay;
+
+pub use app::Application;
+pub use config::{Config, DEFAULT_DATABASE_URL};
+pub use error::ServiceError;
+pub use service_kit::config::ConfigError;

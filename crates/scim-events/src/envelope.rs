@@ -103,10 +103,17 @@ pub enum EventPayload {
     GroupCreated {
         group: GroupState,
         member_ids: Vec<String>,
+        /// Member ids the request named that are not users of the tenant.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members_skipped: Vec<String>,
     },
     /// Attribute and membership changes of one request, as a delta.
     GroupUpdated {
         group: GroupState,
+        /// All members were removed before `members_added` applies (PUT, or
+        /// PATCH replace/remove of `members`); the removed ids are not listed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        members_cleared: bool,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         members_added: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]

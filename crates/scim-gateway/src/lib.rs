@@ -1,1 +1,81 @@
+//! The SCIM 2.0 gateway: the HTTP surface identity providers talk to.
+//!
+//! Stateless: it authenticates the bearer token (via the directory), decides
+//! with the pure `scim-model` crate, appends events to JetStream, and waits
+//! until the directory shows each write before answering. Run as many
+//! replicas as needed.
 
+mod commands;
+mod config;
+mod directory;
+mod error;
+mod http;
+mod metrics;
+mod middleware;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use event_store::{EventStore, StoreSettings};
+use scim_events::Namespace;
+use service_kit::ops_http::Readiness;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+pub use error::ApiError;
+
+pub struct Application {
+    listener: TcpListener,
+    state: state::AppState,
+    nats: async_nats::Client,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let namespace = Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
+        let nats = service_kit::nats::connect(&config.common.nats_url, "scim-gateway")
+            .await
+            .context("connecting to NATS")?;
+        let settings = StoreSettings {
+            replicas: config.common.stream_replicas,
+            ..StoreSettings::default()
+        };
+        let store = EventStore::connect(nats.clone(), namespace, &settings)
+            .await
+            .context("preparing the event stream")?;
+        let directory = directory::DirectoryClient::connect_lazy(&config.directory_url)
+            .with_context(|| format!("DIRECTORY_GRPC_URL {:?}", config.directory_url))?;
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding GATEWAY_HTTP_ADDR {}", config.http_addr))?;
+        let state = state::AppState::new(config, store, directory, Readiness::default());
+        Ok(Self { listener, state, nats })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown`, then stops accepting, finishes in-flight
+    /// requests (their events are already appended or not at all) and drains NATS.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self { listener, state, nats } = self;
+        state.readiness().set_ready(true);
+        let readiness = state.readiness().clone();
+        let app = routes::router(state);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.cancelled().await;
+                readiness.set_ready(false);
+            })
+            .await
+            .context("HTTP server")?;
+        if let Err(error) = nats.drain().await {
+            tracing::warn!(%error, "draining NATS");
+        }
+        Ok(())
+    }
+}

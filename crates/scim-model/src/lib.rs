@@ -1,1 +1,30 @@
+//! SCIM 2.0 protocol logic (RFC 7643, RFC 7644): schemas, resource validation, filters and
+//! PATCH. Pure: no IO, resources are `serde_json::Value` objects with canonical attribute names.
 
+pub mod error;
+pub mod filter;
+pub mod patch;
+pub mod path;
+pub mod resource;
+pub mod schema;
+mod value;
+
+pub use error::ScimError;
+pub use filter::{CompareOp, CompareValue, Filter, matches, parse_filter, validate_filter};
+pub use patch::{
+    GroupPatchOutcome, PatchOp, PatchOperation, PatchPath, apply_group_patch, apply_user_patch,
+    parse_patch_path, parse_patch_request,
+};
+pub use path::{AttrPath, parse_attr_path};
+pub use resource::{
+    apply_attribute_selection, display_name, email_values, external_id, is_active,
+    normalize_user_name, prepare_new_group, prepare_new_user, prepare_replaced_group,
+    prepare_replaced_user, strip_never_returned, user_name,
+};
+pub use schema::{
+    AttrType, AttributeDef, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ENTERPRISE_USER_SCHEMA,
+    ERROR_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, Mutability, PATCH_OP_SCHEMA, ResolvedAttr,
+    ResourceSchema, Returned, SEARCH_REQUEST_SCHEMA, SchemaDef, SchemaExtension, ServiceLimits,
+    USER_SCHEMA, Uniqueness, resource_type_json, resource_types_json, schema_json, schemas_json,
+    service_provider_config_json,
+};

@@ -16,11 +16,19 @@ pub struct AttrPath {
 
 impl AttrPath {
     pub fn new(attribute: impl Into<String>) -> Self {
-        AttrPath { schema_urn: None, attribute: attribute.into(), sub_attribute: None }
+        AttrPath {
+            schema_urn: None,
+            attribute: attribute.into(),
+            sub_attribute: None,
+        }
     }
 
     pub fn with_sub(attribute: impl Into<String>, sub: impl Into<String>) -> Self {
-        AttrPath { schema_urn: None, attribute: attribute.into(), sub_attribute: Some(sub.into()) }
+        AttrPath {
+            schema_urn: None,
+            attribute: attribute.into(),
+            sub_attribute: Some(sub.into()),
+        }
     }
 
     /// Whether this names a whole schema extension rather than an attribute.
@@ -58,7 +66,11 @@ pub fn parse_attr_path(input: &str) -> Result<AttrPath, ScimError> {
     let (schema_urn, rest) = if starts_with_ignore_case(s, "urn:") {
         match s.rfind(':') {
             Some(idx) if idx + 1 < s.len() => (Some(s[..idx].to_string()), &s[idx + 1..]),
-            _ => return Err(ScimError::InvalidPath(format!("'{s}' has no attribute name"))),
+            _ => {
+                return Err(ScimError::InvalidPath(format!(
+                    "'{s}' has no attribute name"
+                )));
+            }
         }
     } else {
         (None, s)
@@ -67,7 +79,9 @@ pub fn parse_attr_path(input: &str) -> Result<AttrPath, ScimError> {
     let attribute = parts.next().unwrap_or_default();
     let sub_attribute = parts.next();
     if parts.next().is_some() {
-        return Err(ScimError::InvalidPath(format!("'{s}' nests deeper than one sub-attribute")));
+        return Err(ScimError::InvalidPath(format!(
+            "'{s}' nests deeper than one sub-attribute"
+        )));
     }
     check_name(attribute, s)?;
     if let Some(sub) = sub_attribute {
@@ -94,7 +108,9 @@ fn check_name(name: &str, whole: &str) -> Result<(), ScimError> {
     if is_valid_name(name) {
         Ok(())
     } else {
-        Err(ScimError::InvalidPath(format!("invalid attribute name '{name}' in '{whole}'")))
+        Err(ScimError::InvalidPath(format!(
+            "invalid attribute name '{name}' in '{whole}'"
+        )))
     }
 }
 
@@ -105,25 +121,42 @@ pub(crate) fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
     #[test]
     fn simple_and_sub() {
-        assert_eq!(parse_attr_path("userName").unwrap(), AttrPath::new("userName"));
-        assert_eq!(parse_attr_path("name.givenName").unwrap(), AttrPath::with_sub("name", "givenName"));
-        assert_eq!(parse_attr_path("members.$ref").unwrap(), AttrPath::with_sub("members", "$ref"));
+        assert_eq!(
+            parse_attr_path("userName").unwrap(),
+            AttrPath::new("userName")
+        );
+        assert_eq!(
+            parse_attr_path("name.givenName").unwrap(),
+            AttrPath::with_sub("name", "givenName")
+        );
+        assert_eq!(
+            parse_attr_path("members.$ref").unwrap(),
+            AttrPath::with_sub("members", "$ref")
+        );
     }
 
     #[test]
     fn urn_with_version_dot() {
-        let p = parse_attr_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
-            .unwrap();
-        assert_eq!(p.schema_urn.as_deref(), Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+        let p = parse_attr_path(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+        )
+        .unwrap();
+        assert_eq!(
+            p.schema_urn.as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
         assert_eq!(p.attribute, "manager");
         assert_eq!(p.sub_attribute.as_deref(), Some("value"));
-        assert_eq!(p.to_string(), "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value");
+        assert_eq!(
+            p.to_string(),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+        );
     }
 
     #[test]
@@ -132,6 +165,8 @@ mod tests {
         assert!(parse_attr_path("a.b.c").is_err());
         assert!(parse_attr_path("1abc").is_err());
         assert!(parse_attr_path("emails[type eq \"work\"]").is_err());
-        assert!(parse_attr_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_err());
+        assert!(
+            parse_attr_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_err()
+        );
     }
 }

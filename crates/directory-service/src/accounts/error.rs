@@ -22,7 +22,9 @@ impl From<AccountError> for Status {
             AccountError::NotFound(message) => Status::not_found(message),
             AccountError::AlreadyExists(message) => Status::already_exists(message),
             AccountError::InvalidArgument(message) => Status::invalid_argument(message),
-            AccountError::Unauthenticated => Status::unauthenticated(AccountError::Unauthenticated.to_string()),
+            AccountError::Unauthenticated => {
+                Status::unauthenticated(AccountError::Unauthenticated.to_string())
+            }
             AccountError::Database(error) => database_status(&error),
         }
     }
@@ -45,5 +47,43 @@ fn database_status(error: &sqlx::Error) -> Status {
             tracing::error!(error = %error, "account store database error");
             Status::internal("internal error")
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    #[test]
+    fn variants_map_to_matching_codes() {
+        let cases = [
+            (AccountError::NotFound("x".into()), Code::NotFound),
+            (AccountError::AlreadyExists("x".into()), Code::AlreadyExists),
+            (
+                AccountError::InvalidArgument("x".into()),
+                Code::InvalidArgument,
+            ),
+            (AccountError::Unauthenticated, Code::Unauthenticated),
+            (
+                AccountError::Database(sqlx::Error::PoolTimedOut),
+                Code::Unavailable,
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Status::from(error).code(), code);
+        }
+    }
+
+    #[test]
+    fn internal_errors_are_not_leaked() {
+        let error = AccountError::Database(sqlx::Error::Protocol(
+            "relation \"access_tokens\" is secret".into(),
+        ));
+        let status = Status::from(error);
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("access_tokens"));
     }
 }

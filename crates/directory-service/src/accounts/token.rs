@@ -114,7 +114,9 @@ pub fn parse(candidate: &str) -> Result<ParsedToken<'_>, MalformedToken> {
     let encoded = candidate.strip_prefix(TOKEN_PREFIX).ok_or(MalformedToken)?;
     // The decoder rejects non-canonical trailing bits, so each secret has
     // exactly one accepted spelling and therefore exactly one hash.
-    let decoded = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| MalformedToken)?;
+    let decoded = URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| MalformedToken)?;
     if decoded.len() != SECRET_BYTES {
         return Err(MalformedToken);
     }
@@ -194,7 +196,11 @@ mod tests {
             format!("{TOKEN_PREFIX}{}é", &body[..body.len() - 2]),
         ];
         for case in cases {
-            assert_eq!(parse(&case).err(), Some(MalformedToken), "accepted {case:?}");
+            assert_eq!(
+                parse(&case).err(),
+                Some(MalformedToken),
+                "accepted {case:?}"
+            );
         }
     }
 

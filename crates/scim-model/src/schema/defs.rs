@@ -31,6 +31,14 @@ fn multi(name: &str, description: &str, value: A, types: &[&str]) -> A {
 
 pub(super) fn common_attributes() -> Vec<A> {
     vec![
+        // Not an attribute in RFC 7643 terms, but filterable (`schemas eq "urn:…"` is an RFC 7644
+        // §3.4.2.2 example) and always returned.
+        A::new("schemas", T::Reference)
+            .multi_valued()
+            .required()
+            .mutability(M::ReadOnly)
+            .returned(R::Always)
+            .description("The schema URIs the resource conforms to."),
         s("id", "Unique identifier for the SCIM resource as defined by the service provider.")
             .case_exact()
             .mutability(M::ReadOnly)
@@ -161,20 +169,35 @@ fn enterprise_attributes() -> Vec<A> {
 
 fn group_attributes() -> Vec<A> {
     vec![
-        s("displayName", "A human-readable name for the Group. REQUIRED.").required(),
+        s(
+            "displayName",
+            "A human-readable name for the Group. REQUIRED.",
+        )
+        .required(),
         A::new("members", T::Complex)
             .multi_valued()
             .description("A list of members of the Group.")
             .sub_attributes(vec![
-                s("value", "Identifier of the member of this Group.").case_exact().mutability(M::Immutable),
+                s("value", "Identifier of the member of this Group.")
+                    .case_exact()
+                    .mutability(M::Immutable),
                 A::new("$ref", T::Reference)
                     .reference_types(&["User", "Group"])
                     .mutability(M::Immutable)
-                    .description("The URI corresponding to a SCIM resource that is a member of this Group."),
-                s("type", "A label indicating the type of resource, e.g., 'User' or 'Group'.")
-                    .canonical_values(&["User", "Group"])
-                    .mutability(M::Immutable),
-                s("display", "A human-readable name for the member. READ-ONLY.").mutability(M::ReadOnly),
+                    .description(
+                        "The URI corresponding to a SCIM resource that is a member of this Group.",
+                    ),
+                s(
+                    "type",
+                    "A label indicating the type of resource, e.g., 'User' or 'Group'.",
+                )
+                .canonical_values(&["User", "Group"])
+                .mutability(M::Immutable),
+                s(
+                    "display",
+                    "A human-readable name for the member. READ-ONLY.",
+                )
+                .mutability(M::ReadOnly),
             ]),
     ]
 }

@@ -220,7 +220,9 @@ pub fn group() -> &'static ResourceSchema {
 impl ResourceSchema {
     /// The extension schema with this URN (case-insensitive).
     pub fn extension(&self, urn: &str) -> Option<&SchemaExtension> {
-        self.extensions.iter().find(|e| e.schema.id.eq_ignore_ascii_case(urn))
+        self.extensions
+            .iter()
+            .find(|e| e.schema.id.eq_ignore_ascii_case(urn))
     }
 
     /// A core or common attribute by name.
@@ -240,12 +242,17 @@ impl ResourceSchema {
             }
             Some(urn) => {
                 let ext = self.extension(urn)?;
-                (Some(ext.schema.id.as_str()), ext.schema.attribute(&path.attribute)?)
+                (
+                    Some(ext.schema.id.as_str()),
+                    ext.schema.attribute(&path.attribute)?,
+                )
             }
             None => match self.top_level_attribute(&path.attribute) {
                 Some(a) => (None, a),
                 None => self.extensions.iter().find_map(|e| {
-                    e.schema.attribute(&path.attribute).map(|a| (Some(e.schema.id.as_str()), a))
+                    e.schema
+                        .attribute(&path.attribute)
+                        .map(|a| (Some(e.schema.id.as_str()), a))
                 })?,
             },
         };
@@ -253,7 +260,11 @@ impl ResourceSchema {
             Some(sub) => Some(attribute.sub_attribute(sub)?),
             None => None,
         };
-        Some(ResolvedAttr { extension, attribute, sub_attribute })
+        Some(ResolvedAttr {
+            extension,
+            attribute,
+            sub_attribute,
+        })
     }
 
     /// Parses and resolves a textual path such as `"name.givenName"` or a URN-qualified one.
@@ -273,7 +284,7 @@ fn find_attr<'a>(attrs: &'a [AttributeDef], name: &str) -> Option<&'a AttributeD
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -283,8 +294,17 @@ mod tests {
         assert_eq!(r.attribute.name, "name");
         assert_eq!(r.target().name, "givenName");
         assert!(r.extension.is_none());
-        assert_eq!(user().lookup("meta.Created").unwrap().target().type_, AttrType::DateTime);
-        assert!(user().lookup("emails.value").unwrap().attribute.multi_valued);
+        assert_eq!(
+            user().lookup("meta.Created").unwrap().target().type_,
+            AttrType::DateTime
+        );
+        assert!(
+            user()
+                .lookup("emails.value")
+                .unwrap()
+                .attribute
+                .multi_valued
+        );
     }
 
     #[test]
@@ -294,10 +314,15 @@ mod tests {
             .unwrap();
         assert_eq!(r.extension, Some(ENTERPRISE_USER_SCHEMA));
         assert_eq!(r.target().name, "value");
-        let r = user().lookup("urn:ietf:params:scim:schemas:core:2.0:User:userName").unwrap();
+        let r = user()
+            .lookup("urn:ietf:params:scim:schemas:core:2.0:User:userName")
+            .unwrap();
         assert_eq!(r.attribute.name, "userName");
         // Unqualified extension attribute (Entra reference check `manager eq …`).
-        assert_eq!(user().lookup("department").unwrap().extension, Some(ENTERPRISE_USER_SCHEMA));
+        assert_eq!(
+            user().lookup("department").unwrap().extension,
+            Some(ENTERPRISE_USER_SCHEMA)
+        );
         assert!(user().lookup("urn:example:other:foo").is_none());
         assert!(user().lookup("nosuch").is_none());
         assert!(user().lookup("name.nosuch").is_none());

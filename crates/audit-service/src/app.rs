@@ -1,0 +1,251 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use event_store::consumer::{self, ConsumerMetrics, ConsumerSettings};
+use event_store::{EventStore, StoreSettings};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+use scim_events::Namespace;
+use scim_rpc::audit::audit_query_server::AuditQueryServer;
+use service_kit::admin_auth::OperatorAuth;
+use service_kit::leader;
+use service_kit::ops_http::{self, Readiness};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::grpc::AuditQueryService;
+use crate::projection::AuditProjection;
+
+const SERVICE_NAME: &str = "audit-service";
+const BATCH_SIZE: usize = 500;
+const MAX_DB_CONNECTIONS: u32 = 10;
+
+/// A fully wired audit service whose listeners are bound but not yet
+/// serving; [`Application::run_until_stopped`] starts everything.
+pub struct Application {
+    config: Config,
+    db: PgPool,
+    nats: async_nats::Client,
+    store: EventStore,
+    grpc_listener: TcpListener,
+    metrics_listener: TcpListener,
+    grpc_addr: SocketAddr,
+    metrics_addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects NATS and Postgres, runs migrations, ensures the stream and
+    /// bucket exist and binds the gRPC and metrics listeners (port 0 picks a
+    /// free port; see [`Application::grpc_addr`]).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let namespace = Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
+        let db = service_kit::postgres::connect(&config.database_url, MAX_DB_CONNECTIONS)
+            .await
+            .context("connecting to Postgres (AUDIT_DATABASE_URL)")?;
+        sqlx::migrate!("./migrations")
+            .run(&db)
+            .await
+            .context("running audit migrations")?;
+        let nats = service_kit::nats::connect(&config.common.nats_url, SERVICE_NAME)
+            .await
+            .context("connecting to NATS (NATS_URL)")?;
+        let settings = StoreSettings {
+            replicas: config.common.stream_replicas,
+            ..StoreSettings::default()
+        };
+        let store = EventStore::connect(nats.clone(), namespace, &settings)
+            .await
+            .context("setting up the JetStream stream")?;
+        let grpc_listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("binding AUDIT_GRPC_ADDR {}", config.grpc_addr))?;
+        let metrics_listener = ops_http::bind(config.metrics_addr)
+            .await
+            .with_context(|| format!("binding AUDIT_METRICS_ADDR {}", config.metrics_addr))?;
+        let grpc_addr = grpc_listener.local_addr()?;
+        let metrics_addr = metrics_listener.local_addr()?;
+        Ok(Self {
+            config,
+            db,
+            nats,
+            store,
+            grpc_listener,
+            metrics_listener,
+            grpc_addr,
+            metrics_addr,
+        })
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
+    }
+
+    /// Serves gRPC (with `grpc.health.v1`), the ops HTTP endpoint and the
+    /// consumer (while holding the leader lock) until `shutdown` is cancelled
+    /// or a part fails; then drains: health NOT_SERVING, stop accepting, let
+    /// the consumer finish its batch, drain NATS.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            config,
+            db,
+            nats,
+            store,
+            grpc_listener,
+            metrics_listener,
+            ..
+        } = self;
+        // Cancelled by the caller or by the first part that fails.
+        let stop = shutdown.child_token();
+        // The ops endpoint outlives the rest so probes keep answering (not
+        // ready) while the service drains.
+        let ops_stop = CancellationToken::new();
+
+        let consumer_metrics = ConsumerMetrics::default();
+        let rows_written = Counter::default();
+        let queries = Counter::default();
+        let mut registry = Registry::with_prefix("scim");
+        consumer_metrics.register(&mut registry);
+        registry.register("audit_records_written", "Audit log rows inserted", rows_written.clone());
+        registry.register("audit_queries", "Audit queries answered", queries.clone());
+        let readiness = Readiness::default();
+        let ops = tokio::spawn(ops_http::serve(
+            metrics_listener,
+            ops_http::router(Arc::new(registry), readiness.clone()),
+            ops_stop.clone(),
+        ));
+
+        let durable_name = store.namespace().consumer_name("audit");
+        let settings = ConsumerSettings {
+            durable_name: durable_name.clone(),
+            filter_subject: store.namespace().all_subjects(),
+            batch_size: BATCH_SIZE,
+            ack_wait: Duration::from_secs(30),
+        };
+        let projection = AuditProjection::new(db.clone(), durable_name, rows_written);
+        let consumer_task = spawn_part(
+            "consumer",
+            stop.clone(),
+            run_consumer(db.clone(), store, settings, projection, consumer_metrics, stop.clone()),
+        );
+
+        let service = AuditQueryService::new(db.clone(), queries);
+        let grpc_task = spawn_part(
+            "grpc",
+            stop.clone(),
+            serve_grpc(
+                grpc_listener,
+                service,
+                OperatorAuth::new(&config.common.admin_token),
+                readiness.clone(),
+                stop.clone(),
+            ),
+        );
+
+        readiness.set_ready(true);
+        tracing::info!("audit service running");
+        stop.cancelled().await;
+        readiness.set_ready(false);
+
+        let mut first_error = None;
+        for (part, task) in [("grpc", grpc_task), ("consumer", consumer_task)] {
+            if let Some(error) = join(part, task).await {
+                first_error.get_or_insert(error);
+            }
+        }
+        ops_stop.cancel();
+        match ops.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                first_error.get_or_insert(anyhow::Error::new(error).context("ops HTTP endpoint"));
+            }
+            Err(error) => {
+                first_error.get_or_insert(anyhow::anyhow!("ops HTTP endpoint panicked: {error}"));
+            }
+        }
+        if let Err(error) = nats.drain().await {
+            tracing::warn!(%error, "draining NATS failed");
+        }
+        db.close().await;
+        tracing::info!("audit service stopped");
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Spawns one long-running part; its failure stops the whole service.
+fn spawn_part(
+    part: &'static str,
+    stop: CancellationToken,
+    future: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+) -> JoinHandle<anyhow::Result<()>> {
+    tokio::spawn(async move {
+        let outcome = future.await;
+        if let Err(error) = &outcome {
+            tracing::error!(part, error = %format!("{error:#}"), "service part failed, stopping");
+            stop.cancel();
+        }
+        outcome
+    })
+}
+
+async fn join(part: &'static str, task: JoinHandle<anyhow::Result<()>>) -> Option<anyhow::Error> {
+    match task.await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.context(part)),
+        Err(error) => Some(anyhow::anyhow!("{part} panicked: {error}")),
+    }
+}
+
+async fn run_consumer(
+    db: PgPool,
+    store: EventStore,
+    settings: ConsumerSettings,
+    mut projection: AuditProjection,
+    metrics: ConsumerMetrics,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(_leadership) = leader::acquire(&db, leader::lock_key(&settings.durable_name), &stop)
+        .await
+        .context("acquiring the consumer leader lock")?
+    else {
+        return Ok(());
+    };
+    tracing::info!(consumer = %settings.durable_name, "leading the audit consumer");
+    consumer::run(&store, &settings, &mut projection, &metrics, &stop)
+        .await
+        .context("audit consumer")?;
+    Ok(())
+}
+
+async fn serve_grpc(
+    listener: TcpListener,
+    service: AuditQueryService,
+    auth: OperatorAuth,
+    readiness: Readiness,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<AuditQueryServer<AuditQueryService>>().await;
+    let service = AuditQueryServer::with_interceptor(service, auth);
+    let signal = async move {
+        stop.cancelled().await;
+        readiness.set_ready(false);
+        reporter.set_not_serving::<AuditQueryServer<AuditQueryService>>().await;
+    };
+    tonic::transport::Server::builder()
+        .trace_fn(telemetry::propagation::grpc_server_span)
+        .add_service(health)
+        .add_service(service)
+        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), signal)
+        .await
+        .context("gRPC server")?;
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! `scim.audit.v1.AuditQuery`.
+
+use prometheus_client::metrics::counter::Counter;
+use scim_rpc::audit::audit_query_server::AuditQuery;
+use scim_rpc::audit::{AuditQueryRequest, AuditQueryResponse};
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+
+use crate::query::{self, Filter};
+
+pub struct AuditQueryService {
+    db: PgPool,
+    queries: Counter,
+}
+
+impl AuditQueryService {
+    pub fn new(db: PgPool, queries: Counter) -> Self {
+        Self { db, queries }
+    }
+}
+
+#[tonic::async_trait]
+impl AuditQuery for AuditQueryService {
+    async fn query(&self, request: Request<AuditQueryRequest>) -> Result<Response<AuditQueryResponse>, Status> {
+        self.queries.inc();
+        let filter = Filter::parse(request.get_ref())?;
+        Ok(Response::new(query::run(&self.db, &filter).await?))
+    }
+}

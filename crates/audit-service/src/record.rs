@@ -1,0 +1,246 @@
+//! How an event becomes an audit row. Pure: no IO.
+
+use chrono::{DateTime, Utc};
+use event_store::StoredEvent;
+use scim_events::EventPayload;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub const SUCCESS: &str = "success";
+pub const FAILURE: &str = "failure";
+
+/// Beyond this many skipped member ids the detail is cut short; the event
+/// itself, stored with the row, still has all of them.
+const SKIPPED_IDS_IN_DETAIL: usize = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub sequence: i64,
+    pub event_id: Uuid,
+    pub tenant_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub operation: &'static str,
+    pub outcome: &'static str,
+    pub resource_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    pub actor_config_id: Option<String>,
+    pub actor_token_id: Option<String>,
+    pub correlation_id: String,
+    pub status: Option<i32>,
+    pub detail: Option<String>,
+    pub event: Value,
+}
+
+impl AuditRow {
+    pub fn from_event(stored: &StoredEvent) -> Result<Self, serde_json::Error> {
+        let envelope = &stored.envelope;
+        let event = serde_json::to_value(envelope)?;
+        let mut row = Self {
+            // JetStream sequences stay far below 2^63 in practice.
+            sequence: i64::try_from(stored.sequence).unwrap_or(i64::MAX),
+            event_id: envelope.event_id,
+            tenant_id: envelope.tenant_id.clone(),
+            occurred_at: envelope.occurred_at,
+            operation: envelope.operation(),
+            outcome: SUCCESS,
+            resource_type: None,
+            target_id: Some(envelope.aggregate_id.clone()),
+            target_name: None,
+            actor_config_id: envelope.actor.config_id.clone(),
+            actor_token_id: envelope.actor.token_id.clone(),
+            correlation_id: envelope.correlation_id.clone(),
+            status: None,
+            detail: None,
+            event,
+        };
+        match &envelope.payload {
+            EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. } => {
+                row.resource_type = Some("User".into());
+                row.target_name = string_attribute(resource, "userName");
+            }
+            EventPayload::UserDeleted { user_name } => {
+                row.resource_type = Some("User".into());
+                row.target_name = Some(user_name.clone());
+            }
+            EventPayload::GroupCreated {
+                group, members_skipped, ..
+            }
+            | EventPayload::GroupUpdated {
+                group, members_skipped, ..
+            } => {
+                row.resource_type = Some("Group".into());
+                row.target_name = string_attribute(&group.resource, "displayName");
+                // Skipping unknown members is how the request succeeded
+                // (section 5 of the design); the skipped ids must still be
+                // visible to whoever investigates the group.
+                if !members_skipped.is_empty() {
+                    row.detail = Some(skipped_detail(members_skipped));
+                }
+            }
+            EventPayload::GroupDeleted { display_name } => {
+                row.resource_type = Some("Group".into());
+                row.target_name = Some(display_name.clone());
+            }
+            EventPayload::LicenseAssigned(change) | EventPayload::LicenseReleased(change) => {
+                row.resource_type = Some("License".into());
+                row.detail = change.reason.clone();
+            }
+            EventPayload::LicenseDenied(change) => {
+                row.resource_type = Some("License".into());
+                row.outcome = FAILURE;
+                row.detail = change.reason.clone();
+            }
+            EventPayload::RequestRejected(rejection) => {
+                row.outcome = FAILURE;
+                row.resource_type = rejection.resource_type.clone();
+                row.target_id = rejection.target_id.clone();
+                row.target_name = rejection.target_name.clone();
+                row.status = Some(i32::from(rejection.status));
+                row.detail = Some(rejection.detail.clone());
+            }
+        }
+        Ok(row)
+    }
+
+    /// License events name the user only by id; the log borrows the
+    /// userName from the user's earlier events so that a search for
+    /// "alice@contoso.com" also finds her licenses.
+    pub fn needs_user_name(&self) -> bool {
+        self.resource_type.as_deref() == Some("License") && self.target_name.is_none()
+    }
+
+    /// For a user row: the key under which later license rows look it up.
+    pub fn user_key(&self) -> Option<((String, String), String)> {
+        if self.resource_type.as_deref() != Some("User") {
+            return None;
+        }
+        let target_id = self.target_id.clone()?;
+        let name = self.target_name.clone()?;
+        Some(((self.tenant_id.clone(), target_id), name))
+    }
+}
+
+fn skipped_detail(skipped: &[String]) -> String {
+    let shown = skipped.iter().take(SKIPPED_IDS_IN_DETAIL).cloned().collect::<Vec<_>>().join(", ");
+    match skipped.len().checked_sub(SKIPPED_IDS_IN_DETAIL) {
+        Some(more) if more > 0 => format!("skipped unknown member ids: {shown} (and {more} more)"),
+        _ => format!("skipped unknown member ids: {shown}"),
+    }
+}
+
+/// A top-level string attribute; SCIM attribute names are case-insensitive,
+/// so an exact match is tried first and any casing after.
+fn string_attribute(resource: &Value, name: &str) -> Option<String> {
+    let object = resource.as_object()?;
+    object
+        .get(name)
+        .or_else(|| {
+            object
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value)
+        })
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use scim_events::{Actor, AggregateKind, EventEnvelope, GroupState, LicenseChange, Rejection};
+    use serde_json::json;
+
+    fn stored(kind: AggregateKind, id: &str, payload: EventPayload) -> StoredEvent {
+        let actor = Actor {
+            config_id: Some("cfg".into()),
+            token_id: Some("tok".into()),
+            system: None,
+        };
+        StoredEvent {
+            sequence: 42,
+            subject: String::new(),
+            envelope: EventEnvelope::new("t1", kind, id, actor, "req-1", payload),
+            headers: None,
+        }
+    }
+
+    #[test]
+    fn users_are_named_by_user_name() {
+        let row = AuditRow::from_event(&stored(
+            AggregateKind::User,
+            "u1",
+            EventPayload::UserCreated {
+                resource: json!({"UserName": "Alice@Contoso.com"}),
+            },
+        ))
+        .unwrap();
+        assert_eq!((row.operation, row.outcome), ("create", SUCCESS));
+        assert_eq!(row.resource_type.as_deref(), Some("User"));
+        assert_eq!(row.target_id.as_deref(), Some("u1"));
+        assert_eq!(row.target_name.as_deref(), Some("Alice@Contoso.com"));
+        assert_eq!(row.actor_config_id.as_deref(), Some("cfg"));
+        assert_eq!(row.actor_token_id.as_deref(), Some("tok"));
+        assert_eq!(row.sequence, 42);
+        assert_eq!(row.event["data"]["resource"]["UserName"], "Alice@Contoso.com");
+    }
+
+    #[test]
+    fn rejections_and_denials_are_failures() {
+        let rejection = Rejection {
+            method: "POST".into(),
+            path: "/Users".into(),
+            status: 409,
+            scim_type: Some("uniqueness".into()),
+            detail: "userName taken".into(),
+            resource_type: Some("User".into()),
+            target_id: None,
+            target_name: Some("bob".into()),
+        };
+        let row =
+            AuditRow::from_event(&stored(AggregateKind::Request, "req-9", EventPayload::RequestRejected(rejection)))
+                .unwrap();
+        assert_eq!((row.operation, row.outcome), ("reject", FAILURE));
+        assert_eq!(row.status, Some(409));
+        assert_eq!(row.target_id, None);
+        assert_eq!(row.target_name.as_deref(), Some("bob"));
+        assert_eq!(row.detail.as_deref(), Some("userName taken"));
+
+        let change = LicenseChange {
+            pool_id: "p".into(),
+            user_id: "u1".into(),
+            application_instance: "crm".into(),
+            license_type: "std".into(),
+            source: "auto".into(),
+            reason: Some("pool exhausted".into()),
+        };
+        let row =
+            AuditRow::from_event(&stored(AggregateKind::License, "u1", EventPayload::LicenseDenied(change))).unwrap();
+        assert_eq!((row.operation, row.outcome), ("license.deny", FAILURE));
+        assert_eq!(row.detail.as_deref(), Some("pool exhausted"));
+        assert!(row.needs_user_name());
+    }
+
+    #[test]
+    fn skipped_members_are_recorded_on_a_successful_group_update() {
+        let payload = EventPayload::GroupUpdated {
+            group: GroupState {
+                resource: json!({"displayName": "Sales"}),
+                created: Utc::now(),
+            },
+            members_cleared: false,
+            members_added: vec!["u1".into()],
+            members_removed: vec![],
+            members_skipped: vec!["x1".into(), "x2".into()],
+            method: "patch".into(),
+        };
+        let row = AuditRow::from_event(&stored(AggregateKind::Group, "g1", payload)).unwrap();
+        assert_eq!((row.operation, row.outcome), ("patch", SUCCESS));
+        assert_eq!(row.target_name.as_deref(), Some("Sales"));
+        assert_eq!(row.detail.as_deref(), Some("skipped unknown member ids: x1, x2"));
+
+        let many: Vec<String> = (0..105).map(|index| format!("x{index}")).collect();
+        assert!(skipped_detail(&many).ends_with("x99 (and 5 more)"));
+    }
+}

@@ -1,0 +1,484 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::{eventually, http_get, TestEnv, ADMIN_TOKEN};
+use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, Rejection};
+use scim_rpc::audit::audit_query_client::AuditQueryClient;
+use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
+use serde_json::json;
+use service_kit::admin_auth::OperatorCredential;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::Code;
+
+type Client = AuditQueryClient<InterceptedService<Channel, OperatorCredential>>;
+
+const TENANT: &str = "tenant1";
+const OTHER_TENANT: &str = "tenant2";
+
+async fn client(app: &common::RunningApp) -> Client {
+    AuditQueryClient::with_interceptor(app.channel().await, OperatorCredential::new(ADMIN_TOKEN).unwrap())
+}
+
+fn idp() -> Actor {
+    Actor {
+        config_id: Some("cfg1".into()),
+        token_id: Some("tok1".into()),
+        system: None,
+    }
+}
+
+fn base_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+}
+
+/// An event at `base_time() + minute` minutes.
+fn event(tenant: &str, kind: AggregateKind, id: &str, minute: i64, payload: EventPayload) -> EventEnvelope {
+    let mut event = EventEnvelope::new(tenant, kind, id, idp(), format!("req-{id}-{minute}"), payload);
+    event.occurred_at = base_time() + Duration::minutes(minute);
+    event
+}
+
+fn user_created(tenant: &str, id: &str, user_name: &str, minute: i64) -> EventEnvelope {
+    let resource = json!({"id": id, "userName": user_name, "active": true});
+    event(tenant, AggregateKind::User, id, minute, EventPayload::UserCreated { resource })
+}
+
+fn user_patched(tenant: &str, id: &str, user_name: &str, minute: i64) -> EventEnvelope {
+    let payload = EventPayload::UserUpdated {
+        resource: json!({"id": id, "userName": user_name, "active": false}),
+        created: base_time(),
+        method: "patch".into(),
+    };
+    event(tenant, AggregateKind::User, id, minute, payload)
+}
+
+fn group(display_name: &str) -> GroupState {
+    GroupState {
+        resource: json!({"displayName": display_name}),
+        created: base_time(),
+    }
+}
+
+fn license(user_id: &str, reason: Option<&str>) -> LicenseChange {
+    LicenseChange {
+        pool_id: "pool1".into(),
+        user_id: user_id.into(),
+        application_instance: "crm".into(),
+        license_type: "standard".into(),
+        source: "auto".into(),
+        reason: reason.map(str::to_owned),
+    }
+}
+
+fn rejection(target_name: &str) -> Rejection {
+    Rejection {
+        method: "POST".into(),
+        path: "/Users".into(),
+        status: 409,
+        scim_type: Some("uniqueness".into()),
+        detail: "userName is already taken".into(),
+        resource_type: Some("User".into()),
+        target_id: None,
+        target_name: Some(target_name.into()),
+    }
+}
+
+/// One of each kind of event, for one tenant; returns them in append order.
+fn one_of_each() -> Vec<EventEnvelope> {
+    vec![
+        user_created(TENANT, "alice", "Alice@Contoso.com", 0),
+        user_patched(TENANT, "alice", "Alice@Contoso.com", 1),
+        user_created(TENANT, "bob", "bob@contoso.com", 2),
+        event(TENANT, AggregateKind::User, "bob", 3, EventPayload::UserDeleted {
+            user_name: "bob@contoso.com".into(),
+        }),
+        event(TENANT, AggregateKind::Group, "g1", 4, EventPayload::GroupCreated {
+            group: group("Sales"),
+            member_ids: vec!["alice".into()],
+            members_skipped: vec![],
+        }),
+        event(TENANT, AggregateKind::Group, "g1", 5, EventPayload::GroupUpdated {
+            group: group("Sales"),
+            members_cleared: false,
+            members_added: vec![],
+            members_removed: vec!["alice".into()],
+            members_skipped: vec!["ghost1".into(), "ghost2".into()],
+            method: "patch".into(),
+        }),
+        event(TENANT, AggregateKind::Group, "g1", 6, EventPayload::GroupDeleted {
+            display_name: "Sales".into(),
+        }),
+        event(TENANT, AggregateKind::License, "alice", 7, EventPayload::LicenseAssigned(license("alice", None))),
+        event(
+            TENANT,
+            AggregateKind::License,
+            "alice",
+            8,
+            EventPayload::LicenseDenied(license("alice", Some("pool exhausted"))),
+        ),
+        event(TENANT, AggregateKind::Request, "req-x", 9, EventPayload::RequestRejected(rejection("carol"))),
+    ]
+}
+
+/// Every event appears exactly once, also after the consumer is rebuilt from
+/// scratch over the same database, and the log refuses updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_is_recorded_exactly_once() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    let events = one_of_each();
+    let mut last = 0;
+    for event in &events {
+        last = env.append(event).await;
+    }
+    env.wait_for_checkpoint(last).await;
+    assert_eq!(env.scalar("SELECT count(*) FROM audit_log").await, 10);
+
+    let mut admin = client(&app).await;
+    let records = query(&mut admin, AuditQueryRequest::default()).await;
+    let summary: Vec<(&str, &str, &str, &str)> = records
+        .iter()
+        .map(|record| {
+            (
+                record.operation.as_str(),
+                record.outcome.as_str(),
+                record.resource_type.as_str(),
+                record.target_name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, vec![
+        ("create", "success", "User", "Alice@Contoso.com"),
+        ("patch", "success", "User", "Alice@Contoso.com"),
+        ("create", "success", "User", "bob@contoso.com"),
+        ("delete", "success", "User", "bob@contoso.com"),
+        ("create", "success", "Group", "Sales"),
+        ("patch", "success", "Group", "Sales"),
+        ("delete", "success", "Group", "Sales"),
+        // License events borrow the user's userName from the log.
+        ("license.assign", "success", "License", "Alice@Contoso.com"),
+        ("license.deny", "failure", "License", "Alice@Contoso.com"),
+        ("reject", "failure", "User", "carol"),
+    ]);
+    assert_eq!(records[5].detail, "skipped unknown member ids: ghost1, ghost2");
+    assert_eq!(records[8].detail, "pool exhausted");
+    assert_eq!((records[9].status, records[9].detail.as_str()), (409, "userName is already taken"));
+    assert_eq!(records[9].target_id, "");
+    for (record, event) in records.iter().zip(&events) {
+        assert_eq!(record.event_id, event.event_id.to_string());
+        assert_eq!(record.correlation_id, event.correlation_id);
+        assert_eq!((record.actor_config_id.as_str(), record.actor_token_id.as_str()), ("cfg1", "tok1"));
+        let stored: EventEnvelope = serde_json::from_str(&record.event_json).unwrap();
+        assert_eq!(&stored, event);
+    }
+    let sequences: Vec<u64> = records.iter().map(|record| record.sequence).collect();
+    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]));
+
+    // History cannot be rewritten, even by hand.
+    let update = sqlx::query("UPDATE audit_log SET detail = 'tampered'").execute(&env.db).await;
+    assert!(update.is_err());
+    let delete = sqlx::query("DELETE FROM audit_log").execute(&env.db).await;
+    assert!(delete.is_err());
+
+    let (status, body) = http_get(app.metrics_addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("scim_audit_records_written_total 10"), "{body}");
+    app.stop().await;
+
+    // Rebuild the consumer from scratch: forget the checkpoint and the
+    // durable consumer, so the whole stream is delivered again.
+    sqlx::query("UPDATE checkpoint SET last_sequence = 0").execute(&env.db).await.unwrap();
+    let durable = env.namespace.consumer_name("audit");
+    env.store.stream().delete_consumer(&durable).await.unwrap();
+    let app = env.start().await;
+    let more = env.append(&user_created(TENANT, "dave", "dave@contoso.com", 10)).await;
+    env.wait_for_checkpoint(more).await;
+    assert_eq!(env.scalar("SELECT count(*) FROM audit_log").await, 11);
+    assert_eq!(env.scalar("SELECT count(DISTINCT event_id) FROM audit_log").await, 11);
+
+    // A republished event (same id, new sequence) is still recorded once.
+    // Published without a message id, as if the duplicate window had passed.
+    let subject = env.store.subject_of(&events[7]).unwrap();
+    let republished = env
+        .store
+        .context()
+        .publish(subject, events[7].to_json().unwrap().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence;
+    assert!(republished > more);
+    env.wait_for_checkpoint(republished).await;
+    assert_eq!(env.scalar("SELECT count(*) FROM audit_log").await, 11);
+    app.stop().await;
+    env.cleanup().await;
+}
+
+async fn query(client: &mut Client, request: AuditQueryRequest) -> Vec<AuditRecord> {
+    let request = AuditQueryRequest {
+        tenant_id: if request.tenant_id.is_empty() { TENANT.into() } else { request.tenant_id },
+        page_size: if request.page_size == 0 { 1000 } else { request.page_size },
+        ..request
+    };
+    let response = client.query(request).await.unwrap().into_inner();
+    assert!(response.next_page_token.is_empty(), "expected a single page");
+    response.records
+}
+
+fn targets(records: &[AuditRecord]) -> Vec<String> {
+    records.iter().map(|record| record.target_id.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_filter_and_page() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    let mut events = one_of_each();
+    // 25 more users at minutes 20..45.
+    for index in 0..25 {
+        let id = format!("user{index:02}");
+        events.push(user_created(TENANT, &id, &format!("{id}@contoso.com"), 20 + index));
+    }
+    events.push(user_created(OTHER_TENANT, "alice", "Alice@Contoso.com", 0));
+    events.push(user_created(OTHER_TENANT, "zed", "zed@fabrikam.com", 1));
+    let mut last = 0;
+    for event in &events {
+        last = env.append(event).await;
+    }
+    env.wait_for_checkpoint(last).await;
+    let mut admin = client(&app).await;
+
+    // Target: the id, or the userName in any case.
+    let by_name = query(&mut admin, AuditQueryRequest {
+        target: "ALICE@contoso.COM".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        by_name.iter().map(|record| record.operation.as_str()).collect::<Vec<_>>(),
+        vec!["create", "patch", "license.assign", "license.deny"]
+    );
+    assert!(by_name.iter().all(|record| record.tenant_id == TENANT), "never another tenant's alice");
+    let by_id = query(&mut admin, AuditQueryRequest {
+        target: "alice".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(targets(&by_id), vec!["alice"; 4]);
+    let rejected = query(&mut admin, AuditQueryRequest {
+        target: "Carol".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].operation, "reject");
+
+    // Operation, with "update" covering both PUT and PATCH.
+    let creates = query(&mut admin, AuditQueryRequest {
+        operation: "create".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(creates.len(), 3 + 25);
+    let updates = query(&mut admin, AuditQueryRequest {
+        operation: "update".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(targets(&updates), vec!["alice", "g1"]);
+
+    // Outcome.
+    let failures = query(&mut admin, AuditQueryRequest {
+        outcome: "failure".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        failures.iter().map(|record| record.operation.as_str()).collect::<Vec<_>>(),
+        vec!["license.deny", "reject"]
+    );
+
+    // Correlation id and actor.
+    let correlated = query(&mut admin, AuditQueryRequest {
+        correlation_id: events[2].correlation_id.clone(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(correlated.len(), 1);
+    assert_eq!(correlated[0].event_id, events[2].event_id.to_string());
+    let by_token = query(&mut admin, AuditQueryRequest {
+        actor: "tok1".into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_token.len(), 35);
+    let by_stranger = query(&mut admin, AuditQueryRequest {
+        actor: "someone-else".into(),
+        ..Default::default()
+    })
+    .await;
+    assert!(by_stranger.is_empty());
+
+    // Time range: from inclusive, to exclusive.
+    let window = query(&mut admin, AuditQueryRequest {
+        from: (base_time() + Duration::minutes(2)).to_rfc3339(),
+        to: "2026-03-01T13:05:00+01:00".into(), // 12:05 UTC
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(targets(&window), vec!["bob", "bob", "g1"]);
+
+    // Paging over all 35 rows of the tenant, 8 at a time.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let response = admin
+            .query(AuditQueryRequest {
+                tenant_id: TENANT.into(),
+                page_size: 8,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        assert!(response.records.len() <= 8);
+        seen.extend(response.records.iter().map(|record| record.sequence));
+        if response.next_page_token.is_empty() {
+            break;
+        }
+        token = response.next_page_token;
+    }
+    assert_eq!(pages, 5);
+    let all: Vec<u64> = query(&mut admin, AuditQueryRequest::default())
+        .await
+        .iter()
+        .map(|record| record.sequence)
+        .collect();
+    assert_eq!(all.len(), 35);
+    assert_eq!(seen, all, "pages cover every row once, in order");
+    // A page that ends exactly at the last row has no next page.
+    let exact = admin
+        .query(AuditQueryRequest {
+            tenant_id: TENANT.into(),
+            page_size: 35,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(exact.records.len(), 35);
+    assert!(exact.next_page_token.is_empty());
+    // Filters and paging combine.
+    let first_creates = admin
+        .query(AuditQueryRequest {
+            tenant_id: TENANT.into(),
+            operation: "create".into(),
+            page_size: 20,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first_creates.records.len(), 20);
+    let rest = admin
+        .query(AuditQueryRequest {
+            tenant_id: TENANT.into(),
+            operation: "create".into(),
+            page_size: 20,
+            page_token: first_creates.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rest.records.len(), 8);
+    assert!(rest.next_page_token.is_empty());
+
+    // Tenants are isolated.
+    let other = query(&mut admin, AuditQueryRequest {
+        tenant_id: OTHER_TENANT.into(),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(targets(&other), vec!["alice", "zed"]);
+    let nobody = query(&mut admin, AuditQueryRequest {
+        tenant_id: "tenant3".into(),
+        ..Default::default()
+    })
+    .await;
+    assert!(nobody.is_empty());
+
+    // Validation and authentication.
+    let missing_tenant = admin.query(AuditQueryRequest::default()).await.unwrap_err();
+    assert_eq!(missing_tenant.code(), Code::InvalidArgument);
+    let bad_token = admin
+        .query(AuditQueryRequest {
+            tenant_id: TENANT.into(),
+            page_token: "not-a-token".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_token.code(), Code::InvalidArgument);
+    let bad_time = admin
+        .query(AuditQueryRequest {
+            tenant_id: TENANT.into(),
+            to: "tomorrow".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_time.code(), Code::InvalidArgument);
+    let mut anonymous = AuditQueryClient::new(app.channel().await);
+    let unauthenticated = anonymous
+        .query(AuditQueryRequest {
+            tenant_id: TENANT.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unauthenticated.code(), Code::Unauthenticated);
+
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel().await);
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "scim.audit.v1.AuditQuery".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+
+    app.stop().await;
+    env.cleanup().await;
+}
+
+/// Two replicas on one database: one consumes, and rows are still unique.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_record_each_event_once() {
+    let env = TestEnv::new().await;
+    let first = env.start().await;
+    let second = env.start().await;
+    let mut last = 0;
+    for index in 0..40 {
+        let id = format!("user{index:02}");
+        last = env.append(&user_created(TENANT, &id, &id, index)).await;
+    }
+    env.wait_for_checkpoint(last).await;
+    assert_eq!(env.scalar("SELECT count(*) FROM audit_log").await, 40);
+    // The standby takes over when the leader stops.
+    first.stop().await;
+    let after = env.append(&user_created(TENANT, "late", "late", 99)).await;
+    env.wait_for_checkpoint(after).await;
+    eventually(|| async { env.scalar("SELECT count(*) FROM audit_log").await == 41 }).await;
+    second.stop().await;
+    env.cleanup().await;
+}

@@ -1,0 +1,334 @@
+use chrono::{DateTime, SecondsFormat, Utc};
+use scim_rpc::account::account_admin_server::{AccountAdmin, AccountAdminServer};
+use scim_rpc::account::{
+    CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest, IssuedToken,
+    ListScimConfigsRequest, ListScimConfigsResponse, ListTenantsRequest, ListTenantsResponse,
+    ListTokensRequest, ListTokensResponse, RevokeTokenRequest, ScimConfig, Tenant, TokenInfo,
+};
+use scim_rpc::directory::AuthenticateResponse;
+use tonic::{Request, Response, Status};
+
+use super::store::{AccountStore, AuthenticatedToken, ConfigRecord, TenantRecord, TokenRecord};
+
+/// gRPC front of the account center. Operator authentication is an
+/// interceptor's job, not this service's.
+pub struct AccountAdminService {
+    store: AccountStore,
+}
+
+impl AccountAdminService {
+    pub fn new(store: AccountStore) -> Self {
+        Self { store }
+    }
+
+    pub fn into_server(self) -> AccountAdminServer<Self> {
+        AccountAdminServer::new(self)
+    }
+}
+
+#[tonic::async_trait]
+impl AccountAdmin for AccountAdminService {
+    async fn create_tenant(
+        &self,
+        request: Request<CreateTenantRequest>,
+    ) -> Result<Response<Tenant>, Status> {
+        let request = request.into_inner();
+        let tenant = self.store.create_tenant(&request.name).await?;
+        Ok(Response::new(tenant.into()))
+    }
+
+    async fn list_tenants(
+        &self,
+        _request: Request<ListTenantsRequest>,
+    ) -> Result<Response<ListTenantsResponse>, Status> {
+        let tenants = self.store.list_tenants().await?;
+        Ok(Response::new(ListTenantsResponse {
+            tenants: tenants.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn create_scim_config(
+        &self,
+        request: Request<CreateScimConfigRequest>,
+    ) -> Result<Response<ScimConfig>, Status> {
+        let request = request.into_inner();
+        let config = self
+            .store
+            .create_config(&request.tenant_id, &request.name)
+            .await?;
+        Ok(Response::new(config.into()))
+    }
+
+    async fn list_scim_configs(
+        &self,
+        request: Request<ListScimConfigsRequest>,
+    ) -> Result<Response<ListScimConfigsResponse>, Status> {
+        let configs = self
+            .store
+            .list_configs(&request.into_inner().tenant_id)
+            .await?;
+        Ok(Response::new(ListScimConfigsResponse {
+            configs: configs.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn issue_token(
+        &self,
+        request: Request<IssueTokenRequest>,
+    ) -> Result<Response<IssuedToken>, Status> {
+        let request = request.into_inner();
+        let (record, secret) = self
+            .store
+            .issue_token(&request.config_id, request.valid_days)
+            .await?;
+        Ok(Response::new(IssuedToken {
+            info: Some(record.into()),
+            secret,
+        }))
+    }
+
+    async fn list_tokens(
+        &self,
+        request: Request<ListTokensRequest>,
+    ) -> Result<Response<ListTokensResponse>, Status> {
+        let tokens = self
+            .store
+            .list_tokens(&request.into_inner().config_id)
+            .await?;
+        Ok(Response::new(ListTokensResponse {
+            tokens: tokens.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn revoke_token(
+        &self,
+        request: Request<RevokeTokenRequest>,
+    ) -> Result<Response<TokenInfo>, Status> {
+        let record = self
+            .store
+            .revoke_token(&request.into_inner().token_id)
+            .await?;
+        Ok(Response::new(record.into()))
+    }
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+// proto3 strings have no null; the API documents "" as "never".
+fn optional_timestamp(at: Option<DateTime<Utc>>) -> String {
+    at.map(timestamp).unwrap_or_default()
+}
+
+impl From<TenantRecord> for Tenant {
+    fn from(record: TenantRecord) -> Self {
+        Self {
+            id: record.id,
+            name: record.name,
+            created_at: timestamp(record.created_at),
+        }
+    }
+}
+
+impl From<ConfigRecord> for ScimConfig {
+    fn from(record: ConfigRecord) -> Self {
+        Self {
+            id: record.id,
+            tenant_id: record.tenant_id,
+            name: record.name,
+            created_at: timestamp(record.created_at),
+        }
+    }
+}
+
+impl From<TokenRecord> for TokenInfo {
+    fn from(record: TokenRecord) -> Self {
+        Self {
+            id: record.id,
+            config_id: record.config_id,
+            tenant_id: record.tenant_id,
+            created_at: timestamp(record.created_at),
+            expires_at: timestamp(record.expires_at),
+            last_used_at: optional_timestamp(record.last_used_at),
+            revoked_at: optional_timestamp(record.revoked_at),
+            prefix: record.prefix,
+        }
+    }
+}
+
+/// For the directory service's `Authenticate` RPC.
+impl From<AuthenticatedToken> for AuthenticateResponse {
+    fn from(token: AuthenticatedToken) -> Self {
+        Self {
+            tenant_id: token.tenant_id,
+            config_id: token.config_id,
+            token_id: token.token_id,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use chrono::DateTime;
+    use tonic::Code;
+
+    use super::*;
+    use crate::accounts::test_db::with_database;
+
+    fn parse_time(value: &str) -> DateTime<chrono::FixedOffset> {
+        DateTime::parse_from_rfc3339(value).unwrap_or_else(|e| panic!("{value:?}: {e}"))
+    }
+
+    #[tokio::test]
+    async fn admin_flow_over_the_service() {
+        with_database(|pool| async move {
+            let store = AccountStore::new(pool);
+            let service = AccountAdminService::new(store.clone());
+
+            let tenant = service
+                .create_tenant(Request::new(CreateTenantRequest {
+                    name: "Acme".into(),
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            parse_time(&tenant.created_at);
+            assert!(tenant.created_at.ends_with('Z'));
+
+            let config = service
+                .create_scim_config(Request::new(CreateScimConfigRequest {
+                    tenant_id: tenant.id.clone(),
+                    name: "Okta".into(),
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(config.tenant_id, tenant.id);
+
+            let issued = service
+                .issue_token(Request::new(IssueTokenRequest {
+                    config_id: config.id.clone(),
+                    valid_days: 0,
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            let info = issued.info.unwrap();
+            assert_eq!(info.last_used_at, "");
+            assert_eq!(info.revoked_at, "");
+            assert_eq!(
+                parse_time(&info.expires_at) - parse_time(&info.created_at),
+                chrono::Duration::days(730)
+            );
+            assert!(issued.secret.starts_with(&info.prefix));
+
+            let authenticated: AuthenticateResponse =
+                store.authenticate(&issued.secret).await.unwrap().into();
+            assert_eq!(
+                authenticated,
+                AuthenticateResponse {
+                    tenant_id: tenant.id.clone(),
+                    config_id: config.id.clone(),
+                    token_id: info.id.clone(),
+                }
+            );
+
+            let revoked = service
+                .revoke_token(Request::new(RevokeTokenRequest {
+                    token_id: info.id.clone(),
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            parse_time(&revoked.revoked_at);
+            parse_time(&revoked.last_used_at);
+
+            let listed = service
+                .list_tokens(Request::new(ListTokensRequest {
+                    config_id: config.id.clone(),
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(listed.tokens, vec![revoked]);
+
+            let tenants = service
+                .list_tenants(Request::new(ListTenantsRequest {}))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(tenants.tenants, vec![tenant.clone()]);
+            let configs = service
+                .list_scim_configs(Request::new(ListScimConfigsRequest {
+                    tenant_id: tenant.id,
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(configs.configs, vec![config]);
+        })
+        .await;
+    }
+
+    fn code<T>(result: Result<Response<T>, Status>) -> Code {
+        result.map(drop).unwrap_err().code()
+    }
+
+    #[tokio::test]
+    async fn errors_map_to_grpc_codes() {
+        with_database(|pool| async move {
+            let service = AccountAdminService::new(AccountStore::new(pool));
+            service
+                .create_tenant(Request::new(CreateTenantRequest {
+                    name: "Acme".into(),
+                }))
+                .await
+                .unwrap();
+
+            assert_eq!(
+                code(
+                    service
+                        .create_tenant(Request::new(CreateTenantRequest {
+                            name: "Acme".into()
+                        }))
+                        .await
+                ),
+                Code::AlreadyExists
+            );
+            assert_eq!(
+                code(
+                    service
+                        .create_tenant(Request::new(CreateTenantRequest {
+                            name: String::new()
+                        }))
+                        .await
+                ),
+                Code::InvalidArgument
+            );
+            assert_eq!(
+                code(
+                    service
+                        .issue_token(Request::new(IssueTokenRequest {
+                            config_id: "nope".into(),
+                            valid_days: 0,
+                        }))
+                        .await
+                ),
+                Code::NotFound
+            );
+            assert_eq!(
+                code(
+                    service
+                        .list_scim_configs(Request::new(ListScimConfigsRequest {
+                            tenant_id: String::new(),
+                        }))
+                        .await
+                ),
+                Code::InvalidArgument
+            );
+        })
+        .await;
+    }
+}

@@ -1,0 +1,49 @@
+use thiserror::Error;
+
+use crate::accounts::AccountError;
+
+/// Metadata key carrying the SCIM `scimType` of an INVALID_ARGUMENT, so the
+/// gateway can answer with the precise SCIM error.
+pub const SCIM_TYPE_METADATA: &str = "x-scim-type";
+
+#[derive(Debug, Error)]
+pub enum DirectoryError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Scim(#[from] scim_model::ScimError),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("projection did not reach sequence {0} in time")]
+    NotYetApplied(u64),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<DirectoryError> for tonic::Status {
+    fn from(error: DirectoryError) -> Self {
+        match error {
+            DirectoryError::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
+            DirectoryError::Scim(error) => {
+                let mut status = tonic::Status::invalid_argument(error.detail());
+                if let Some(scim_type) = error.scim_type() {
+                    if let Ok(value) = scim_type.parse() {
+                        status.metadata_mut().insert(SCIM_TYPE_METADATA, value);
+                    }
+                }
+                status
+            }
+            DirectoryError::InvalidArgument(message) => tonic::Status::invalid_argument(message),
+            DirectoryError::NotYetApplied(sequence) => {
+                tonic::Status::deadline_exceeded(format!("projection has not applied sequence {sequence} yet"))
+            }
+            DirectoryError::Account(error) => error.into(),
+            DirectoryError::Database(error) => {
+                tracing::error!(%error, "directory database error");
+                tonic::Status::unavailable("directory database unavailable")
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The gateway-facing read API.
+
+use std::time::Duration;
+
+use scim_rpc::directory::directory_read_server::DirectoryRead;
+use scim_rpc::directory::{
+    AuthenticateRequest, AuthenticateResponse, AwaitAppliedRequest, AwaitAppliedResponse, ExistingUserIdsRequest,
+    ExistingUserIdsResponse, GetResourceRequest, GroupMemberIdsRequest, GroupMemberIdsResponse,
+    ListResourcesRequest, ListResourcesResponse, Resource, ResourceKind,
+};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tonic::{Request, Response, Status};
+
+use crate::accounts::AccountStore;
+use crate::error::DirectoryError;
+use crate::projection::read_checkpoint;
+use crate::read::{DirectoryReader, Kind, ListQuery, ResourceRow};
+
+/// Upper bound on how long a gateway may block waiting for the projection.
+const MAX_AWAIT: Duration = Duration::from_secs(10);
+/// Replicas that are not the active consumer learn progress from the
+/// database; this is how often a waiting call looks.
+const FOLLOWER_POLL: Duration = Duration::from_millis(10);
+
+pub struct DirectoryReadService {
+    reader: DirectoryReader,
+    accounts: AccountStore,
+    pool: PgPool,
+    applied: watch::Receiver<u64>,
+}
+
+impl DirectoryReadService {
+    pub fn new(pool: PgPool, accounts: AccountStore, applied: watch::Receiver<u64>) -> Self {
+        Self {
+            reader: DirectoryReader::new(pool.clone()),
+            accounts,
+            pool,
+            applied,
+        }
+    }
+
+    async fn await_applied(&self, sequence: u64, timeout: Duration) -> Result<u64, DirectoryError> {
+        let deadline = tokio::time::Instant::now() + timeout.min(MAX_AWAIT);
+        let mut applied = self.applied.clone();
+        loop {
+            let local = *applied.borrow_and_update();
+            if local >= sequence {
+                return Ok(local);
+            }
+            tokio::select! {
+                changed = applied.changed() => {
+                    if changed.is_err() {
+                        // No local consumer any more; fall back to the database.
+                        tokio::time::sleep(FOLLOWER_POLL).await;
+                    }
+                }
+                _ = tokio::time::sleep(FOLLOWER_POLL) => {
+                    let stored = read_checkpoint(&self.pool).await?;
+                    if stored >= sequence {
+                        return Ok(stored);
+                    }
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DirectoryError::NotYetApplied(sequence));
+            }
+        }
+    }
+}
+
+fn kind_of(kind: i32) -> Result<Kind, DirectoryError> {
+    match ResourceKind::try_from(kind) {
+        Ok(ResourceKind::User) => Ok(Kind::User),
+        Ok(ResourceKind::Group) => Ok(Kind::Group),
+        _ => Err(DirectoryError::InvalidArgument("resource kind must be USER or GROUP".into())),
+    }
+}
+
+fn to_proto(kind: Kind, row: ResourceRow) -> Resource {
+    Resource {
+        kind: match kind {
+            Kind::User => ResourceKind::User as i32,
+            Kind::Group => ResourceKind::Group as i32,
+        },
+        id: row.id,
+        version: row.version,
+        json: row.json.to_string(),
+    }
+}
+
+fn require_tenant(tenant_id: &str) -> Result<(), DirectoryError> {
+    if tenant_id.is_empty() {
+        return Err(DirectoryError::InvalidArgument("tenant_id is required".into()));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl DirectoryRead for DirectoryReadService {
+    async fn get_resource(&self, request: Request<GetResourceRequest>) -> Result<Response<Resource>, Status> {
+        let request = request.into_inner();
+        require_tenant(&request.tenant_id)?;
+        let kind = kind_of(request.kind)?;
+        let row = self
+            .reader
+            .get(&request.tenant_id, kind, &request.id, request.exclude_members)
+            .await?;
+        Ok(Response::new(to_proto(kind, row)))
+    }
+
+    async fn list_resources(
+        &self,
+        request: Request<ListResourcesRequest>,
+    ) -> Result<Response<ListResourcesResponse>, Status> {
+        let request = request.into_inner();
+        require_tenant(&request.tenant_id)?;
+        let kind = kind_of(request.kind)?;
+        let query = ListQuery {
+            filter: Some(request.filter),
+            start_index: request.start_index,
+            count: request.count,
+            sort_by: Some(request.sort_by),
+            descending: request.sort_descending,
+            exclude_members: request.exclude_members,
+        };
+        let (total, rows) = self.reader.list(&request.tenant_id, kind, &query).await?;
+        Ok(Response::new(ListResourcesResponse {
+            total_results: total,
+            resources: rows.into_iter().map(|row| to_proto(kind, row)).collect(),
+        }))
+    }
+
+    async fn await_applied(
+        &self,
+        request: Request<AwaitAppliedRequest>,
+    ) -> Result<Response<AwaitAppliedResponse>, Status> {
+        let request = request.into_inner();
+        let timeout = Duration::from_millis(u64::from(request.timeout_ms.max(1)));
+        let applied = self.await_applied(request.sequence, timeout).await?;
+        Ok(Response::new(AwaitAppliedResponse {
+            applied_sequence: applied,
+        }))
+    }
+
+    async fn existing_user_ids(
+        &self,
+        request: Request<ExistingUserIdsRequest>,
+    ) -> Result<Response<ExistingUserIdsResponse>, Status> {
+        let request = request.into_inner();
+        require_tenant(&request.tenant_id)?;
+        let ids = self.reader.existing_user_ids(&request.tenant_id, &request.ids).await?;
+        Ok(Response::new(ExistingUserIdsResponse { ids }))
+    }
+
+    async fn group_member_ids(
+        &self,
+        request: Request<GroupMemberIdsRequest>,
+    ) -> Result<Response<GroupMemberIdsResponse>, Status> {
+        let request = request.into_inner();
+        require_tenant(&request.tenant_id)?;
+        let member_ids = self
+            .reader
+            .group_member_ids(&request.tenant_id, &request.group_id)
+            .await?;
+        Ok(Response::new(GroupMemberIdsResponse { member_ids }))
+    }
+
+    async fn authenticate(
+        &self,
+        request: Request<AuthenticateRequest>,
+    ) -> Result<Response<AuthenticateResponse>, Status> {
+        let token = self
+            .accounts
+            .authenticate(&request.into_inner().token)
+            .await
+            .map_err(DirectoryError::from)?;
+        Ok(Response::new(AuthenticateResponse {
+            tenant_id: token.tenant_id,
+            config_id: token.config_id,
+            token_id: token.token_id,
+        }))
+    }
+}

@@ -1,0 +1,261 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use event_store::consumer::{self, ConsumerMetrics, ConsumerSettings};
+use event_store::{EventStore, StoreSettings};
+use prometheus_client::registry::Registry;
+use scim_events::Namespace;
+use scim_rpc::license::license_admin_server::LicenseAdminServer;
+use service_kit::admin_auth::OperatorAuth;
+use service_kit::leader;
+use service_kit::ops_http::{self, Readiness};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::grpc::LicenseAdminService;
+use crate::metrics::LicenseMetrics;
+use crate::projection::LicenseProjection;
+use crate::relay::OutboxRelay;
+
+const SERVICE_NAME: &str = "license-service";
+const BATCH_SIZE: usize = 256;
+const MAX_DB_CONNECTIONS: u32 = 10;
+
+/// A fully wired license service whose listeners are bound but not yet
+/// serving; [`Application::run_until_stopped`] starts everything.
+pub struct Application {
+    config: Config,
+    db: PgPool,
+    nats: async_nats::Client,
+    store: EventStore,
+    grpc_listener: TcpListener,
+    metrics_listener: TcpListener,
+    grpc_addr: SocketAddr,
+    metrics_addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects NATS and Postgres, runs migrations, ensures the stream and
+    /// bucket exist and binds the gRPC and metrics listeners (port 0 picks a
+    /// free port; see [`Application::grpc_addr`]).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let namespace = Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
+        let db = service_kit::postgres::connect(&config.database_url, MAX_DB_CONNECTIONS)
+            .await
+            .context("connecting to Postgres (LICENSE_DATABASE_URL)")?;
+        sqlx::migrate!("./migrations")
+            .run(&db)
+            .await
+            .context("running license migrations")?;
+        let nats = service_kit::nats::connect(&config.common.nats_url, SERVICE_NAME)
+            .await
+            .context("connecting to NATS (NATS_URL)")?;
+        let settings = StoreSettings {
+            replicas: config.common.stream_replicas,
+            ..StoreSettings::default()
+        };
+        let store = EventStore::connect(nats.clone(), namespace, &settings)
+            .await
+            .context("setting up the JetStream stream")?;
+        let grpc_listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("binding LICENSE_GRPC_ADDR {}", config.grpc_addr))?;
+        let metrics_listener = ops_http::bind(config.metrics_addr)
+            .await
+            .with_context(|| format!("binding LICENSE_METRICS_ADDR {}", config.metrics_addr))?;
+        let grpc_addr = grpc_listener.local_addr()?;
+        let metrics_addr = metrics_listener.local_addr()?;
+        Ok(Self {
+            config,
+            db,
+            nats,
+            store,
+            grpc_listener,
+            metrics_listener,
+            grpc_addr,
+            metrics_addr,
+        })
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
+    }
+
+    /// Serves gRPC (with `grpc.health.v1`), the ops HTTP endpoint, the
+    /// outbox relay and the consumer (while holding the leader lock) until
+    /// `shutdown` is cancelled or a part fails; then drains: health
+    /// NOT_SERVING, stop accepting, let the consumer finish its batch, publish
+    /// what the outbox still holds, drain NATS.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            config,
+            db,
+            nats,
+            store,
+            grpc_listener,
+            metrics_listener,
+            ..
+        } = self;
+        // Cancelled by the caller or by the first part that fails.
+        let stop = shutdown.child_token();
+        // The ops endpoint outlives the rest so probes keep answering (not
+        // ready) while the service drains.
+        let ops_stop = CancellationToken::new();
+
+        let metrics = LicenseMetrics::default();
+        let consumer_metrics = ConsumerMetrics::default();
+        let mut registry = Registry::with_prefix("scim");
+        metrics.register(&mut registry);
+        consumer_metrics.register(&mut registry);
+        let readiness = Readiness::default();
+        let ops = tokio::spawn(ops_http::serve(
+            metrics_listener,
+            ops_http::router(Arc::new(registry), readiness.clone()),
+            ops_stop.clone(),
+        ));
+
+        let relay_wake = Arc::new(Notify::new());
+        let relay = OutboxRelay::new(db.clone(), store.clone(), relay_wake.clone(), metrics.clone());
+        let relay_task = tokio::spawn({
+            let relay = relay.clone();
+            let stop = stop.clone();
+            async move { relay.run(stop).await }
+        });
+
+        let durable_name = store.namespace().consumer_name("license");
+        let settings = ConsumerSettings {
+            durable_name: durable_name.clone(),
+            filter_subject: store.namespace().directory_subjects(),
+            batch_size: BATCH_SIZE,
+            ack_wait: Duration::from_secs(30),
+        };
+        let projection = LicenseProjection::new(db.clone(), durable_name, relay_wake.clone(), metrics.clone());
+        let consumer_task = spawn_part(
+            "consumer",
+            stop.clone(),
+            run_consumer(db.clone(), store.clone(), settings, projection, consumer_metrics, stop.clone()),
+        );
+
+        let admin = LicenseAdminService::new(db.clone(), relay_wake, metrics);
+        let grpc_task = spawn_part(
+            "grpc",
+            stop.clone(),
+            serve_grpc(grpc_listener, admin, OperatorAuth::new(&config.common.admin_token), readiness.clone(), stop.clone()),
+        );
+
+        readiness.set_ready(true);
+        tracing::info!("license service running");
+        stop.cancelled().await;
+        readiness.set_ready(false);
+
+        let mut first_error = None;
+        for (part, task) in [("grpc", grpc_task), ("consumer", consumer_task)] {
+            if let Some(error) = join(part, task).await {
+                first_error.get_or_insert(error);
+            }
+        }
+        // After the consumer stopped, so its last decisions are published.
+        if let Err(error) = relay_task.await {
+            first_error.get_or_insert(anyhow::anyhow!("outbox relay panicked: {error}"));
+        }
+        ops_stop.cancel();
+        match ops.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                first_error.get_or_insert(anyhow::Error::new(error).context("ops HTTP endpoint"));
+            }
+            Err(error) => {
+                first_error.get_or_insert(anyhow::anyhow!("ops HTTP endpoint panicked: {error}"));
+            }
+        }
+        if let Err(error) = nats.flush().await {
+            tracing::warn!(%error, "flushing NATS failed");
+        }
+        if let Err(error) = nats.drain().await {
+            tracing::warn!(%error, "draining NATS failed");
+        }
+        db.close().await;
+        tracing::info!("license service stopped");
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Spawns one long-running part; its failure stops the whole service.
+fn spawn_part(
+    part: &'static str,
+    stop: CancellationToken,
+    future: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+) -> JoinHandle<anyhow::Result<()>> {
+    tokio::spawn(async move {
+        let outcome = future.await;
+        if let Err(error) = &outcome {
+            tracing::error!(part, error = %format!("{error:#}"), "service part failed, stopping");
+            stop.cancel();
+        }
+        outcome
+    })
+}
+
+async fn join(part: &'static str, task: JoinHandle<anyhow::Result<()>>) -> Option<anyhow::Error> {
+    match task.await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.context(part)),
+        Err(error) => Some(anyhow::anyhow!("{part} panicked: {error}")),
+    }
+}
+
+async fn run_consumer(
+    db: PgPool,
+    store: EventStore,
+    settings: ConsumerSettings,
+    mut projection: LicenseProjection,
+    metrics: ConsumerMetrics,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(_leadership) = leader::acquire(&db, leader::lock_key(&settings.durable_name), &stop)
+        .await
+        .context("acquiring the consumer leader lock")?
+    else {
+        return Ok(());
+    };
+    tracing::info!(consumer = %settings.durable_name, "leading the license consumer");
+    consumer::run(&store, &settings, &mut projection, &metrics, &stop)
+        .await
+        .context("license consumer")?;
+    Ok(())
+}
+
+async fn serve_grpc(
+    listener: TcpListener,
+    admin: LicenseAdminService,
+    auth: OperatorAuth,
+    readiness: Readiness,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<LicenseAdminServer<LicenseAdminService>>().await;
+    let admin = LicenseAdminServer::with_interceptor(admin, auth);
+    let signal = async move {
+        stop.cancelled().await;
+        readiness.set_ready(false);
+        reporter.set_not_serving::<LicenseAdminServer<LicenseAdminService>>().await;
+    };
+    tonic::transport::Server::builder()
+        .trace_fn(telemetry::propagation::grpc_server_span)
+        .add_service(health)
+        .add_service(admin)
+        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), signal)
+        .await
+        .context("gRPC server")?;
+    Ok(())
+}

@@ -1,0 +1,32 @@
+use thiserror::Error;
+
+/// Everything a license operation can fail with. Converted to a gRPC status
+/// in exactly one place so the mapping stays consistent.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event encoding error: {0}")]
+    Encoding(#[from] serde_json::Error),
+}
+
+impl From<ServiceError> for tonic::Status {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::InvalidArgument(message) => Self::invalid_argument(message),
+            ServiceError::NotFound(message) => Self::not_found(message),
+            ServiceError::FailedPrecondition(message) => Self::failed_precondition(message),
+            internal @ (ServiceError::Database(_) | ServiceError::Encoding(_)) => {
+                // Details stay in the log: they may name tables or hosts.
+                tracing::error!(error = %internal, "license request failed");
+                Self::internal("internal error")
+            }
+        }
+    }
+}

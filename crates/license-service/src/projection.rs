@@ -1,0 +1,195 @@
+//! The directory-stream consumer: user status in, seat decisions out.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use event_store::consumer::{BatchHandler, HandlerError};
+use event_store::StoredEvent;
+use scim_events::{AggregateKind, EventPayload};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
+
+use crate::error::ServiceError;
+use crate::licensing::{self, Cause, REASON_DEACTIVATED, REASON_DELETED};
+use crate::metrics::{LicenseMetrics, Tally};
+
+pub struct LicenseProjection {
+    db: PgPool,
+    checkpoint_name: String,
+    relay_wake: Arc<Notify>,
+    metrics: LicenseMetrics,
+}
+
+impl LicenseProjection {
+    /// `checkpoint_name` is the durable consumer's name, so one database
+    /// never mixes the positions of two namespaces.
+    pub fn new(db: PgPool, checkpoint_name: String, relay_wake: Arc<Notify>, metrics: LicenseMetrics) -> Self {
+        Self {
+            db,
+            checkpoint_name,
+            relay_wake,
+            metrics,
+        }
+    }
+
+    async fn apply_batch(&self, batch: Vec<StoredEvent>) -> Result<Tally, ServiceError> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("INSERT INTO checkpoint (name, last_sequence) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+            .bind(&self.checkpoint_name)
+            .execute(&mut *tx)
+            .await?;
+        // The row lock makes a second consumer (a replica that wrongly
+        // believes it leads, e.g. after its lock session died) wait and then
+        // skip what this one applied, instead of applying it twice.
+        let stored: i64 = sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1 FOR UPDATE")
+            .bind(&self.checkpoint_name)
+            .fetch_one(&mut *tx)
+            .await?;
+        let fresh: Vec<StoredEvent> = batch
+            .into_iter()
+            .filter(|event| i64::try_from(event.sequence).is_ok_and(|sequence| sequence > stored))
+            .collect();
+        // Every sequence left converts: the filter above checked it.
+        let Some(last) = fresh.last().and_then(|event| i64::try_from(event.sequence).ok()) else {
+            return Ok(Tally::default());
+        };
+
+        let tenants: BTreeSet<&str> = fresh
+            .iter()
+            .filter(|event| event.envelope.aggregate_kind == AggregateKind::User)
+            .map(|event| event.envelope.tenant_id.as_str())
+            .collect();
+        for tenant in tenants {
+            licensing::lock_tenant(&mut tx, tenant).await?;
+        }
+
+        let mut tally = Tally::default();
+        for event in &fresh {
+            apply_event(&mut tx, event, &mut tally).await?;
+        }
+        sqlx::query("UPDATE checkpoint SET last_sequence = $2 WHERE name = $1")
+            .bind(&self.checkpoint_name)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(tally)
+    }
+}
+
+impl BatchHandler for LicenseProjection {
+    async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
+        let stored: Option<i64> = sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1")
+            .bind(&self.checkpoint_name)
+            .fetch_optional(&self.db)
+            .await
+            .map_err(HandlerError::new)?;
+        Ok(stored.and_then(|sequence| u64::try_from(sequence).ok()).unwrap_or(0))
+    }
+
+    async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {
+        let tally = self.apply_batch(batch).await.map_err(HandlerError::new)?;
+        self.metrics.record(&tally);
+        if !tally.is_empty() {
+            self.relay_wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+async fn apply_event(conn: &mut PgConnection, event: &StoredEvent, tally: &mut Tally) -> Result<(), ServiceError> {
+    let envelope = &event.envelope;
+    if envelope.aggregate_kind != AggregateKind::User {
+        return Ok(());
+    }
+    let tenant_id = envelope.tenant_id.as_str();
+    let user_id = envelope.aggregate_id.as_str();
+    match &envelope.payload {
+        EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. } => {
+            let active = is_active(resource);
+            let config_id = upsert_user(conn, tenant_id, user_id, envelope.actor.config_id.as_deref(), active).await?;
+            let cause = Cause::automatic(envelope);
+            if !active {
+                licensing::release_all(conn, tenant_id, user_id, REASON_DEACTIVATED, &cause, tally).await?;
+            } else if let Some(config_id) = config_id {
+                licensing::auto_assign(conn, tenant_id, user_id, &config_id, &cause, tally).await?;
+            }
+        }
+        EventPayload::UserDeleted { .. } => {
+            sqlx::query(
+                "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, true) \
+                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET active = false, deleted = true",
+            )
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(envelope.actor.config_id.as_deref())
+            .execute(&mut *conn)
+            .await?;
+            let cause = Cause::automatic(envelope);
+            licensing::release_all(conn, tenant_id, user_id, REASON_DELETED, &cause, tally).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Records the user's status; returns the configuration whose pools apply,
+/// falling back to the last known one when a system actor made the change.
+async fn upsert_user(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    user_id: &str,
+    config_id: Option<&str>,
+    active: bool,
+) -> Result<Option<String>, ServiceError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, $4, false) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE \
+         SET config_id = COALESCE(EXCLUDED.config_id, users.config_id), active = EXCLUDED.active, deleted = false \
+         RETURNING config_id",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(config_id)
+    .bind(active)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// SCIM's `active`: absent or null means active. The model crate already
+/// turns Entra's "True"/"False" strings into booleans; strings are still
+/// accepted here so an older event cannot deactivate someone by accident.
+pub(crate) fn is_active(resource: &Value) -> bool {
+    let Some(object) = resource.as_object() else {
+        return true;
+    };
+    let value = object.get("active").or_else(|| {
+        object
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("active"))
+            .map(|(_, value)| value)
+    });
+    match value {
+        Some(Value::Bool(active)) => *active,
+        Some(Value::String(text)) => !text.trim().eq_ignore_ascii_case("false"),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn active_defaults_to_true_and_tolerates_strings() {
+        assert!(is_active(&json!({"userName": "a"})));
+        assert!(is_active(&json!({"active": null})));
+        assert!(is_active(&json!({"active": true})));
+        assert!(!is_active(&json!({"active": false})));
+        assert!(!is_active(&json!({"Active": "False"})));
+        assert!(is_active(&json!({"active": "True"})));
+    }
+}

@@ -1,0 +1,48 @@
+use std::net::SocketAddr;
+
+use service_kit::config::{parse_or, process_env, string_or, CommonConfig, ConfigError};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    pub http_addr: SocketAddr,
+    /// What clients see as the SCIM base URL (behind a proxy it differs from
+    /// the bind address); used in `meta.location` and `Location`.
+    pub public_base_url: String,
+    pub directory_url: String,
+    pub max_body_bytes: usize,
+    /// How long a write waits for the directory to show it before answering
+    /// 503 (the write itself is durable by then).
+    pub await_applied_ms: u32,
+    pub default_page_size: u64,
+    pub max_page_size: u64,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&process_env)
+    }
+
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let public_base_url = string_or(lookup, "GATEWAY_PUBLIC_BASE_URL", "http://127.0.0.1:8080/scim/v2")
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "GATEWAY_PUBLIC_BASE_URL",
+                value: public_base_url,
+                reason: "must be an absolute http(s) URL".into(),
+            });
+        }
+        Ok(Self {
+            common: CommonConfig::from_lookup(lookup)?,
+            http_addr: parse_or(lookup, "GATEWAY_HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            public_base_url,
+            directory_url: string_or(lookup, "DIRECTORY_GRPC_URL", "http://127.0.0.1:50051"),
+            max_body_bytes: parse_or(lookup, "GATEWAY_MAX_BODY_BYTES", 1_048_576)?,
+            await_applied_ms: parse_or(lookup, "GATEWAY_AWAIT_APPLIED_MS", 5_000)?,
+            default_page_size: parse_or(lookup, "GATEWAY_DEFAULT_PAGE_SIZE", 100)?,
+            max_page_size: parse_or(lookup, "GATEWAY_MAX_PAGE_SIZE", 1_000)?,
+        })
+    }
+}

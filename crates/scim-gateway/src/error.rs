@@ -1,0 +1,186 @@
+//! The one place where failures become HTTP/SCIM responses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use event_store::{AppendError, StoreError};
+use scim_model::ScimError;
+use serde_json::json;
+use thiserror::Error;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// gRPC metadata key the directory uses to pass a SCIM `scimType` along.
+const SCIM_TYPE_METADATA: &str = "x-scim-type";
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("{}", .0.detail())]
+    Scim(#[from] ScimError),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    NotImplemented(String),
+    /// Retryable: the write is durable but could not be confirmed visible,
+    /// or a dependency is down.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What the rejection recorder needs to know about an error response.
+#[derive(Debug, Clone)]
+pub struct RejectionInfo {
+    pub scim_type: Option<String>,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Scim(error) => StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn scim_type(&self) -> Option<&'static str> {
+        match self {
+            Self::Scim(error) => error.scim_type(),
+            _ => None,
+        }
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            // Internal details go to the log, not to the client.
+            Self::Internal(message) => {
+                tracing::error!(%message, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let scim_type = self.scim_type();
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": status.as_u16().to_string(),
+            "detail": detail,
+        });
+        if let Some(scim_type) = scim_type {
+            body["scimType"] = json!(scim_type);
+        }
+        let mut response = (status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim\""));
+        }
+        response.extensions_mut().insert(RejectionInfo {
+            scim_type: scim_type.map(str::to_owned),
+            detail,
+        });
+        response
+    }
+}
+
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> Self {
+        use tonic::Code;
+        let message = status.message().to_owned();
+        match status.code() {
+            Code::NotFound => Self::NotFound(message),
+            Code::InvalidArgument => {
+                let scim_type = status
+                    .metadata()
+                    .get(SCIM_TYPE_METADATA)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("invalidValue");
+                Self::Scim(match scim_type {
+                    "invalidFilter" => ScimError::InvalidFilter(message),
+                    "invalidPath" => ScimError::InvalidPath(message),
+                    "invalidSyntax" => ScimError::InvalidSyntax(message),
+                    "tooMany" => ScimError::TooMany(message),
+                    _ => ScimError::InvalidValue(message),
+                })
+            }
+            Code::Unauthenticated => Self::Unauthorized("the bearer token is invalid, expired or revoked"),
+            Code::DeadlineExceeded | Code::Unavailable => Self::Unavailable(message),
+            _ => Self::Internal(format!("directory: {status}")),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::JetStream { .. } => Self::Unavailable(format!("event store unavailable: {error}")),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict { .. } => Self::PreconditionFailed(
+                "the resource was modified concurrently; its version no longer matches".into(),
+            ),
+            AppendError::Store(error) => error.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn errors_render_as_scim_error_bodies() {
+        let response = ApiError::Scim(ScimError::Uniqueness("userName taken".into())).into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], SCIM_CONTENT_TYPE);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], "409");
+        assert_eq!(body["scimType"], "uniqueness");
+        assert_eq!(body["schemas"][0], ERROR_SCHEMA);
+    }
+
+    #[tokio::test]
+    async fn unauthorized_carries_a_challenge_and_no_scim_type() {
+        let response = ApiError::Unauthorized("no token").into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], "401");
+        assert!(body.get("scimType").is_none());
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let error = ApiError::internal("password=hunter2");
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

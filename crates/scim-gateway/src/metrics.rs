@@ -1,0 +1,65 @@
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    /// The route template, e.g. `/scim/v2/Users/{id}`: bounded cardinality.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone)]
+pub struct GatewayMetrics {
+    requests: Family<HttpLabels, Counter>,
+    durations: Family<HttpLabels, Histogram>,
+    pub publish_conflicts: Counter,
+    pub uniqueness_conflicts: Counter,
+    pub rejections_unrecorded: Counter,
+}
+
+impl GatewayMetrics {
+    pub fn new(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(|| {
+                Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+            }),
+            publish_conflicts: Counter::default(),
+            uniqueness_conflicts: Counter::default(),
+            rejections_unrecorded: Counter::default(),
+        };
+        registry.register("http_requests", "HTTP requests answered", metrics.requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            metrics.durations.clone(),
+        );
+        registry.register(
+            "publish_conflicts",
+            "Appends retried after a concurrent change (optimistic concurrency)",
+            metrics.publish_conflicts.clone(),
+        );
+        registry.register(
+            "uniqueness_conflicts",
+            "Creates or renames refused because the userName is taken",
+            metrics.uniqueness_conflicts.clone(),
+        );
+        registry.register(
+            "rejections_unrecorded",
+            "Rejected requests that could not be written to the provisioning log",
+            metrics.rejections_unrecorded.clone(),
+        );
+        metrics
+    }
+
+    pub fn record(&self, labels: &HttpLabels, elapsed: Duration) {
+        self.requests.get_or_create(labels).inc();
+        self.durations.get_or_create(labels).observe(elapsed.as_secs_f64());
+    }
+}

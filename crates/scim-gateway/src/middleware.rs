@@ -1,0 +1,189 @@
+//! Cross-cutting request handling: request ids, spans, metrics, bearer-token
+//! authentication and the record of rejected requests.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, Rejection};
+use tracing::Instrument;
+
+use crate::directory::TenantContext;
+use crate::error::{ApiError, RejectionInfo};
+use crate::metrics::HttpLabels;
+use crate::state::AppState;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id that ties a request to its events and audit records.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Outermost layer: request id, a span parented on the caller's trace, and
+/// request metrics labelled by route template (never by raw path).
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty() && value.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    request.extensions_mut().insert(RequestId(request_id.clone()));
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().clone();
+    let span = tracing::info_span!("http.request", http.method = %method, http.route = %route, request_id = %request_id);
+    telemetry::propagation::set_remote_parent(&span, telemetry::propagation::extract_http(request.headers()));
+
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span).await;
+    let labels = HttpLabels {
+        method: method.to_string(),
+        route,
+        status: response.status().as_u16(),
+    };
+    state.metrics().record(&labels, started.elapsed());
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// Authenticates the bearer token for SCIM resource routes and records every
+/// error response given to an authenticated tenant as a `RequestRejected`
+/// event, so the provisioning log shows rejected requests too (I7).
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let token = match bearer_token(&request) {
+        Ok(token) => token.to_owned(),
+        Err(error) => return error.into_response(),
+    };
+    let tenant = match state.directory().authenticate(&token).await {
+        Ok(tenant) => tenant,
+        Err(error) => return error.into_response(),
+    };
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
+    request.extensions_mut().insert(tenant.clone());
+    let response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        let info = response.extensions().get::<RejectionInfo>().cloned();
+        record_rejection(&state, &tenant, &method, &path, &request_id, response.status().as_u16(), info).await;
+    }
+    response
+}
+
+fn bearer_token(request: &Request) -> Result<&str, ApiError> {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized("an Authorization: Bearer token is required"))?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or(ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'"));
+    }
+    Ok(token.trim())
+}
+
+async fn record_rejection(
+    state: &AppState,
+    tenant: &TenantContext,
+    method: &Method,
+    path: &str,
+    request_id: &str,
+    status: u16,
+    info: Option<RejectionInfo>,
+) {
+    let (resource_type, target_id) = target_of(path);
+    let rejection = Rejection {
+        method: method.to_string(),
+        path: path.to_owned(),
+        status,
+        scim_type: info.as_ref().and_then(|info| info.scim_type.clone()),
+        detail: info.map(|info| info.detail).unwrap_or_default(),
+        resource_type,
+        target_id,
+        target_name: None,
+    };
+    let event = EventEnvelope::new(
+        tenant.tenant_id.clone(),
+        AggregateKind::Request,
+        uuid::Uuid::now_v7().to_string(),
+        Actor {
+            config_id: Some(tenant.config_id.clone()),
+            token_id: Some(tenant.token_id.clone()),
+            system: None,
+        },
+        request_id,
+        EventPayload::RequestRejected(rejection),
+    );
+    if let Err(error) = state.store().append_unchecked(&event).await {
+        // The client's answer does not depend on this, but the gap in the
+        // provisioning log must be visible to operators.
+        tracing::error!(%error, request_id, "could not record a rejected request");
+        state.metrics().rejections_unrecorded.inc();
+    }
+}
+
+/// ("User", Some(id)) for `/scim/v2/Users/<id>`, etc.
+fn target_of(path: &str) -> (Option<String>, Option<String>) {
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let last = segments.next().unwrap_or_default();
+    let before = segments.next().unwrap_or_default();
+    let kind = |segment: &str| match segment {
+        "Users" => Some("User".to_owned()),
+        "Groups" => Some("Group".to_owned()),
+        _ => None,
+    };
+    match (kind(before), kind(last)) {
+        (Some(kind), _) if !last.starts_with('.') => (Some(kind), Some(last.to_owned())),
+        (_, Some(kind)) => (Some(kind), None),
+        _ => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_read_from_resource_paths() {
+        assert_eq!(
+            target_of("/scim/v2/Users/abc"),
+            (Some("User".into()), Some("abc".into()))
+        );
+        assert_eq!(target_of("/scim/v2/Groups"), (Some("Group".into()), None));
+        assert_eq!(target_of("/scim/v2/Users/.search"), (None, None));
+        assert_eq!(target_of("/scim/v2/Bulk"), (None, None));
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_required() {
+        let request = |value: &str| {
+            Request::builder()
+                .header(header::AUTHORIZATION, value)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        assert_eq!(bearer_token(&request("Bearer abc")).unwrap(), "abc");
+        assert_eq!(bearer_token(&request("bearer abc")).unwrap(), "abc");
+        assert!(bearer_token(&request("non-token")).is_err());
+        assert!(bearer_token(&request("Basic abc")).is_err());
+        assert!(bearer_token(&request("Bearer ")).is_err());
+    }
+}

@@ -1,0 +1,169 @@
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use scim_rpc::directory::ResourceKind;
+
+use super::render::{is_plausible_id, render, Selection};
+use crate::commands::GroupCommands;
+use crate::directory::{ListParams, TenantContext};
+use crate::error::ApiError;
+use crate::http::{if_match, if_none_match, list_response, no_content, not_modified, scim_json, ListRequest, ScimBody};
+use crate::middleware::RequestId;
+use crate::state::AppState;
+
+type QueryPairs = Query<Vec<(String, String)>>;
+
+fn location(state: &AppState, id: &str) -> String {
+    format!("{}/Groups/{id}", state.base_url())
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("Group {id} not found"))
+}
+
+/// Reads the group back from the directory (which already shows the write)
+/// so the response carries its members as stored.
+async fn respond(
+    state: &AppState,
+    tenant: &TenantContext,
+    id: &str,
+    status: StatusCode,
+    selection: &Selection,
+) -> Result<Response, ApiError> {
+    let group = state
+        .directory()
+        .get(tenant, ResourceKind::Group, id, selection.excludes_members())
+        .await?;
+    let location = location(state, id);
+    let json = render(group.json, &location, scim_model::schema::group(), selection);
+    let header_location = (status == StatusCode::CREATED).then_some(location.as_str());
+    Ok(scim_json(status, &json, Some(group.version), header_location))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Query(query): QueryPairs,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    let id = GroupCommands::new(&state, &tenant, &request_id.0).create(&body).await?;
+    respond(&state, &tenant, &id, StatusCode::CREATED, &Selection::from_query(&query)).await
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Path(id): Path<String>,
+    Query(query): QueryPairs,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(not_found(&id));
+    }
+    let selection = Selection::from_query(&query);
+    let group = state
+        .directory()
+        .get(&tenant, ResourceKind::Group, &id, selection.excludes_members())
+        .await?;
+    if if_none_match(&headers)? == Some(group.version) {
+        return Ok(not_modified(group.version));
+    }
+    let json = render(group.json, &location(&state, &id), scim_model::schema::group(), &selection);
+    Ok(scim_json(StatusCode::OK, &json, Some(group.version), None))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Query(query): QueryPairs,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_query(&query)?;
+    list_groups(&state, &tenant, request).await
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_search_body(&body)?;
+    list_groups(&state, &tenant, request).await
+}
+
+async fn list_groups(state: &AppState, tenant: &TenantContext, request: ListRequest) -> Result<Response, ApiError> {
+    let config = state.config();
+    let start_index = request.start_index.unwrap_or(1).max(1);
+    let count = request.count.unwrap_or(config.default_page_size).min(config.max_page_size);
+    let selection = Selection::from_list(&request);
+    let (total, groups) = state
+        .directory()
+        .list(tenant, ResourceKind::Group, ListParams {
+            filter: request.filter.clone().unwrap_or_default(),
+            start_index,
+            count,
+            sort_by: request.sort_by.clone().unwrap_or_default(),
+            descending: request.sort_descending,
+            exclude_members: selection.excludes_members(),
+        })
+        .await?;
+    let resources = groups
+        .into_iter()
+        .map(|group| render(group.json, &location(state, &group.id), scim_model::schema::group(), &selection))
+        .collect();
+    Ok(scim_json(StatusCode::OK, &list_response(total, start_index, resources), None, None))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    Query(query): QueryPairs,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(not_found(&id));
+    }
+    let expected = if_match(&headers)?;
+    GroupCommands::new(&state, &tenant, &request_id.0)
+        .replace(&id, expected, &body)
+        .await?;
+    respond(&state, &tenant, &id, StatusCode::OK, &Selection::from_query(&query)).await
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    Query(query): QueryPairs,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(not_found(&id));
+    }
+    let expected = if_match(&headers)?;
+    GroupCommands::new(&state, &tenant, &request_id.0)
+        .patch(&id, expected, &body)
+        .await?;
+    respond(&state, &tenant, &id, StatusCode::OK, &Selection::from_query(&query)).await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(not_found(&id));
+    }
+    let expected = if_match(&headers)?;
+    GroupCommands::new(&state, &tenant, &request_id.0).delete(&id, expected).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,76 @@
+//! The HTTP surface: `/scim/v2/...` plus health and metrics.
+
+mod discovery;
+mod groups;
+mod render;
+mod users;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::middleware::{authenticate, observe};
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let resources = Router::new()
+        .route(
+            "/Users",
+            scim_methods(get(users::list).post(users::create)),
+        )
+        .route("/Users/.search", scim_methods(post(users::search)))
+        .route(
+            "/Users/{id}",
+            scim_methods(get(users::get).put(users::replace).patch(users::patch).delete(users::delete)),
+        )
+        .route("/Groups", scim_methods(get(groups::list).post(groups::create)))
+        .route("/Groups/.search", scim_methods(post(groups::search)))
+        .route(
+            "/Groups/{id}",
+            scim_methods(get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete)),
+        )
+        .route_layer(from_fn_with_state(state.clone(), authenticate));
+
+    let discovery = Router::new()
+        .route("/ServiceProviderConfig", scim_methods(get(discovery::service_provider_config)))
+        .route("/Schemas", scim_methods(get(discovery::schemas)))
+        .route("/Schemas/{id}", scim_methods(get(discovery::schema)))
+        .route("/ResourceTypes", scim_methods(get(discovery::resource_types)))
+        .route("/ResourceTypes/{id}", scim_methods(get(discovery::resource_type)));
+
+    Router::new()
+        .nest("/scim/v2", resources.merge(discovery))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Unsupported methods answer a SCIM 405 body rather than axum's empty one.
+fn scim_methods(router: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    router.fallback(|| async {
+        ApiError::MethodNotAllowed("this method is not supported on this endpoint".into())
+    })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.readiness().is_ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    service_kit::ops_http::render_metrics(state.registry())
+}

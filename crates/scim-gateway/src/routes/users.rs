@@ -1,0 +1,148 @@
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use scim_rpc::directory::ResourceKind;
+
+use super::render::{is_plausible_id, render, Selection};
+use crate::commands::UserCommands;
+use crate::directory::{ListParams, TenantContext};
+use crate::error::ApiError;
+use crate::http::{if_match, if_none_match, list_response, no_content, not_modified, scim_json, ListRequest, ScimBody};
+use crate::middleware::RequestId;
+use crate::state::AppState;
+
+type QueryPairs = Query<Vec<(String, String)>>;
+
+fn location(state: &AppState, id: &str) -> String {
+    format!("{}/Users/{id}", state.base_url())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Query(query): QueryPairs,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    let (id, user) = UserCommands::new(&state, &tenant, &request_id.0).create(&body).await?;
+    let location = location(&state, &id);
+    let json = render(user.to_json(&id), &location, scim_model::schema::user(), &Selection::from_query(&query));
+    Ok(scim_json(StatusCode::CREATED, &json, Some(user.version), Some(&location)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Path(id): Path<String>,
+    Query(query): QueryPairs,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(ApiError::NotFound(format!("User {id} not found")));
+    }
+    let user = state.directory().get(&tenant, ResourceKind::User, &id, true).await?;
+    if if_none_match(&headers)? == Some(user.version) {
+        return Ok(not_modified(user.version));
+    }
+    let location = location(&state, &id);
+    let json = render(user.json, &location, scim_model::schema::user(), &Selection::from_query(&query));
+    Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Query(query): QueryPairs,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_query(&query)?;
+    list_users(&state, &tenant, request).await
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_search_body(&body)?;
+    list_users(&state, &tenant, request).await
+}
+
+async fn list_users(state: &AppState, tenant: &TenantContext, request: ListRequest) -> Result<Response, ApiError> {
+    let config = state.config();
+    let start_index = request.start_index.unwrap_or(1).max(1);
+    let count = request.count.unwrap_or(config.default_page_size).min(config.max_page_size);
+    let (total, users) = state
+        .directory()
+        .list(tenant, ResourceKind::User, ListParams {
+            filter: request.filter.clone().unwrap_or_default(),
+            start_index,
+            count,
+            sort_by: request.sort_by.clone().unwrap_or_default(),
+            descending: request.sort_descending,
+            exclude_members: true,
+        })
+        .await?;
+    let selection = Selection::from_list(&request);
+    let resources = users
+        .into_iter()
+        .map(|user| render(user.json, &location(state, &user.id), scim_model::schema::user(), &selection))
+        .collect();
+    Ok(scim_json(StatusCode::OK, &list_response(total, start_index, resources), None, None))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    Query(query): QueryPairs,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(ApiError::NotFound(format!("User {id} not found")));
+    }
+    let expected = if_match(&headers)?;
+    let user = UserCommands::new(&state, &tenant, &request_id.0)
+        .update(&id, expected, "replace", |current| scim_model::prepare_replaced_user(current, &body))
+        .await?;
+    let json = render(user.to_json(&id), &location(&state, &id), scim_model::schema::user(), &Selection::from_query(&query));
+    Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    Query(query): QueryPairs,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(ApiError::NotFound(format!("User {id} not found")));
+    }
+    let expected = if_match(&headers)?;
+    let operations = scim_model::parse_patch_request(&body)?;
+    let user = UserCommands::new(&state, &tenant, &request_id.0)
+        .update(&id, expected, "patch", |current| scim_model::apply_user_patch(current, &operations))
+        .await?;
+    let json = render(user.to_json(&id), &location(&state, &id), scim_model::schema::user(), &Selection::from_query(&query));
+    Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    Extension(request_id): Extension<RequestId>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !is_plausible_id(&id) {
+        return Err(ApiError::NotFound(format!("User {id} not found")));
+    }
+    let expected = if_match(&headers)?;
+    UserCommands::new(&state, &tenant, &request_id.0).delete(&id, expected).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,300 @@
+//! Validation and normalisation of User and Group bodies for create and replace, plus the
+//! accessors the gateway and directory need for indexing.
+
+mod select;
+
+use serde_json::{Map, Value};
+
+pub use select::{apply_attribute_selection, strip_never_returned};
+
+use crate::error::ScimError;
+use crate::schema::{self, AttributeDef, Mutability, ResourceSchema};
+use crate::value::{check_primary, coerce, get_ci, remove_ci};
+
+/// The uniqueness key for `userName`: RFC 7643 makes userName case-insensitive.
+pub fn normalize_user_name(user_name: &str) -> String {
+    user_name.trim().to_lowercase()
+}
+
+/// Validates a `POST /Users` body into a canonical resource without `id`/`meta`.
+pub fn prepare_new_user(body: &Value) -> Result<Value, ScimError> {
+    let map = canonicalize(body, schema::user())?;
+    finalize(map, schema::user())
+}
+
+/// Validates a `PUT /Users/{id}` body: readOnly attributes come from `existing`.
+pub fn prepare_replaced_user(existing: &Value, body: &Value) -> Result<Value, ScimError> {
+    let map = canonicalize(body, schema::user())?;
+    let map = carry_over(existing, map, schema::user())?;
+    finalize(map, schema::user())
+}
+
+/// Validates a `POST /Groups` body. Members are returned separately as ids (deduplicated, in
+/// order) because the directory stores membership apart from the group resource.
+pub fn prepare_new_group(body: &Value) -> Result<(Value, Vec<String>), ScimError> {
+    let (body, members) = split_members(body)?;
+    let map = canonicalize(&body, schema::group())?;
+    Ok((finalize(map, schema::group())?, members))
+}
+
+/// Validates a `PUT /Groups/{id}` body; the member list replaces the current one.
+pub fn prepare_replaced_group(
+    existing: &Value,
+    body: &Value,
+) -> Result<(Value, Vec<String>), ScimError> {
+    let (body, members) = split_members(body)?;
+    let map = canonicalize(&body, schema::group())?;
+    let map = carry_over(existing, map, schema::group())?;
+    Ok((finalize(map, schema::group())?, members))
+}
+
+pub fn user_name(resource: &Value) -> Option<&str> {
+    resource.get("userName").and_then(Value::as_str)
+}
+
+pub fn external_id(resource: &Value) -> Option<&str> {
+    resource.get("externalId").and_then(Value::as_str)
+}
+
+pub fn display_name(resource: &Value) -> Option<&str> {
+    resource.get("displayName").and_then(Value::as_str)
+}
+
+/// `active` defaults to true when absent: users are created active unless told otherwise.
+pub fn is_active(resource: &Value) -> bool {
+    resource
+        .get("active")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+/// `(value, type, primary)` of each email, for the directory's email index.
+pub fn email_values(resource: &Value) -> Vec<(String, Option<String>, bool)> {
+    let Some(emails) = resource.get("emails").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    emails
+        .iter()
+        .filter_map(|e| {
+            let value = e.get("value")?.as_str()?.to_string();
+            let type_ = e.get("type").and_then(Value::as_str).map(str::to_string);
+            let primary = e.get("primary").and_then(Value::as_bool).unwrap_or(false);
+            Some((value, type_, primary))
+        })
+        .collect()
+}
+
+/// Canonical attribute names, coerced values, unknown and non-writable attributes dropped.
+pub(crate) fn canonicalize(
+    body: &Value,
+    schema: &ResourceSchema,
+) -> Result<Map<String, Value>, ScimError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::InvalidSyntax("the resource must be a JSON object".into()))?;
+    let mut out = Map::new();
+    let mut extensions: Vec<(String, Map<String, Value>)> = Vec::new();
+    for (key, v) in obj {
+        if v.is_null() || key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        if let Some(ext) = schema.extension(key) {
+            let Some(inner) = v.as_object() else {
+                return Err(ScimError::InvalidValue(format!(
+                    "'{}' must be an object",
+                    ext.schema.id
+                )));
+            };
+            let mut ext_out = Map::new();
+            for (k, v) in inner {
+                if let Some(def) = ext.schema.attribute(k) {
+                    insert_writable(&mut ext_out, def, v)?;
+                }
+            }
+            merge_extension(&mut extensions, &ext.schema.id, ext_out);
+            continue;
+        }
+        // Full-URN keys (`urn:…:enterprise:2.0:User:department`) are accepted in bodies too, and
+        // so are unqualified extension attributes (older Entra docs send `"department"` at the
+        // top level).
+        let Some(resolved) = schema.lookup(key) else {
+            continue;
+        };
+        if resolved.sub_attribute.is_some() {
+            continue;
+        }
+        match resolved.extension {
+            None => insert_writable(&mut out, resolved.attribute, v)?,
+            Some(urn) => {
+                let mut ext_out = Map::new();
+                insert_writable(&mut ext_out, resolved.attribute, v)?;
+                merge_extension(&mut extensions, urn, ext_out);
+            }
+        }
+    }
+    for (urn, ext) in extensions {
+        if !ext.is_empty() {
+            out.insert(urn, Value::Object(ext));
+        }
+    }
+    Ok(out)
+}
+
+fn merge_extension(
+    exts: &mut Vec<(String, Map<String, Value>)>,
+    urn: &str,
+    add: Map<String, Value>,
+) {
+    match exts.iter_mut().find(|(u, _)| u == urn) {
+        Some((_, m)) => m.extend(add),
+        None => exts.push((urn.to_string(), add)),
+    }
+}
+
+/// Inserts a coerced value unless the client may not set it: readOnly values are server-owned
+/// and writeOnly ones (`password`) are never stored by this server.
+fn insert_writable(
+    out: &mut Map<String, Value>,
+    def: &AttributeDef,
+    v: &Value,
+) -> Result<(), ScimError> {
+    if matches!(def.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
+        return Ok(());
+    }
+    if let Some(c) = coerce(def, v, &def.name)? {
+        out.insert(def.name.clone(), c);
+    }
+    Ok(())
+}
+
+/// PUT: readOnly attributes survive from the stored resource; immutable ones must not change.
+fn carry_over(
+    existing: &Value,
+    mut map: Map<String, Value>,
+    schema: &ResourceSchema,
+) -> Result<Map<String, Value>, ScimError> {
+    let Some(old) = existing.as_object() else {
+        return Ok(map);
+    };
+    for def in schema.common.iter().chain(&schema.core.attributes) {
+        match def.mutability {
+            Mutability::ReadOnly => {
+                map.remove(&def.name);
+                if let Some(v) = old.get(&def.name) {
+                    map.insert(def.name.clone(), v.clone());
+                }
+            }
+            Mutability::Immutable => {
+                if let (Some(new), Some(prev)) = (map.get(&def.name), old.get(&def.name))
+                    && new != prev
+                {
+                    return Err(ScimError::Mutability(format!(
+                        "attribute '{}' is immutable",
+                        def.name
+                    )));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(map)
+}
+
+/// Sets `schemas`, then checks required attributes and primary exclusivity.
+pub(crate) fn finalize(
+    mut map: Map<String, Value>,
+    schema: &ResourceSchema,
+) -> Result<Value, ScimError> {
+    remove_ci(&mut map, "schemas");
+    // Stored explicitly so that filters (`active eq true`) and the directory's `active` column
+    // agree with `is_active`, which reads an absent value as true.
+    if schema.core.attribute("active").is_some() && !map.contains_key("active") {
+        map.insert("active".into(), Value::Bool(true));
+    }
+    let mut urns = vec![Value::String(schema.core.id.clone())];
+    for ext in &schema.extensions {
+        if map
+            .get(&ext.schema.id)
+            .is_some_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+        {
+            urns.push(Value::String(ext.schema.id.clone()));
+        } else {
+            map.remove(&ext.schema.id);
+        }
+    }
+    for def in &schema.core.attributes {
+        let present = map.get(&def.name).is_some_and(|v| match v {
+            Value::String(s) => !s.trim().is_empty(),
+            other => crate::value::is_present(other),
+        });
+        if def.required && !present {
+            return Err(ScimError::InvalidValue(format!(
+                "attribute '{}' is required",
+                def.name
+            )));
+        }
+        if let Some(v) = map.get(&def.name) {
+            check_primary(def, v, &def.name)?;
+        }
+    }
+    for ext in &schema.extensions {
+        if let Some(Value::Object(e)) = map.get(&ext.schema.id) {
+            for def in &ext.schema.attributes {
+                if let Some(v) = e.get(&def.name) {
+                    check_primary(def, v, &def.name)?;
+                }
+            }
+        }
+    }
+    // `schemas` first reads naturally in responses (serde_json keeps insertion order only
+    // with preserve_order; harmless otherwise).
+    let mut out = Map::new();
+    out.insert("schemas".into(), Value::Array(urns));
+    out.extend(map);
+    Ok(Value::Object(out))
+}
+
+/// Takes `members` out of a group body: ids in order, deduplicated. A bare string element is
+/// accepted as an id (seen from validators).
+fn split_members(body: &Value) -> Result<(Value, Vec<String>), ScimError> {
+    let mut body = body.clone();
+    let Some(obj) = body.as_object_mut() else {
+        return Err(ScimError::InvalidSyntax(
+            "the resource must be a JSON object".into(),
+        ));
+    };
+    let members = remove_ci(obj, "members");
+    let ids = member_ids(members.as_ref())?;
+    Ok((body, ids))
+}
+
+/// Member ids from a `members` value (array, single object, or bare strings).
+pub(crate) fn member_ids(members: Option<&Value>) -> Result<Vec<String>, ScimError> {
+    let mut ids: Vec<String> = Vec::new();
+    for m in members.map(crate::value::elements).unwrap_or_default() {
+        let id = match m {
+            Value::String(s) => s.as_str(),
+            Value::Object(o) => match get_ci(o, "value") {
+                Some(Value::String(s)) => s.as_str(),
+                None | Some(Value::Null) => continue,
+                Some(_) => {
+                    return Err(ScimError::InvalidValue(
+                        "members.value must be a string".into(),
+                    ));
+                }
+            },
+            _ => {
+                return Err(ScimError::InvalidValue(
+                    "members must be objects with a 'value'".into(),
+                ));
+            }
+        };
+        if !id.is_empty() && !ids.iter().any(|x| x == id) {
+            ids.push(id.to_string());
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests;

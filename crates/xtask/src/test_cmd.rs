@@ -1,0 +1,84 @@
+//! `cargo xtask test`: the whole suite against real NATS and Postgres.
+
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+
+use anyhow::{Context, Result};
+
+use crate::infra;
+use crate::supervisor::Supervisor;
+use crate::sys;
+
+pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> Result<i32> {
+    let infra = infra::ensure(supervisor, root)?;
+    let test_database_url = infra.maintenance_url();
+    println!("xtask: NATS_URL={}", infra.nats_url);
+    println!("xtask: TEST_DATABASE_URL={test_database_url}");
+
+    let cargo = |runner: &[&str], scope: &[&str]| {
+        let mut command = Command::new(sys::cargo());
+        command
+            .args(runner)
+            .args(scope)
+            .arg("--no-fail-fast")
+            .args(extra_args)
+            .current_dir(root)
+            .env("NATS_URL", &infra.nats_url)
+            .env("TEST_DATABASE_URL", &test_database_url);
+        command
+    };
+
+    // `-p <crate>` among the extra arguments narrows the run.
+    let narrowed = extra_args
+        .iter()
+        .any(|a| a == "-p" || a == "--package" || a.starts_with("--package=") || (a.starts_with("-p") && a.len() > 2));
+    let scope: &[&str] = if narrowed { &[] } else { &["--workspace"] };
+    let code = if nextest_available() {
+        // nextest does not run doctests: run them first, so the runner's
+        // summary is the last thing printed. Skipped when the caller narrows
+        // the run with extra arguments.
+        let doc_code = if extra_args.is_empty() {
+            let mut doc = Command::new(sys::cargo());
+            doc.args(["test", "--workspace", "--doc"])
+                .current_dir(root)
+                .env("NATS_URL", &infra.nats_url)
+                .env("TEST_DATABASE_URL", &test_database_url);
+            run_status(&mut doc)?
+        } else {
+            0
+        };
+        let code = run_status(&mut cargo(&["nextest", "run"], scope))?;
+        if code != 0 { code } else { doc_code }
+    } else {
+        println!("xtask: cargo-nextest is not installed; using cargo test");
+        run_status(&mut cargo(&["test"], scope))?
+    };
+    Ok(code)
+}
+
+fn nextest_available() -> bool {
+    Command::new(sys::cargo())
+        .args(["nextest", "--version"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+fn run_status(command: &mut Command) -> Result<i32> {
+    println!("xtask: {}", sys::describe(command));
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {}", sys::describe(command)))?;
+    Ok(exit_code(status))
+}
+
+/// The exit code to propagate (128 + signal when killed by one).
+pub fn exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .unwrap_or(1)
+}

@@ -1,0 +1,431 @@
+//! `cargo xtask up`: the whole system on one machine, in the foreground.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::infra::{self, Infra};
+use crate::supervisor::{self, Supervisor, STAGE_GATEWAY, STAGE_SERVICES};
+use crate::sys;
+use crate::urls::{parse_host_port, HostPort};
+
+const DATABASES: [&str; 3] = ["scim_directory", "scim_license", "scim_audit"];
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One of the four service binaries and its addresses.
+struct Service {
+    name: &'static str,
+    stage: u8,
+    /// Where readiness is checked: `GET <addr>/readyz` must answer 200.
+    ready_addr: HostPort,
+    /// Listen addresses that must be free before starting.
+    listens: Vec<(&'static str, HostPort)>,
+    env: Vec<(String, String)>,
+}
+
+fn addr_env(name: &'static str, default: &str) -> Result<(String, HostPort)> {
+    let value = std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned());
+    let hp = parse_host_port(value.trim(), 0).with_context(|| format!("{name}={value:?}"))?;
+    if hp.port == 0 {
+        bail!("{name}={value:?} needs an explicit port");
+    }
+    Ok((value, hp))
+}
+
+struct Plan {
+    services: Vec<Service>,
+    admin_token: String,
+    base_url: String,
+    directory_url: String,
+    license_url: String,
+    audit_url: String,
+}
+
+fn plan(infra: &Infra) -> Result<Plan> {
+    let admin_token = std::env::var("ADMIN_TOKEN")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "dev-admin-token".to_owned());
+    let common = vec![
+        ("NATS_URL".to_owned(), infra.nats_url.clone()),
+        ("ADMIN_TOKEN".to_owned(), admin_token.clone()),
+    ];
+
+    let mut services = Vec::new();
+    let mut grpc_urls = Vec::new();
+    for (name, db_var, db, grpc_var, grpc, metrics_var, metrics) in [
+        (
+            "directory-service",
+            "DIRECTORY_DATABASE_URL",
+            "scim_directory",
+            "DIRECTORY_GRPC_ADDR",
+            "127.0.0.1:50051",
+            "DIRECTORY_METRICS_ADDR",
+            "127.0.0.1:9101",
+        ),
+        (
+            "license-service",
+            "LICENSE_DATABASE_URL",
+            "scim_license",
+            "LICENSE_GRPC_ADDR",
+            "127.0.0.1:50052",
+            "LICENSE_METRICS_ADDR",
+            "127.0.0.1:9102",
+        ),
+        (
+            "audit-service",
+            "AUDIT_DATABASE_URL",
+            "scim_audit",
+            "AUDIT_GRPC_ADDR",
+            "127.0.0.1:50053",
+            "AUDIT_METRICS_ADDR",
+            "127.0.0.1:9103",
+        ),
+    ] {
+        let (grpc_value, grpc_hp) = addr_env(grpc_var, grpc)?;
+        let (metrics_value, metrics_hp) = addr_env(metrics_var, metrics)?;
+        grpc_urls.push(format!("http://{}", grpc_hp.connectable().to_addr_string()));
+        let mut env = common.clone();
+        env.push((db_var.to_owned(), infra.pg.with_db(db)));
+        env.push((grpc_var.to_owned(), grpc_value));
+        env.push((metrics_var.to_owned(), metrics_value));
+        services.push(Service {
+            name,
+            stage: STAGE_SERVICES,
+            ready_addr: metrics_hp.connectable(),
+            listens: vec![(grpc_var, grpc_hp), (metrics_var, metrics_hp)],
+            env,
+        });
+    }
+    let [directory_url, license_url, audit_url] = <[String; 3]>::try_from(grpc_urls)
+        .map_err(|_| anyhow::anyhow!("expected three gRPC services"))?;
+
+    let (http_value, http_hp) = addr_env("GATEWAY_HTTP_ADDR", "127.0.0.1:8080")?;
+    let base_url = std::env::var("GATEWAY_PUBLIC_BASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| format!("http://{}/scim/v2", http_hp.connectable().to_addr_string()));
+    let mut env = common;
+    env.push(("GATEWAY_HTTP_ADDR".to_owned(), http_value));
+    env.push(("GATEWAY_PUBLIC_BASE_URL".to_owned(), base_url.clone()));
+    env.push(("DIRECTORY_GRPC_URL".to_owned(), directory_url.clone()));
+    services.push(Service {
+        name: "scim-gateway",
+        stage: STAGE_GATEWAY,
+        ready_addr: http_hp.connectable(),
+        listens: vec![("GATEWAY_HTTP_ADDR", http_hp)],
+        env,
+    });
+    Ok(Plan {
+        services,
+        admin_token,
+        base_url,
+        directory_url,
+        license_url,
+        audit_url,
+    })
+}
+
+pub fn run(supervisor: &mut Supervisor, root: &Path) -> Result<i32> {
+    let infra = infra::ensure(supervisor, root)?;
+    infra::create_databases(&infra, &DATABASES)?;
+    let plan = plan(&infra)?;
+
+    for service in &plan.services {
+        for (var, addr) in &service.listens {
+            if !sys::port_free(addr) {
+                bail!(
+                    "{} ({var} of {}) is already in use. Is another stack running? Stop it, or set {var} to a free address.",
+                    addr.to_addr_string(),
+                    service.name
+                );
+            }
+        }
+    }
+
+    // xtask itself is excluded: rebuilding it would replace the running
+    // executable.
+    println!("xtask: cargo build --workspace --bins --exclude xtask");
+    let status = Command::new(sys::cargo())
+        .args(["build", "--workspace", "--bins", "--exclude", "xtask"])
+        .current_dir(root)
+        .status()
+        .context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed ({status})");
+    }
+    let bin_dir = sys::target_dir(root).join("debug");
+
+    let width = plan.services.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for (index, service) in plan.services.iter().enumerate() {
+        let binary = bin_dir.join(service.name);
+        if !binary.exists() {
+            bail!("{} was not built ({} is missing)", service.name, binary.display());
+        }
+        let mut command = Command::new(&binary);
+        command.current_dir(root).envs(service.env.iter().map(|(k, v)| (k, v)));
+        supervisor::spawn_prefixed(supervisor, command, service.name, service.stage, width, index)?;
+    }
+
+    wait_ready(supervisor, &plan.services)?;
+
+    let demo = create_demo(&bin_dir.join("scimctl"), &plan)?;
+    let env_file = write_stack_env(root, &plan, &infra, &demo)?;
+    print_banner(&plan, &demo, &env_file, &bin_dir);
+
+    // Foreground until a service dies (or xtask is interrupted: then the
+    // reaper stops everything).
+    loop {
+        if let Some((name, status)) = supervisor.exited() {
+            eprintln!("xtask: {name} exited ({status}); stopping the stack");
+            return Ok(1);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn wait_ready(supervisor: &mut Supervisor, services: &[Service]) -> Result<()> {
+    let started = Instant::now();
+    let mut pending: Vec<&Service> = services.iter().collect();
+    while !pending.is_empty() {
+        if let Some((name, status)) = supervisor.exited() {
+            bail!("{name} exited ({status}) during start-up; see its output above");
+        }
+        pending.retain(|service| sys::http_status(&service.ready_addr, "/readyz") != Some(200));
+        if pending.is_empty() {
+            break;
+        }
+        if started.elapsed() > STARTUP_TIMEOUT {
+            let waiting: Vec<String> = pending
+                .iter()
+                .map(|s| format!("{} (http://{}/readyz)", s.name, s.ready_addr.to_addr_string()))
+                .collect();
+            bail!(
+                "not ready after {}s: {}",
+                STARTUP_TIMEOUT.as_secs(),
+                waiting.join(", ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    println!(
+        "xtask: all four services are ready ({:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+struct Demo {
+    tenant_id: String,
+    config_id: String,
+    token: String,
+    token_id: String,
+    pool_id: String,
+}
+
+/// Runs `scimctl --output json <args>` and parses its one JSON object.
+fn scimctl(binary: &Path, plan: &Plan, args: &[&str]) -> Result<Value> {
+    let mut command = Command::new(binary);
+    command
+        .arg("--output")
+        .arg("json")
+        .args(args)
+        .env("SCIMCTL_DIRECTORY_URL", &plan.directory_url)
+        .env("SCIMCTL_LICENSE_URL", &plan.license_url)
+        .env("SCIMCTL_AUDIT_URL", &plan.audit_url)
+        .env("ADMIN_TOKEN", &plan.admin_token)
+        .stdin(Stdio::null());
+    let shown = sys::describe(&command);
+    let output = command.output().with_context(|| format!("cannot run {shown}"))?;
+    if !output.status.success() {
+        bail!(
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "{shown} printed no JSON: {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn string_at(value: &Value, pointer: &str) -> Result<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .with_context(|| format!("no {pointer} in {value}"))
+}
+
+/// The id of the first element of `value[list]` whose `name` is `name`.
+fn find_named(value: &Value, list: &str, name: &str) -> Option<String> {
+    value
+        .get(list)?
+        .as_array()?
+        .iter()
+        .find(|item| item.get("name").and_then(Value::as_str) == Some(name))?
+        .get("id")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Tenant "demo", configuration "Entra ID", a fresh token and a 10-seat
+/// auto-assign pool. Re-running reuses the tenant and configuration.
+fn create_demo(scimctl_bin: &Path, plan: &Plan) -> Result<Demo> {
+    let tenants = scimctl(scimctl_bin, plan, &["tenant", "list"])?;
+    let tenant_id = match find_named(&tenants, "tenants", "demo") {
+        Some(id) => id,
+        None => string_at(&scimctl(scimctl_bin, plan, &["tenant", "create", "demo"])?, "/id")?,
+    };
+    let configs = scimctl(scimctl_bin, plan, &["config", "list", "--tenant", &tenant_id])?;
+    let config_id = match find_named(&configs, "configs", "Entra ID") {
+        Some(id) => id,
+        None => string_at(
+            &scimctl(scimctl_bin, plan, &["config", "create", "--tenant", &tenant_id, "Entra ID"])?,
+            "/id",
+        )?,
+    };
+    let issued = scimctl(scimctl_bin, plan, &["token", "issue", "--config", &config_id])?;
+    let token = string_at(&issued, "/secret")?;
+    let token_id = string_at(&issued, "/info/id").unwrap_or_default();
+    let pool = scimctl(
+        scimctl_bin,
+        plan,
+        &[
+            "pool",
+            "upsert",
+            "--tenant",
+            &tenant_id,
+            "--config",
+            &config_id,
+            "--app-instance",
+            "sales-navigator",
+            "--license-type",
+            "core",
+            "--seats",
+            "10",
+            "--auto-assign",
+            "true",
+        ],
+    )?;
+    let pool_id = string_at(&pool, "/id")?;
+    Ok(Demo {
+        tenant_id,
+        config_id,
+        token,
+        token_id,
+        pool_id,
+    })
+}
+
+fn write_stack_env(root: &Path, plan: &Plan, infra: &Infra, demo: &Demo) -> Result<PathBuf> {
+    let path = sys::local_dir(root)?.join("stack.env");
+    let content = format!(
+        "# Written by `cargo xtask up`; `set -a; . .local/stack.env; set +a` to use it.\n\
+         SCIM_BASE_URL={}\n\
+         SCIM_TOKEN={}\n\
+         TENANT_ID={}\n\
+         CONFIG_ID={}\n\
+         POOL_ID={}\n\
+         ADMIN_TOKEN={}\n\
+         NATS_URL={}\n\
+         TEST_DATABASE_URL={}\n\
+         SCIMCTL_DIRECTORY_URL={}\n\
+         SCIMCTL_LICENSE_URL={}\n\
+         SCIMCTL_AUDIT_URL={}\n",
+        plan.base_url,
+        demo.token,
+        demo.tenant_id,
+        demo.config_id,
+        demo.pool_id,
+        plan.admin_token,
+        infra.nats_url,
+        infra.maintenance_url(),
+        plan.directory_url,
+        plan.license_url,
+        plan.audit_url,
+    );
+    // The file holds secrets: owner-only.
+    let _ = std::fs::remove_file(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    Ok(path)
+}
+
+fn print_banner(plan: &Plan, demo: &Demo, env_file: &Path, bin_dir: &Path) {
+    let scimctl = bin_dir.join("scimctl");
+    println!(
+        "\n\
+         ================================================================\n\
+         SCIM provisioning stack is up.\n\n\
+         SCIM base URL : {base}\n\
+         Bearer token  : {token}\n\
+         (token id {token_id}; shown once, also saved in {env})\n\n\
+         tenant {tenant} / config {config} / pool {pool} (sales-navigator, core, 10 seats, auto-assign)\n\n\
+         Try:\n\
+         \x20 set -a; . {env}; set +a\n\
+         \x20 curl -s -H \"Authorization: Bearer $SCIM_TOKEN\" \"$SCIM_BASE_URL/Users\"\n\
+         \x20 {scimctl} pool list --tenant $TENANT_ID\n\
+         \x20 {scimctl} audit query --tenant $TENANT_ID\n\n\
+         Press Ctrl-C to stop everything.\n\
+         ================================================================\n",
+        base = plan.base_url,
+        token = demo.token,
+        token_id = if demo.token_id.is_empty() { "?" } else { &demo.token_id },
+        env = env_file.display(),
+        tenant = demo.tenant_id,
+        config = demo.config_id,
+        pool = demo.pool_id,
+        scimctl = scimctl.display(),
+    );
+    let _ = std::io::stdout().flush();
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_existing_demo_entities_by_name() {
+        let tenants = json!({"tenants": [{"id": "t1", "name": "acme"}, {"id": "t2", "name": "demo"}]});
+        assert_eq!(find_named(&tenants, "tenants", "demo").as_deref(), Some("t2"));
+        assert_eq!(find_named(&tenants, "tenants", "nope"), None);
+        assert_eq!(find_named(&json!({}), "configs", "Entra ID"), None);
+    }
+
+    #[test]
+    fn plan_wires_addresses_and_databases() {
+        let infra = Infra {
+            nats_url: "nats://127.0.0.1:4222".into(),
+            pg: crate::urls::PgServer::local(5432),
+            pg_bindir: None,
+        };
+        let plan = plan(&infra).unwrap();
+        let gateway = plan.services.iter().find(|s| s.name == "scim-gateway").unwrap();
+        let env: std::collections::HashMap<_, _> = gateway.env.iter().cloned().collect();
+        assert!(env["DIRECTORY_GRPC_URL"].starts_with("http://"));
+        assert!(env["GATEWAY_PUBLIC_BASE_URL"].ends_with("/scim/v2"));
+        let directory = plan.services.iter().find(|s| s.name == "directory-service").unwrap();
+        let env: std::collections::HashMap<_, _> = directory.env.iter().cloned().collect();
+        assert!(env["DIRECTORY_DATABASE_URL"].ends_with("/scim_directory"));
+        assert_eq!(env["NATS_URL"], "nats://127.0.0.1:4222");
+    }
+}
