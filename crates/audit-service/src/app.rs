@@ -43,7 +43,8 @@ impl Application {
     /// bucket exist and binds the gRPC and metrics listeners (port 0 picks a
     /// free port; see [`Application::grpc_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let namespace = Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
+        let namespace =
+            Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
         let db = service_kit::postgres::connect(&config.database_url, MAX_DB_CONNECTIONS)
             .await
             .context("connecting to Postgres (AUDIT_DATABASE_URL)")?;
@@ -114,7 +115,11 @@ impl Application {
         let queries = Counter::default();
         let mut registry = Registry::with_prefix("scim");
         consumer_metrics.register(&mut registry);
-        registry.register("audit_records_written", "Audit log rows inserted", rows_written.clone());
+        registry.register(
+            "audit_records_written",
+            "Audit log rows inserted",
+            rows_written.clone(),
+        );
         registry.register("audit_queries", "Audit queries answered", queries.clone());
         let readiness = Readiness::default();
         let ops = tokio::spawn(ops_http::serve(
@@ -134,7 +139,14 @@ impl Application {
         let consumer_task = spawn_part(
             "consumer",
             stop.clone(),
-            run_consumer(db.clone(), store, settings, projection, consumer_metrics, stop.clone()),
+            run_consumer(
+                db.clone(),
+                store,
+                settings,
+                projection,
+                consumer_metrics,
+                stop.clone(),
+            ),
         );
 
         let service = AuditQueryService::new(db.clone(), queries);
@@ -233,18 +245,25 @@ async fn serve_grpc(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<AuditQueryServer<AuditQueryService>>().await;
+    reporter
+        .set_serving::<AuditQueryServer<AuditQueryService>>()
+        .await;
     let service = AuditQueryServer::with_interceptor(service, auth);
     let signal = async move {
         stop.cancelled().await;
         readiness.set_ready(false);
-        reporter.set_not_serving::<AuditQueryServer<AuditQueryService>>().await;
+        reporter
+            .set_not_serving::<AuditQueryServer<AuditQueryService>>()
+            .await;
     };
     tonic::transport::Server::builder()
         .trace_fn(telemetry::propagation::grpc_server_span)
         .add_service(health)
         .add_service(service)
-        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), signal)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            signal,
+        )
         .await
         .context("gRPC server")?;
     Ok(())

@@ -1,6 +1,6 @@
 use std::net::SocketAddr;
 
-use service_kit::config::{parse_or, process_env, string_or, CommonConfig, ConfigError};
+use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/scim_audit";
 
@@ -22,8 +22,16 @@ impl Config {
         Ok(Self {
             common: CommonConfig::from_lookup(lookup)?,
             database_url: string_or(lookup, "AUDIT_DATABASE_URL", DEFAULT_DATABASE_URL),
-            grpc_addr: parse_or(lookup, "AUDIT_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50053)))?,
-            metrics_addr: parse_or(lookup, "AUDIT_METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9103)))?,
+            grpc_addr: parse_or(
+                lookup,
+                "AUDIT_GRPC_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 50053)),
+            )?,
+            metrics_addr: parse_or(
+                lookup,
+                "AUDIT_METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9103)),
+            )?,
         })
     }
 }
@@ -40,8 +48,9 @@ mod tests {
         assert_eq!(config.grpc_addr.port(), 50053);
         assert_eq!(config.metrics_addr.port(), 9103);
 
-        let error = Config::from_lookup(&|name| (name == "AUDIT_GRPC_ADDR").then(|| "nope".to_owned()))
-            .unwrap_err();
+        let error =
+            Config::from_lookup(&|name| (name == "AUDIT_GRPC_ADDR").then(|| "nope".to_owned()))
+                .unwrap_err();
         assert!(error.to_string().contains("AUDIT_GRPC_ADDR"), "{error}");
     }
 }

@@ -21,7 +21,10 @@ impl AuditQueryService {
 
 #[tonic::async_trait]
 impl AuditQuery for AuditQueryService {
-    async fn query(&self, request: Request<AuditQueryRequest>) -> Result<Response<AuditQueryResponse>, Status> {
+    async fn query(
+        &self,
+        request: Request<AuditQueryRequest>,
+    ) -> Result<Response<AuditQueryResponse>, Status> {
         self.queries.inc();
         let filter = Filter::parse(request.get_ref())?;
         Ok(Response::new(query::run(&self.db, &filter).await?))

@@ -18,7 +18,11 @@ async fn main() -> ExitCode {
     let telemetry = match telemetry::init(&TelemetryConfig {
         service_name: "audit-service",
         otlp_endpoint: config.common.otlp_endpoint.clone(),
-        log_format: if config.common.log_json { LogFormat::Json } else { LogFormat::Text },
+        log_format: if config.common.log_json {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        },
         log_filter: config.common.log_filter.clone(),
     }) {
         Ok(guard) => guard,
@@ -28,7 +32,10 @@ async fn main() -> ExitCode {
         }
     };
     let outcome = match Application::build(config).await {
-        Ok(app) => app.run_until_stopped(service_kit::shutdown::on_signal()).await,
+        Ok(app) => {
+            app.run_until_stopped(service_kit::shutdown::on_signal())
+                .await
+        }
         Err(error) => Err(error),
     };
     let code = match outcome {

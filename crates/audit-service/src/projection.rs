@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use event_store::consumer::{BatchHandler, HandlerError};
 use event_store::StoredEvent;
+use event_store::consumer::{BatchHandler, HandlerError};
 use prometheus_client::metrics::counter::Counter;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
@@ -36,10 +36,11 @@ impl AuditProjection {
         // Serialises with any other consumer on this database and skips what
         // it already recorded; the primary key would reject a duplicate
         // anyway, this just avoids the work.
-        let stored: i64 = sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1 FOR UPDATE")
-            .bind(&self.checkpoint_name)
-            .fetch_one(&mut *tx)
-            .await?;
+        let stored: i64 =
+            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1 FOR UPDATE")
+                .bind(&self.checkpoint_name)
+                .fetch_one(&mut *tx)
+                .await?;
         let mut rows = Vec::with_capacity(batch.len());
         for event in &batch {
             let row = AuditRow::from_event(event)?;
@@ -64,12 +65,15 @@ impl AuditProjection {
 
 impl BatchHandler for AuditProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let stored: Option<i64> = sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1")
-            .bind(&self.checkpoint_name)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(HandlerError::new)?;
-        Ok(stored.and_then(|sequence| u64::try_from(sequence).ok()).unwrap_or(0))
+        let stored: Option<i64> =
+            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1")
+                .bind(&self.checkpoint_name)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(HandlerError::new)?;
+        Ok(stored
+            .and_then(|sequence| u64::try_from(sequence).ok())
+            .unwrap_or(0))
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {
@@ -82,7 +86,10 @@ impl BatchHandler for AuditProjection {
 /// Gives license rows the userName of the user's latest earlier event: from
 /// this batch when it is there, else from the log. Only rows before the
 /// license row count, so a replay names it exactly as the first pass did.
-async fn name_license_targets(conn: &mut PgConnection, rows: &mut [AuditRow]) -> Result<(), sqlx::Error> {
+async fn name_license_targets(
+    conn: &mut PgConnection,
+    rows: &mut [AuditRow],
+) -> Result<(), sqlx::Error> {
     let mut known: HashMap<(String, String), String> = HashMap::new();
     for row in rows.iter_mut() {
         if let Some((key, name)) = row.user_key() {

@@ -1,7 +1,7 @@
 //! Audit log queries: validated filters, keyset paging by stream sequence.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use scim_rpc::audit::{AuditQueryRequest, AuditQueryResponse, AuditRecord};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
@@ -98,7 +98,9 @@ impl Filter {
                     .push(")");
             }
             Some(operation) => {
-                query.push(" AND operation = ").push_bind(operation.to_owned());
+                query
+                    .push(" AND operation = ")
+                    .push_bind(operation.to_owned());
             }
         }
         if let Some(outcome) = self.outcome {
@@ -113,7 +115,9 @@ impl Filter {
                 .push(")");
         }
         if let Some(correlation_id) = &self.correlation_id {
-            query.push(" AND correlation_id = ").push_bind(correlation_id.clone());
+            query
+                .push(" AND correlation_id = ")
+                .push_bind(correlation_id.clone());
         }
         // One row beyond the page tells whether another page exists.
         query
@@ -157,7 +161,10 @@ impl From<RecordRow> for AuditRecord {
             actor_config_id: row.actor_config_id.unwrap_or_default(),
             actor_token_id: row.actor_token_id.unwrap_or_default(),
             correlation_id: row.correlation_id,
-            status: row.status.and_then(|status| u32::try_from(status).ok()).unwrap_or(0),
+            status: row
+                .status
+                .and_then(|status| u32::try_from(status).ok())
+                .unwrap_or(0),
             detail: row.detail.unwrap_or_default(),
             event_json: row.event_json,
         }
@@ -170,7 +177,9 @@ pub async fn run(db: &PgPool, filter: &Filter) -> Result<AuditQueryResponse, Ser
     let page_size = usize::try_from(filter.page_size).unwrap_or(usize::MAX);
     let next_page_token = if rows.len() > page_size {
         rows.truncate(page_size);
-        rows.last().map(|row| encode_page_token(row.sequence)).unwrap_or_default()
+        rows.last()
+            .map(|row| encode_page_token(row.sequence))
+            .unwrap_or_default()
     } else {
         String::new()
     };
@@ -190,7 +199,8 @@ fn decode_page_token(token: &str) -> Result<Option<i64>, ServiceError> {
     if token.is_empty() {
         return Ok(None);
     }
-    let invalid = || ServiceError::InvalidArgument("page_token is not a token this service issued".into());
+    let invalid =
+        || ServiceError::InvalidArgument("page_token is not a token this service issued".into());
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let sequence = text
@@ -212,7 +222,9 @@ fn timestamp(name: &str, value: &str) -> Result<Option<DateTime<Utc>>, ServiceEr
     };
     DateTime::parse_from_rfc3339(&value)
         .map(|time| Some(time.with_timezone(&Utc)))
-        .map_err(|error| ServiceError::InvalidArgument(format!("{name} is not an RFC 3339 timestamp: {error}")))
+        .map_err(|error| {
+            ServiceError::InvalidArgument(format!("{name} is not an RFC 3339 timestamp: {error}"))
+        })
 }
 
 #[cfg(test)]
@@ -232,14 +244,22 @@ mod tests {
         let token = encode_page_token(1234);
         assert_eq!(decode_page_token(&token).unwrap(), Some(1234));
         assert_eq!(decode_page_token("").unwrap(), None);
-        for bad in ["1234", "!!", &URL_SAFE_NO_PAD.encode("s-1"), &URL_SAFE_NO_PAD.encode("x1")] {
+        for bad in [
+            "1234",
+            "!!",
+            &URL_SAFE_NO_PAD.encode("s-1"),
+            &URL_SAFE_NO_PAD.encode("x1"),
+        ] {
             assert!(decode_page_token(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn requests_are_validated() {
-        assert!(Filter::parse(&AuditQueryRequest::default()).is_err(), "tenant required");
+        assert!(
+            Filter::parse(&AuditQueryRequest::default()).is_err(),
+            "tenant required"
+        );
         let filter = Filter::parse(&request()).unwrap();
         assert_eq!(filter.page_size, DEFAULT_PAGE_SIZE);
         let filter = Filter::parse(&AuditQueryRequest {
@@ -252,7 +272,12 @@ mod tests {
             from: "yesterday".into(),
             ..request()
         };
-        assert!(Filter::parse(&bad_time).unwrap_err().to_string().contains("from"));
+        assert!(
+            Filter::parse(&bad_time)
+                .unwrap_err()
+                .to_string()
+                .contains("from")
+        );
         let bad_outcome = AuditQueryRequest {
             outcome: "maybe".into(),
             ..request()

@@ -64,10 +64,14 @@ impl AuditRow {
                 row.target_name = Some(user_name.clone());
             }
             EventPayload::GroupCreated {
-                group, members_skipped, ..
+                group,
+                members_skipped,
+                ..
             }
             | EventPayload::GroupUpdated {
-                group, members_skipped, ..
+                group,
+                members_skipped,
+                ..
             } => {
                 row.resource_type = Some("Group".into());
                 row.target_name = string_attribute(&group.resource, "displayName");
@@ -122,7 +126,12 @@ impl AuditRow {
 }
 
 fn skipped_detail(skipped: &[String]) -> String {
-    let shown = skipped.iter().take(SKIPPED_IDS_IN_DETAIL).cloned().collect::<Vec<_>>().join(", ");
+    let shown = skipped
+        .iter()
+        .take(SKIPPED_IDS_IN_DETAIL)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     match skipped.len().checked_sub(SKIPPED_IDS_IN_DETAIL) {
         Some(more) if more > 0 => format!("skipped unknown member ids: {shown} (and {more} more)"),
         _ => format!("skipped unknown member ids: {shown}"),
@@ -183,7 +192,10 @@ mod tests {
         assert_eq!(row.actor_config_id.as_deref(), Some("cfg"));
         assert_eq!(row.actor_token_id.as_deref(), Some("tok"));
         assert_eq!(row.sequence, 42);
-        assert_eq!(row.event["data"]["resource"]["UserName"], "Alice@Contoso.com");
+        assert_eq!(
+            row.event["data"]["resource"]["UserName"],
+            "Alice@Contoso.com"
+        );
     }
 
     #[test]
@@ -198,9 +210,12 @@ mod tests {
             target_id: None,
             target_name: Some("bob".into()),
         };
-        let row =
-            AuditRow::from_event(&stored(AggregateKind::Request, "req-9", EventPayload::RequestRejected(rejection)))
-                .unwrap();
+        let row = AuditRow::from_event(&stored(
+            AggregateKind::Request,
+            "req-9",
+            EventPayload::RequestRejected(rejection),
+        ))
+        .unwrap();
         assert_eq!((row.operation, row.outcome), ("reject", FAILURE));
         assert_eq!(row.status, Some(409));
         assert_eq!(row.target_id, None);
@@ -215,8 +230,12 @@ mod tests {
             source: "auto".into(),
             reason: Some("pool exhausted".into()),
         };
-        let row =
-            AuditRow::from_event(&stored(AggregateKind::License, "u1", EventPayload::LicenseDenied(change))).unwrap();
+        let row = AuditRow::from_event(&stored(
+            AggregateKind::License,
+            "u1",
+            EventPayload::LicenseDenied(change),
+        ))
+        .unwrap();
         assert_eq!((row.operation, row.outcome), ("license.deny", FAILURE));
         assert_eq!(row.detail.as_deref(), Some("pool exhausted"));
         assert!(row.needs_user_name());
@@ -238,7 +257,10 @@ mod tests {
         let row = AuditRow::from_event(&stored(AggregateKind::Group, "g1", payload)).unwrap();
         assert_eq!((row.operation, row.outcome), ("patch", SUCCESS));
         assert_eq!(row.target_name.as_deref(), Some("Sales"));
-        assert_eq!(row.detail.as_deref(), Some("skipped unknown member ids: x1, x2"));
+        assert_eq!(
+            row.detail.as_deref(),
+            Some("skipped unknown member ids: x1, x2")
+        );
 
         let many: Vec<String> = (0..105).map(|index| format!("x{index}")).collect();
         assert!(skipped_detail(&many).ends_with("x99 (and 5 more)"));

@@ -3,15 +3,17 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{eventually, http_get, TestEnv, ADMIN_TOKEN};
-use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, Rejection};
+use common::{ADMIN_TOKEN, TestEnv, eventually, http_get};
+use scim_events::{
+    Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, Rejection,
+};
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
 use serde_json::json;
 use service_kit::admin_auth::OperatorCredential;
+use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic::Code;
 
 type Client = AuditQueryClient<InterceptedService<Channel, OperatorCredential>>;
 
@@ -19,7 +21,10 @@ const TENANT: &str = "tenant1";
 const OTHER_TENANT: &str = "tenant2";
 
 async fn client(app: &common::RunningApp) -> Client {
-    AuditQueryClient::with_interceptor(app.channel().await, OperatorCredential::new(ADMIN_TOKEN).unwrap())
+    AuditQueryClient::with_interceptor(
+        app.channel().await,
+        OperatorCredential::new(ADMIN_TOKEN).unwrap(),
+    )
 }
 
 fn idp() -> Actor {
@@ -35,15 +40,34 @@ fn base_time() -> DateTime<Utc> {
 }
 
 /// An event at `base_time() + minute` minutes.
-fn event(tenant: &str, kind: AggregateKind, id: &str, minute: i64, payload: EventPayload) -> EventEnvelope {
-    let mut event = EventEnvelope::new(tenant, kind, id, idp(), format!("req-{id}-{minute}"), payload);
+fn event(
+    tenant: &str,
+    kind: AggregateKind,
+    id: &str,
+    minute: i64,
+    payload: EventPayload,
+) -> EventEnvelope {
+    let mut event = EventEnvelope::new(
+        tenant,
+        kind,
+        id,
+        idp(),
+        format!("req-{id}-{minute}"),
+        payload,
+    );
     event.occurred_at = base_time() + Duration::minutes(minute);
     event
 }
 
 fn user_created(tenant: &str, id: &str, user_name: &str, minute: i64) -> EventEnvelope {
     let resource = json!({"id": id, "userName": user_name, "active": true});
-    event(tenant, AggregateKind::User, id, minute, EventPayload::UserCreated { resource })
+    event(
+        tenant,
+        AggregateKind::User,
+        id,
+        minute,
+        EventPayload::UserCreated { resource },
+    )
 }
 
 fn user_patched(tenant: &str, id: &str, user_name: &str, minute: i64) -> EventEnvelope {
@@ -92,26 +116,56 @@ fn one_of_each() -> Vec<EventEnvelope> {
         user_created(TENANT, "alice", "Alice@Contoso.com", 0),
         user_patched(TENANT, "alice", "Alice@Contoso.com", 1),
         user_created(TENANT, "bob", "bob@contoso.com", 2),
-        event(TENANT, AggregateKind::User, "bob", 3, EventPayload::UserDeleted {
-            user_name: "bob@contoso.com".into(),
-        }),
-        event(TENANT, AggregateKind::Group, "g1", 4, EventPayload::GroupCreated {
-            group: group("Sales"),
-            member_ids: vec!["alice".into()],
-            members_skipped: vec![],
-        }),
-        event(TENANT, AggregateKind::Group, "g1", 5, EventPayload::GroupUpdated {
-            group: group("Sales"),
-            members_cleared: false,
-            members_added: vec![],
-            members_removed: vec!["alice".into()],
-            members_skipped: vec!["ghost1".into(), "ghost2".into()],
-            method: "patch".into(),
-        }),
-        event(TENANT, AggregateKind::Group, "g1", 6, EventPayload::GroupDeleted {
-            display_name: "Sales".into(),
-        }),
-        event(TENANT, AggregateKind::License, "alice", 7, EventPayload::LicenseAssigned(license("alice", None))),
+        event(
+            TENANT,
+            AggregateKind::User,
+            "bob",
+            3,
+            EventPayload::UserDeleted {
+                user_name: "bob@contoso.com".into(),
+            },
+        ),
+        event(
+            TENANT,
+            AggregateKind::Group,
+            "g1",
+            4,
+            EventPayload::GroupCreated {
+                group: group("Sales"),
+                member_ids: vec!["alice".into()],
+                members_skipped: vec![],
+            },
+        ),
+        event(
+            TENANT,
+            AggregateKind::Group,
+            "g1",
+            5,
+            EventPayload::GroupUpdated {
+                group: group("Sales"),
+                members_cleared: false,
+                members_added: vec![],
+                members_removed: vec!["alice".into()],
+                members_skipped: vec!["ghost1".into(), "ghost2".into()],
+                method: "patch".into(),
+            },
+        ),
+        event(
+            TENANT,
+            AggregateKind::Group,
+            "g1",
+            6,
+            EventPayload::GroupDeleted {
+                display_name: "Sales".into(),
+            },
+        ),
+        event(
+            TENANT,
+            AggregateKind::License,
+            "alice",
+            7,
+            EventPayload::LicenseAssigned(license("alice", None)),
+        ),
         event(
             TENANT,
             AggregateKind::License,
@@ -119,7 +173,13 @@ fn one_of_each() -> Vec<EventEnvelope> {
             8,
             EventPayload::LicenseDenied(license("alice", Some("pool exhausted"))),
         ),
-        event(TENANT, AggregateKind::Request, "req-x", 9, EventPayload::RequestRejected(rejection("carol"))),
+        event(
+            TENANT,
+            AggregateKind::Request,
+            "req-x",
+            9,
+            EventPayload::RequestRejected(rejection("carol")),
+        ),
     ]
 }
 
@@ -150,27 +210,42 @@ async fn every_event_is_recorded_exactly_once() {
             )
         })
         .collect();
-    assert_eq!(summary, vec![
-        ("create", "success", "User", "Alice@Contoso.com"),
-        ("patch", "success", "User", "Alice@Contoso.com"),
-        ("create", "success", "User", "bob@contoso.com"),
-        ("delete", "success", "User", "bob@contoso.com"),
-        ("create", "success", "Group", "Sales"),
-        ("patch", "success", "Group", "Sales"),
-        ("delete", "success", "Group", "Sales"),
-        // License events borrow the user's userName from the log.
-        ("license.assign", "success", "License", "Alice@Contoso.com"),
-        ("license.deny", "failure", "License", "Alice@Contoso.com"),
-        ("reject", "failure", "User", "carol"),
-    ]);
-    assert_eq!(records[5].detail, "skipped unknown member ids: ghost1, ghost2");
+    assert_eq!(
+        summary,
+        vec![
+            ("create", "success", "User", "Alice@Contoso.com"),
+            ("patch", "success", "User", "Alice@Contoso.com"),
+            ("create", "success", "User", "bob@contoso.com"),
+            ("delete", "success", "User", "bob@contoso.com"),
+            ("create", "success", "Group", "Sales"),
+            ("patch", "success", "Group", "Sales"),
+            ("delete", "success", "Group", "Sales"),
+            // License events borrow the user's userName from the log.
+            ("license.assign", "success", "License", "Alice@Contoso.com"),
+            ("license.deny", "failure", "License", "Alice@Contoso.com"),
+            ("reject", "failure", "User", "carol"),
+        ]
+    );
+    assert_eq!(
+        records[5].detail,
+        "skipped unknown member ids: ghost1, ghost2"
+    );
     assert_eq!(records[8].detail, "pool exhausted");
-    assert_eq!((records[9].status, records[9].detail.as_str()), (409, "userName is already taken"));
+    assert_eq!(
+        (records[9].status, records[9].detail.as_str()),
+        (409, "userName is already taken")
+    );
     assert_eq!(records[9].target_id, "");
     for (record, event) in records.iter().zip(&events) {
         assert_eq!(record.event_id, event.event_id.to_string());
         assert_eq!(record.correlation_id, event.correlation_id);
-        assert_eq!((record.actor_config_id.as_str(), record.actor_token_id.as_str()), ("cfg1", "tok1"));
+        assert_eq!(
+            (
+                record.actor_config_id.as_str(),
+                record.actor_token_id.as_str()
+            ),
+            ("cfg1", "tok1")
+        );
         let stored: EventEnvelope = serde_json::from_str(&record.event_json).unwrap();
         assert_eq!(&stored, event);
     }
@@ -178,26 +253,40 @@ async fn every_event_is_recorded_exactly_once() {
     assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]));
 
     // History cannot be rewritten, even by hand.
-    let update = sqlx::query("UPDATE audit_log SET detail = 'tampered'").execute(&env.db).await;
+    let update = sqlx::query("UPDATE audit_log SET detail = 'tampered'")
+        .execute(&env.db)
+        .await;
     assert!(update.is_err());
     let delete = sqlx::query("DELETE FROM audit_log").execute(&env.db).await;
     assert!(delete.is_err());
 
     let (status, body) = http_get(app.metrics_addr, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(body.contains("scim_audit_records_written_total 10"), "{body}");
+    assert!(
+        body.contains("scim_audit_records_written_total 10"),
+        "{body}"
+    );
     app.stop().await;
 
     // Rebuild the consumer from scratch: forget the checkpoint and the
     // durable consumer, so the whole stream is delivered again.
-    sqlx::query("UPDATE checkpoint SET last_sequence = 0").execute(&env.db).await.unwrap();
+    sqlx::query("UPDATE checkpoint SET last_sequence = 0")
+        .execute(&env.db)
+        .await
+        .unwrap();
     let durable = env.namespace.consumer_name("audit");
     env.store.stream().delete_consumer(&durable).await.unwrap();
     let app = env.start().await;
-    let more = env.append(&user_created(TENANT, "dave", "dave@contoso.com", 10)).await;
+    let more = env
+        .append(&user_created(TENANT, "dave", "dave@contoso.com", 10))
+        .await;
     env.wait_for_checkpoint(more).await;
     assert_eq!(env.scalar("SELECT count(*) FROM audit_log").await, 11);
-    assert_eq!(env.scalar("SELECT count(DISTINCT event_id) FROM audit_log").await, 11);
+    assert_eq!(
+        env.scalar("SELECT count(DISTINCT event_id) FROM audit_log")
+            .await,
+        11
+    );
 
     // A republished event (same id, new sequence) is still recorded once.
     // Published without a message id, as if the duplicate window had passed.
@@ -220,17 +309,31 @@ async fn every_event_is_recorded_exactly_once() {
 
 async fn query(client: &mut Client, request: AuditQueryRequest) -> Vec<AuditRecord> {
     let request = AuditQueryRequest {
-        tenant_id: if request.tenant_id.is_empty() { TENANT.into() } else { request.tenant_id },
-        page_size: if request.page_size == 0 { 1000 } else { request.page_size },
+        tenant_id: if request.tenant_id.is_empty() {
+            TENANT.into()
+        } else {
+            request.tenant_id
+        },
+        page_size: if request.page_size == 0 {
+            1000
+        } else {
+            request.page_size
+        },
         ..request
     };
     let response = client.query(request).await.unwrap().into_inner();
-    assert!(response.next_page_token.is_empty(), "expected a single page");
+    assert!(
+        response.next_page_token.is_empty(),
+        "expected a single page"
+    );
     response.records
 }
 
 fn targets(records: &[AuditRecord]) -> Vec<String> {
-    records.iter().map(|record| record.target_id.clone()).collect()
+    records
+        .iter()
+        .map(|record| record.target_id.clone())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +344,12 @@ async fn queries_filter_and_page() {
     // 25 more users at minutes 20..45.
     for index in 0..25 {
         let id = format!("user{index:02}");
-        events.push(user_created(TENANT, &id, &format!("{id}@contoso.com"), 20 + index));
+        events.push(user_created(
+            TENANT,
+            &id,
+            &format!("{id}@contoso.com"),
+            20 + index,
+        ));
     }
     events.push(user_created(OTHER_TENANT, "alice", "Alice@Contoso.com", 0));
     events.push(user_created(OTHER_TENANT, "zed", "zed@fabrikam.com", 1));
@@ -253,82 +361,121 @@ async fn queries_filter_and_page() {
     let mut admin = client(&app).await;
 
     // Target: the id, or the userName in any case.
-    let by_name = query(&mut admin, AuditQueryRequest {
-        target: "ALICE@contoso.COM".into(),
-        ..Default::default()
-    })
+    let by_name = query(
+        &mut admin,
+        AuditQueryRequest {
+            target: "ALICE@contoso.COM".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(
-        by_name.iter().map(|record| record.operation.as_str()).collect::<Vec<_>>(),
+        by_name
+            .iter()
+            .map(|record| record.operation.as_str())
+            .collect::<Vec<_>>(),
         vec!["create", "patch", "license.assign", "license.deny"]
     );
-    assert!(by_name.iter().all(|record| record.tenant_id == TENANT), "never another tenant's alice");
-    let by_id = query(&mut admin, AuditQueryRequest {
-        target: "alice".into(),
-        ..Default::default()
-    })
+    assert!(
+        by_name.iter().all(|record| record.tenant_id == TENANT),
+        "never another tenant's alice"
+    );
+    let by_id = query(
+        &mut admin,
+        AuditQueryRequest {
+            target: "alice".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(targets(&by_id), vec!["alice"; 4]);
-    let rejected = query(&mut admin, AuditQueryRequest {
-        target: "Carol".into(),
-        ..Default::default()
-    })
+    let rejected = query(
+        &mut admin,
+        AuditQueryRequest {
+            target: "Carol".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].operation, "reject");
 
     // Operation, with "update" covering both PUT and PATCH.
-    let creates = query(&mut admin, AuditQueryRequest {
-        operation: "create".into(),
-        ..Default::default()
-    })
+    let creates = query(
+        &mut admin,
+        AuditQueryRequest {
+            operation: "create".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(creates.len(), 3 + 25);
-    let updates = query(&mut admin, AuditQueryRequest {
-        operation: "update".into(),
-        ..Default::default()
-    })
+    let updates = query(
+        &mut admin,
+        AuditQueryRequest {
+            operation: "update".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(targets(&updates), vec!["alice", "g1"]);
 
     // Outcome.
-    let failures = query(&mut admin, AuditQueryRequest {
-        outcome: "failure".into(),
-        ..Default::default()
-    })
+    let failures = query(
+        &mut admin,
+        AuditQueryRequest {
+            outcome: "failure".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(
-        failures.iter().map(|record| record.operation.as_str()).collect::<Vec<_>>(),
+        failures
+            .iter()
+            .map(|record| record.operation.as_str())
+            .collect::<Vec<_>>(),
         vec!["license.deny", "reject"]
     );
 
     // Correlation id and actor.
-    let correlated = query(&mut admin, AuditQueryRequest {
-        correlation_id: events[2].correlation_id.clone(),
-        ..Default::default()
-    })
+    let correlated = query(
+        &mut admin,
+        AuditQueryRequest {
+            correlation_id: events[2].correlation_id.clone(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(correlated.len(), 1);
     assert_eq!(correlated[0].event_id, events[2].event_id.to_string());
-    let by_token = query(&mut admin, AuditQueryRequest {
-        actor: "tok1".into(),
-        ..Default::default()
-    })
+    let by_token = query(
+        &mut admin,
+        AuditQueryRequest {
+            actor: "tok1".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(by_token.len(), 35);
-    let by_stranger = query(&mut admin, AuditQueryRequest {
-        actor: "someone-else".into(),
-        ..Default::default()
-    })
+    let by_stranger = query(
+        &mut admin,
+        AuditQueryRequest {
+            actor: "someone-else".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert!(by_stranger.is_empty());
 
     // Time range: from inclusive, to exclusive.
-    let window = query(&mut admin, AuditQueryRequest {
-        from: (base_time() + Duration::minutes(2)).to_rfc3339(),
-        to: "2026-03-01T13:05:00+01:00".into(), // 12:05 UTC
-        ..Default::default()
-    })
+    let window = query(
+        &mut admin,
+        AuditQueryRequest {
+            from: (base_time() + Duration::minutes(2)).to_rfc3339(),
+            to: "2026-03-01T13:05:00+01:00".into(), // 12:05 UTC
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(targets(&window), vec!["bob", "bob", "g1"]);
 
@@ -402,16 +549,22 @@ async fn queries_filter_and_page() {
     assert!(rest.next_page_token.is_empty());
 
     // Tenants are isolated.
-    let other = query(&mut admin, AuditQueryRequest {
-        tenant_id: OTHER_TENANT.into(),
-        ..Default::default()
-    })
+    let other = query(
+        &mut admin,
+        AuditQueryRequest {
+            tenant_id: OTHER_TENANT.into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert_eq!(targets(&other), vec!["alice", "zed"]);
-    let nobody = query(&mut admin, AuditQueryRequest {
-        tenant_id: "tenant3".into(),
-        ..Default::default()
-    })
+    let nobody = query(
+        &mut admin,
+        AuditQueryRequest {
+            tenant_id: "tenant3".into(),
+            ..Default::default()
+        },
+    )
     .await;
     assert!(nobody.is_empty());
 
@@ -455,7 +608,10 @@ async fn queries_filter_and_page() {
         .unwrap()
         .into_inner()
         .status;
-    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 
     app.stop().await;
     env.cleanup().await;

@@ -45,7 +45,8 @@ impl Application {
     /// bucket exist and binds the gRPC and metrics listeners (port 0 picks a
     /// free port; see [`Application::grpc_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let namespace = Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
+        let namespace =
+            Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
         let db = service_kit::postgres::connect(&config.database_url, MAX_DB_CONNECTIONS)
             .await
             .context("connecting to Postgres (LICENSE_DATABASE_URL)")?;
@@ -125,7 +126,12 @@ impl Application {
         ));
 
         let relay_wake = Arc::new(Notify::new());
-        let relay = OutboxRelay::new(db.clone(), store.clone(), relay_wake.clone(), metrics.clone());
+        let relay = OutboxRelay::new(
+            db.clone(),
+            store.clone(),
+            relay_wake.clone(),
+            metrics.clone(),
+        );
         let relay_task = tokio::spawn({
             let relay = relay.clone();
             let stop = stop.clone();
@@ -139,18 +145,36 @@ impl Application {
             batch_size: BATCH_SIZE,
             ack_wait: Duration::from_secs(30),
         };
-        let projection = LicenseProjection::new(db.clone(), durable_name, relay_wake.clone(), metrics.clone());
+        let projection = LicenseProjection::new(
+            db.clone(),
+            durable_name,
+            relay_wake.clone(),
+            metrics.clone(),
+        );
         let consumer_task = spawn_part(
             "consumer",
             stop.clone(),
-            run_consumer(db.clone(), store.clone(), settings, projection, consumer_metrics, stop.clone()),
+            run_consumer(
+                db.clone(),
+                store.clone(),
+                settings,
+                projection,
+                consumer_metrics,
+                stop.clone(),
+            ),
         );
 
         let admin = LicenseAdminService::new(db.clone(), relay_wake, metrics);
         let grpc_task = spawn_part(
             "grpc",
             stop.clone(),
-            serve_grpc(grpc_listener, admin, OperatorAuth::new(&config.common.admin_token), readiness.clone(), stop.clone()),
+            serve_grpc(
+                grpc_listener,
+                admin,
+                OperatorAuth::new(&config.common.admin_token),
+                readiness.clone(),
+                stop.clone(),
+            ),
         );
 
         readiness.set_ready(true);
@@ -243,18 +267,25 @@ async fn serve_grpc(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<LicenseAdminServer<LicenseAdminService>>().await;
+    reporter
+        .set_serving::<LicenseAdminServer<LicenseAdminService>>()
+        .await;
     let admin = LicenseAdminServer::with_interceptor(admin, auth);
     let signal = async move {
         stop.cancelled().await;
         readiness.set_ready(false);
-        reporter.set_not_serving::<LicenseAdminServer<LicenseAdminService>>().await;
+        reporter
+            .set_not_serving::<LicenseAdminServer<LicenseAdminService>>()
+            .await;
     };
     tonic::transport::Server::builder()
         .trace_fn(telemetry::propagation::grpc_server_span)
         .add_service(health)
         .add_service(admin)
-        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), signal)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            signal,
+        )
         .await
         .context("gRPC server")?;
     Ok(())

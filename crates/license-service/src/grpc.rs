@@ -6,7 +6,8 @@ use chrono::SecondsFormat;
 use scim_rpc::license::license_admin_server::LicenseAdmin;
 use scim_rpc::license::{
     AssignLicenseRequest, Assignment, GetPoolRequest, ListPoolsRequest, ListPoolsResponse, Pool,
-    RevokeLicenseRequest, RevokeLicenseResponse, UpsertPoolRequest, UserLicensesRequest, UserLicensesResponse,
+    RevokeLicenseRequest, RevokeLicenseResponse, UpsertPoolRequest, UserLicensesRequest,
+    UserLicensesResponse,
 };
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -14,7 +15,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::error::ServiceError;
-use crate::licensing::{self, AssignmentRow, Cause, PoolRow, Source, POOL_COLUMNS, REASON_REVOKED};
+use crate::licensing::{self, AssignmentRow, Cause, POOL_COLUMNS, PoolRow, REASON_REVOKED, Source};
 use crate::metrics::{LicenseMetrics, Tally};
 
 pub struct LicenseAdminService {
@@ -44,8 +45,9 @@ impl LicenseAdminService {
         let config_id = required("config_id", &request.config_id)?;
         let application_instance = required("application_instance", &request.application_instance)?;
         let license_type = required("license_type", &request.license_type)?;
-        let seats = i32::try_from(request.seats)
-            .map_err(|_| ServiceError::InvalidArgument(format!("seats must be at most {}", i32::MAX)))?;
+        let seats = i32::try_from(request.seats).map_err(|_| {
+            ServiceError::InvalidArgument(format!("seats must be at most {}", i32::MAX))
+        })?;
         // Shrinking below seats_used keeps existing assignments: revoking
         // someone's license is an explicit decision, not a side effect.
         let sql = format!(
@@ -68,13 +70,17 @@ impl LicenseAdminService {
             .await?;
         // No row: the configuration's pool exists under another tenant. Other
         // tenants' resources are reported as absent, never as forbidden.
-        let pool = pool.ok_or_else(|| ServiceError::NotFound(format!("configuration {config_id} not found")))?;
+        let pool = pool.ok_or_else(|| {
+            ServiceError::NotFound(format!("configuration {config_id} not found"))
+        })?;
         Ok(pool_message(pool))
     }
 
     async fn list(&self, request: ListPoolsRequest) -> Result<ListPoolsResponse, ServiceError> {
         let tenant_id = required("tenant_id", &request.tenant_id)?;
-        let sql = format!("SELECT {POOL_COLUMNS} FROM pools WHERE tenant_id = $1 ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {POOL_COLUMNS} FROM pools WHERE tenant_id = $1 ORDER BY created_at, id"
+        );
         let pools = sqlx::query_as::<_, PoolRow>(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .fetch_all(&self.db)
@@ -95,7 +101,10 @@ impl LicenseAdminService {
         Ok(pool_message(pool))
     }
 
-    async fn user_licenses(&self, request: UserLicensesRequest) -> Result<UserLicensesResponse, ServiceError> {
+    async fn user_licenses(
+        &self,
+        request: UserLicensesRequest,
+    ) -> Result<UserLicensesResponse, ServiceError> {
         let tenant_id = required("tenant_id", &request.tenant_id)?;
         let user_id = required("user_id", &request.user_id)?;
         let assignments = sqlx::query_as::<_, AssignmentRow>(
@@ -111,7 +120,11 @@ impl LicenseAdminService {
         })
     }
 
-    async fn assign(&self, request: AssignLicenseRequest, correlation_id: String) -> Result<Assignment, ServiceError> {
+    async fn assign(
+        &self,
+        request: AssignLicenseRequest,
+        correlation_id: String,
+    ) -> Result<Assignment, ServiceError> {
         let pool_id = required("pool_id", &request.pool_id)?;
         let user_id = subject_token("user_id", &request.user_id)?;
         let mut tx = self.db.begin().await?;
@@ -125,29 +138,37 @@ impl LicenseAdminService {
         }
         // Unknown users are allowed: the directory stream may not have
         // reached this service yet for a user created a moment ago.
-        let status: Option<(bool, bool)> =
-            sqlx::query_as("SELECT active, deleted FROM users WHERE tenant_id = $1 AND user_id = $2")
-                .bind(&pool.tenant_id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let status: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT active, deleted FROM users WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(&pool.tenant_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         match status {
-            Some((_, true)) => return Err(ServiceError::FailedPrecondition(format!("user {user_id} is deleted"))),
+            Some((_, true)) => {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "user {user_id} is deleted"
+                )));
+            }
             Some((false, _)) => {
-                return Err(ServiceError::FailedPrecondition(format!("user {user_id} is deactivated")));
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "user {user_id} is deactivated"
+                )));
             }
             _ => {}
         }
         let mut tally = Tally::default();
         let cause = Cause::operator(correlation_id);
-        let assignment = licensing::take_seat(&mut tx, &pool, user_id, Source::Manual, &cause, &mut tally)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::FailedPrecondition(format!(
-                    "pool {pool_id} has no free seat ({} of {} used)",
-                    pool.seats_used, pool.seats
-                ))
-            })?;
+        let assignment =
+            licensing::take_seat(&mut tx, &pool, user_id, Source::Manual, &cause, &mut tally)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::FailedPrecondition(format!(
+                        "pool {pool_id} has no free seat ({} of {} used)",
+                        pool.seats_used, pool.seats
+                    ))
+                })?;
         tx.commit().await?;
         self.committed(&tally);
         Ok(assignment_message(assignment))
@@ -168,7 +189,9 @@ impl LicenseAdminService {
             .ok_or_else(|| pool_not_found(pool_id))?;
         let mut tally = Tally::default();
         let cause = Cause::operator(correlation_id);
-        let revoked = licensing::release_seat(&mut tx, &pool, user_id, REASON_REVOKED, &cause, &mut tally).await?;
+        let revoked =
+            licensing::release_seat(&mut tx, &pool, user_id, REASON_REVOKED, &cause, &mut tally)
+                .await?;
         tx.commit().await?;
         self.committed(&tally);
         Ok(RevokeLicenseResponse { revoked })
@@ -177,11 +200,17 @@ impl LicenseAdminService {
 
 #[tonic::async_trait]
 impl LicenseAdmin for LicenseAdminService {
-    async fn upsert_pool(&self, request: Request<UpsertPoolRequest>) -> Result<Response<Pool>, Status> {
+    async fn upsert_pool(
+        &self,
+        request: Request<UpsertPoolRequest>,
+    ) -> Result<Response<Pool>, Status> {
         Ok(Response::new(self.upsert(request.into_inner()).await?))
     }
 
-    async fn list_pools(&self, request: Request<ListPoolsRequest>) -> Result<Response<ListPoolsResponse>, Status> {
+    async fn list_pools(
+        &self,
+        request: Request<ListPoolsRequest>,
+    ) -> Result<Response<ListPoolsResponse>, Status> {
         Ok(Response::new(self.list(request.into_inner()).await?))
     }
 
@@ -193,12 +222,19 @@ impl LicenseAdmin for LicenseAdminService {
         &self,
         request: Request<UserLicensesRequest>,
     ) -> Result<Response<UserLicensesResponse>, Status> {
-        Ok(Response::new(Self::user_licenses(self, request.into_inner()).await?))
+        Ok(Response::new(
+            Self::user_licenses(self, request.into_inner()).await?,
+        ))
     }
 
-    async fn assign_license(&self, request: Request<AssignLicenseRequest>) -> Result<Response<Assignment>, Status> {
+    async fn assign_license(
+        &self,
+        request: Request<AssignLicenseRequest>,
+    ) -> Result<Response<Assignment>, Status> {
         let correlation_id = correlation_id(&request);
-        Ok(Response::new(self.assign(request.into_inner(), correlation_id).await?))
+        Ok(Response::new(
+            self.assign(request.into_inner(), correlation_id).await?,
+        ))
     }
 
     async fn revoke_license(
@@ -206,7 +242,9 @@ impl LicenseAdmin for LicenseAdminService {
         request: Request<RevokeLicenseRequest>,
     ) -> Result<Response<RevokeLicenseResponse>, Status> {
         let correlation_id = correlation_id(&request);
-        Ok(Response::new(self.revoke(request.into_inner(), correlation_id).await?))
+        Ok(Response::new(
+            self.revoke(request.into_inner(), correlation_id).await?,
+        ))
     }
 }
 
@@ -247,7 +285,10 @@ fn required<'a>(name: &str, value: &'a str) -> Result<&'a str, ServiceError> {
 /// JetStream would refuse later, after the seat was already taken.
 fn subject_token<'a>(name: &str, value: &'a str) -> Result<&'a str, ServiceError> {
     let value = required(name, value)?;
-    if value.chars().any(|c| c == '.' || c == '*' || c == '>' || c.is_whitespace()) {
+    if value
+        .chars()
+        .any(|c| c == '.' || c == '*' || c == '>' || c.is_whitespace())
+    {
         return Err(ServiceError::InvalidArgument(format!(
             "{name} must not contain '.', '*', '>' or whitespace"
         )));
@@ -273,7 +314,9 @@ fn assignment_message(assignment: AssignmentRow) -> Assignment {
         pool_id: assignment.pool_id,
         tenant_id: assignment.tenant_id,
         user_id: assignment.user_id,
-        assigned_at: assignment.assigned_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        assigned_at: assignment
+            .assigned_at
+            .to_rfc3339_opts(SecondsFormat::Micros, true),
         source: assignment.source,
     }
 }

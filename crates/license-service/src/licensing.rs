@@ -165,7 +165,10 @@ fn derived_event_id(trigger: Uuid, pool_id: &str, kind: &str) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-pub(crate) async fn enqueue(conn: &mut PgConnection, event: &EventEnvelope) -> Result<(), ServiceError> {
+pub(crate) async fn enqueue(
+    conn: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<(), ServiceError> {
     sqlx::query("INSERT INTO outbox (event) VALUES ($1)")
         .bind(sqlx::types::Json(event))
         .execute(conn)
@@ -174,7 +177,10 @@ pub(crate) async fn enqueue(conn: &mut PgConnection, event: &EventEnvelope) -> R
 }
 
 /// Serialises seat decisions per tenant; see the module comment.
-pub(crate) async fn lock_tenant(conn: &mut PgConnection, tenant_id: &str) -> Result<(), ServiceError> {
+pub(crate) async fn lock_tenant(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+) -> Result<(), ServiceError> {
     let key = service_kit::leader::lock_key(&format!("license-tenant/{tenant_id}"));
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(key)
@@ -183,7 +189,10 @@ pub(crate) async fn lock_tenant(conn: &mut PgConnection, tenant_id: &str) -> Res
     Ok(())
 }
 
-pub(crate) async fn lock_pool(conn: &mut PgConnection, pool_id: &str) -> Result<Option<PoolRow>, ServiceError> {
+pub(crate) async fn lock_pool(
+    conn: &mut PgConnection,
+    pool_id: &str,
+) -> Result<Option<PoolRow>, ServiceError> {
     let sql = format!("SELECT {POOL_COLUMNS} FROM pools WHERE id = $1 FOR UPDATE");
     Ok(sqlx::query_as::<_, PoolRow>(sqlx::AssertSqlSafe(sql))
         .bind(pool_id)
@@ -244,7 +253,18 @@ pub(crate) async fn take_seat(
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    enqueue(conn, &decision_event(pool, user_id, source.as_str(), None, Decision::Assigned, cause)).await?;
+    enqueue(
+        conn,
+        &decision_event(
+            pool,
+            user_id,
+            source.as_str(),
+            None,
+            Decision::Assigned,
+            cause,
+        ),
+    )
+    .await?;
     tally.assigned += 1;
     Ok(Some(assignment))
 }
@@ -313,7 +333,10 @@ pub(crate) async fn auto_assign(
         if find_assignment(conn, &pool.id, user_id).await?.is_some() {
             continue;
         }
-        if take_seat(conn, &pool, user_id, Source::Auto, cause, tally).await?.is_none() {
+        if take_seat(conn, &pool, user_id, Source::Auto, cause, tally)
+            .await?
+            .is_none()
+        {
             deny_once(conn, &pool, user_id, cause, tally).await?;
         }
     }
@@ -329,12 +352,13 @@ pub(crate) async fn release_seat(
     cause: &Cause,
     tally: &mut Tally,
 ) -> Result<bool, ServiceError> {
-    let source: Option<String> =
-        sqlx::query_scalar("DELETE FROM assignments WHERE pool_id = $1 AND user_id = $2 RETURNING source")
-            .bind(&pool.id)
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let source: Option<String> = sqlx::query_scalar(
+        "DELETE FROM assignments WHERE pool_id = $1 AND user_id = $2 RETURNING source",
+    )
+    .bind(&pool.id)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(source) = source else {
         return Ok(false);
     };
@@ -342,7 +366,18 @@ pub(crate) async fn release_seat(
         .bind(&pool.id)
         .execute(&mut *conn)
         .await?;
-    enqueue(conn, &decision_event(pool, user_id, &source, Some(reason), Decision::Released, cause)).await?;
+    enqueue(
+        conn,
+        &decision_event(
+            pool,
+            user_id,
+            &source,
+            Some(reason),
+            Decision::Released,
+            cause,
+        ),
+    )
+    .await?;
     tally.released += 1;
     Ok(true)
 }

@@ -13,9 +13,21 @@ pub struct LicenseMetrics {
 
 impl LicenseMetrics {
     pub fn register(&self, registry: &mut Registry) {
-        registry.register("license_seats_assigned", "License seats assigned (auto and manual)", self.assigned.clone());
-        registry.register("license_seats_released", "License seats released", self.released.clone());
-        registry.register("license_denials", "Auto-assignments refused because the pool was full", self.denied.clone());
+        registry.register(
+            "license_seats_assigned",
+            "License seats assigned (auto and manual)",
+            self.assigned.clone(),
+        );
+        registry.register(
+            "license_seats_released",
+            "License seats released",
+            self.released.clone(),
+        );
+        registry.register(
+            "license_denials",
+            "Auto-assignments refused because the pool was full",
+            self.denied.clone(),
+        );
         registry.register(
             "license_outbox_published",
             "License decision events published to JetStream",

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use event_store::consumer::{BatchHandler, HandlerError};
 use event_store::StoredEvent;
+use event_store::consumer::{BatchHandler, HandlerError};
 use scim_events::{AggregateKind, EventPayload};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -24,7 +24,12 @@ pub struct LicenseProjection {
 impl LicenseProjection {
     /// `checkpoint_name` is the durable consumer's name, so one database
     /// never mixes the positions of two namespaces.
-    pub fn new(db: PgPool, checkpoint_name: String, relay_wake: Arc<Notify>, metrics: LicenseMetrics) -> Self {
+    pub fn new(
+        db: PgPool,
+        checkpoint_name: String,
+        relay_wake: Arc<Notify>,
+        metrics: LicenseMetrics,
+    ) -> Self {
         Self {
             db,
             checkpoint_name,
@@ -42,16 +47,20 @@ impl LicenseProjection {
         // The row lock makes a second consumer (a replica that wrongly
         // believes it leads, e.g. after its lock session died) wait and then
         // skip what this one applied, instead of applying it twice.
-        let stored: i64 = sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1 FOR UPDATE")
-            .bind(&self.checkpoint_name)
-            .fetch_one(&mut *tx)
-            .await?;
+        let stored: i64 =
+            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1 FOR UPDATE")
+                .bind(&self.checkpoint_name)
+                .fetch_one(&mut *tx)
+                .await?;
         let fresh: Vec<StoredEvent> = batch
             .into_iter()
             .filter(|event| i64::try_from(event.sequence).is_ok_and(|sequence| sequence > stored))
             .collect();
         // Every sequence left converts: the filter above checked it.
-        let Some(last) = fresh.last().and_then(|event| i64::try_from(event.sequence).ok()) else {
+        let Some(last) = fresh
+            .last()
+            .and_then(|event| i64::try_from(event.sequence).ok())
+        else {
             return Ok(Tally::default());
         };
 
@@ -80,12 +89,15 @@ impl LicenseProjection {
 
 impl BatchHandler for LicenseProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let stored: Option<i64> = sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1")
-            .bind(&self.checkpoint_name)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(HandlerError::new)?;
-        Ok(stored.and_then(|sequence| u64::try_from(sequence).ok()).unwrap_or(0))
+        let stored: Option<i64> =
+            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1")
+                .bind(&self.checkpoint_name)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(HandlerError::new)?;
+        Ok(stored
+            .and_then(|sequence| u64::try_from(sequence).ok())
+            .unwrap_or(0))
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {
@@ -98,7 +110,11 @@ impl BatchHandler for LicenseProjection {
     }
 }
 
-async fn apply_event(conn: &mut PgConnection, event: &StoredEvent, tally: &mut Tally) -> Result<(), ServiceError> {
+async fn apply_event(
+    conn: &mut PgConnection,
+    event: &StoredEvent,
+    tally: &mut Tally,
+) -> Result<(), ServiceError> {
     let envelope = &event.envelope;
     if envelope.aggregate_kind != AggregateKind::User {
         return Ok(());
@@ -108,10 +124,18 @@ async fn apply_event(conn: &mut PgConnection, event: &StoredEvent, tally: &mut T
     match &envelope.payload {
         EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. } => {
             let active = is_active(resource);
-            let config_id = upsert_user(conn, tenant_id, user_id, envelope.actor.config_id.as_deref(), active).await?;
+            let config_id = upsert_user(
+                conn,
+                tenant_id,
+                user_id,
+                envelope.actor.config_id.as_deref(),
+                active,
+            )
+            .await?;
             let cause = Cause::automatic(envelope);
             if !active {
-                licensing::release_all(conn, tenant_id, user_id, REASON_DEACTIVATED, &cause, tally).await?;
+                licensing::release_all(conn, tenant_id, user_id, REASON_DEACTIVATED, &cause, tally)
+                    .await?;
             } else if let Some(config_id) = config_id {
                 licensing::auto_assign(conn, tenant_id, user_id, &config_id, &cause, tally).await?;
             }

@@ -39,7 +39,10 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(db: PgPool, store: EventStore, wake: Arc<Notify>, metrics: LicenseMetrics) -> Self {
-        let lock_key = service_kit::leader::lock_key(&format!("{}/outbox", store.namespace().consumer_name("license")));
+        let lock_key = service_kit::leader::lock_key(&format!(
+            "{}/outbox",
+            store.namespace().consumer_name("license")
+        ));
         Self {
             db,
             store,
@@ -90,10 +93,11 @@ impl OutboxRelay {
         if !locked {
             return Ok((0, false));
         }
-        let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as("SELECT id, event FROM outbox ORDER BY id LIMIT $1")
-            .bind(PAGE)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows: Vec<(i64, serde_json::Value)> =
+            sqlx::query_as("SELECT id, event FROM outbox ORDER BY id LIMIT $1")
+                .bind(PAGE)
+                .fetch_all(&mut *tx)
+                .await?;
         let full_page = i64::try_from(rows.len()).is_ok_and(|count| count == PAGE);
         let mut done = Vec::with_capacity(rows.len());
         let mut published = 0;

@@ -2,17 +2,17 @@
 
 mod common;
 
-use common::{eventually, http_get, TestEnv, ADMIN_TOKEN};
+use common::{ADMIN_TOKEN, TestEnv, eventually, http_get};
 use scim_events::EventPayload;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{
-    AssignLicenseRequest, GetPoolRequest, ListPoolsRequest, Pool, RevokeLicenseRequest, UpsertPoolRequest,
-    UserLicensesRequest,
+    AssignLicenseRequest, GetPoolRequest, ListPoolsRequest, Pool, RevokeLicenseRequest,
+    UpsertPoolRequest, UserLicensesRequest,
 };
 use service_kit::admin_auth::OperatorCredential;
+use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic::Code;
 
 type Client = LicenseAdminClient<InterceptedService<Channel, OperatorCredential>>;
 
@@ -20,7 +20,10 @@ const TENANT: &str = "tenant1";
 const CONFIG: &str = "cfg1";
 
 async fn client(app: &common::RunningApp) -> Client {
-    LicenseAdminClient::with_interceptor(app.channel().await, OperatorCredential::new(ADMIN_TOKEN).unwrap())
+    LicenseAdminClient::with_interceptor(
+        app.channel().await,
+        OperatorCredential::new(ADMIN_TOKEN).unwrap(),
+    )
 }
 
 async fn upsert_pool(client: &mut Client, seats: u32, auto_assign: bool) -> Pool {
@@ -78,7 +81,11 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
     env.wait_for_checkpoint(last).await;
 
     let expected: Vec<String> = (1..=10).map(user).collect();
-    assert_eq!(licensed_users(&env).await, expected, "the first ten in stream order");
+    assert_eq!(
+        licensed_users(&env).await,
+        expected,
+        "the first ten in stream order"
+    );
     let current = pool(&mut admin, &pool_id).await;
     assert_eq!((current.seats, current.seats_used), (10, 10));
     assert_eq!(env.scalar("SELECT count(*) FROM denials").await, 5);
@@ -89,7 +96,10 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
         eventually(|| async { env.last_license_event(TENANT, &id).await.is_some() }).await;
         match env.last_license_event(TENANT, &id).await {
             Some(EventPayload::LicenseAssigned(change)) if index <= 10 => {
-                assert_eq!((change.pool_id.as_str(), change.source.as_str()), (pool_id.as_str(), "auto"));
+                assert_eq!(
+                    (change.pool_id.as_str(), change.source.as_str()),
+                    (pool_id.as_str(), "auto")
+                );
             }
             Some(EventPayload::LicenseDenied(change)) if index > 10 => {
                 assert_eq!(change.reason.as_deref(), Some("pool exhausted"));
@@ -130,15 +140,23 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
     env.wait_for_checkpoint(reactivate).await;
     let id = user(3);
     eventually(|| async {
-        matches!(env.last_license_event(TENANT, &id).await, Some(EventPayload::LicenseDenied(_)))
+        matches!(
+            env.last_license_event(TENANT, &id).await,
+            Some(EventPayload::LicenseDenied(_))
+        )
     })
     .await;
 
     // Deletion releases with its own reason.
     let delete = env
-        .user_event(TENANT, CONFIG, &user(16), EventPayload::UserDeleted {
-            user_name: "user016@example.com".into(),
-        })
+        .user_event(
+            TENANT,
+            CONFIG,
+            &user(16),
+            EventPayload::UserDeleted {
+                user_name: "user016@example.com".into(),
+            },
+        )
         .await;
     env.wait_for_checkpoint(delete).await;
     let id = user(16);
@@ -159,10 +177,15 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
 
     // A restart resumes after the checkpoint: nothing is decided twice.
     let restarted = env.start().await;
-    let sentinel = env.create_user(TENANT, "other-config", "sentinel", true).await;
+    let sentinel = env
+        .create_user(TENANT, "other-config", "sentinel", true)
+        .await;
     env.wait_for_checkpoint(sentinel).await;
     assert_eq!(licensed_users(&env).await, assignments_before);
-    assert_eq!(env.scalar("SELECT count(*) FROM denials").await, denials_before);
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM denials").await,
+        denials_before
+    );
     assert_eq!(env.scalar("SELECT seats_used::bigint FROM pools").await, 9);
     assert_eq!(env.scalar("SELECT count(*) FROM assignments").await, 9);
     restarted.stop().await;
@@ -202,7 +225,11 @@ async fn manual_assignment_never_over_assigns_and_is_idempotent() {
 
     let mut calls = Vec::new();
     for index in 0..20 {
-        let mut client = if index % 2 == 0 { admin.clone() } else { other.clone() };
+        let mut client = if index % 2 == 0 {
+            admin.clone()
+        } else {
+            other.clone()
+        };
         let pool_id = pool_id.clone();
         calls.push(tokio::spawn(async move {
             client
@@ -227,10 +254,11 @@ async fn manual_assignment_never_over_assigns_and_is_idempotent() {
     assert_eq!(env.scalar("SELECT count(*) FROM assignments").await, 5);
     assert_eq!(pool(&mut admin, &pool_id).await.seats_used, 5);
 
-    let holder: String = sqlx::query_scalar("SELECT user_id FROM assignments ORDER BY user_id LIMIT 1")
-        .fetch_one(&env.db)
-        .await
-        .unwrap();
+    let holder: String =
+        sqlx::query_scalar("SELECT user_id FROM assignments ORDER BY user_id LIMIT 1")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
     // Assigning an existing holder again succeeds without taking a seat.
     let again = admin
         .assign_license(AssignLicenseRequest {
@@ -258,8 +286,22 @@ async fn manual_assignment_never_over_assigns_and_is_idempotent() {
         pool_id: pool_id.clone(),
         user_id: holder.clone(),
     };
-    assert!(admin.revoke_license(revoke.clone()).await.unwrap().into_inner().revoked);
-    assert!(!admin.revoke_license(revoke).await.unwrap().into_inner().revoked);
+    assert!(
+        admin
+            .revoke_license(revoke.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .revoked
+    );
+    assert!(
+        !admin
+            .revoke_license(revoke)
+            .await
+            .unwrap()
+            .into_inner()
+            .revoked
+    );
     let newcomer = admin
         .assign_license(AssignLicenseRequest {
             pool_id: pool_id.clone(),
@@ -421,15 +463,24 @@ async fn admin_api_contract() {
         .unwrap()
         .into_inner()
         .status;
-    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 
     let (status, _) = http_get(app.metrics_addr, "/readyz").await;
     assert_eq!(status, 200);
     let (status, body) = http_get(app.metrics_addr, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(body.contains("scim_license_seats_assigned_total 3"), "{body}");
+    assert!(
+        body.contains("scim_license_seats_assigned_total 3"),
+        "{body}"
+    );
     assert!(body.contains("scim_license_denials_total 1"), "{body}");
-    assert!(body.contains("scim_consumer_events_applied_total"), "{body}");
+    assert!(
+        body.contains("scim_consumer_events_applied_total"),
+        "{body}"
+    );
 
     app.stop().await;
     env.cleanup().await;

@@ -66,24 +66,23 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
 
     let filter = EnvFilter::try_new(&config.log_filter)
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;
+    // The log filter only limits what is printed; spans are always created
+    // for tracing, otherwise a quiet log level would break propagation.
     let fmt_layer = match config.log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_filter(filter).boxed(),
     };
 
-    let provider = match &config.otlp_endpoint {
-        Some(endpoint) => Some(otlp_provider(config.service_name, endpoint)?),
-        None => None,
-    };
-    let otel_layer = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer().with_tracer(provider.tracer(config.service_name))
-    });
-    if let Some(provider) = &provider {
-        opentelemetry::global::set_tracer_provider(provider.clone());
-    }
+    // Spans get OpenTelemetry contexts even without an exporter, so trace ids
+    // still flow across HTTP, NATS and gRPC and tie the services' logs together.
+    let provider = tracer_provider(config.service_name, config.otlp_endpoint.as_deref())?;
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(config.service_name))
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let provider = Some(provider);
 
     tracing_subscriber::registry()
-        .with(filter)
         .with(fmt_layer)
         .with(otel_layer)
         .try_init()
@@ -91,19 +90,20 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     Ok(TelemetryGuard { provider })
 }
 
-fn otlp_provider(service_name: &'static str, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
+fn tracer_provider(service_name: &'static str, endpoint: Option<&str>) -> Result<SdkTracerProvider, TelemetryError> {
     use opentelemetry_otlp::WithExportConfig;
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .build()
-        .map_err(|error| TelemetryError::Exporter(error.to_string()))?;
     let resource = Resource::builder()
         .with_service_name(service_name)
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .build();
-    Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(resource)
-        .build())
+    let mut builder = SdkTracerProvider::builder().with_resource(resource);
+    if let Some(endpoint) = endpoint {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .map_err(|error| TelemetryError::Exporter(error.to_string()))?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    Ok(builder.build())
 }

@@ -6,8 +6,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use event_store::{EventStore, StoreSettings};
 use audit_service::{Application, Config};
+use event_store::{EventStore, StoreSettings};
 use scim_events::{AggregateKind, EventEnvelope, Namespace};
 use service_kit::config::CommonConfig;
 use sqlx::{Connection, PgPool};
@@ -22,7 +22,8 @@ pub fn nats_url() -> String {
 }
 
 fn maintenance_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// `url` with its database name replaced by `database`.
@@ -61,7 +62,9 @@ impl TestEnv {
             .await
             .unwrap();
         // Creates the database; the application migrates it.
-        let db = service_kit::postgres::connect(&database_url, 4).await.unwrap();
+        let db = service_kit::postgres::connect(&database_url, 4)
+            .await
+            .unwrap();
         Self {
             namespace,
             database,
@@ -123,11 +126,12 @@ impl TestEnv {
     pub async fn wait_for_checkpoint(&self, sequence: u64) {
         let target = i64::try_from(sequence).unwrap();
         eventually(|| async {
-            let applied: Option<i64> = sqlx::query_scalar("SELECT max(last_sequence) FROM checkpoint")
-                .fetch_one(&self.db)
-                .await
-                .ok()
-                .flatten();
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT max(last_sequence) FROM checkpoint")
+                    .fetch_one(&self.db)
+                    .await
+                    .ok()
+                    .flatten();
             applied.is_some_and(|applied| applied >= target)
         })
         .await;
@@ -139,9 +143,13 @@ impl TestEnv {
 
     pub async fn cleanup(self) {
         self.db.close().await;
-        let mut maintenance = sqlx::PgConnection::connect(&maintenance_url()).await.unwrap();
+        let mut maintenance = sqlx::PgConnection::connect(&maintenance_url())
+            .await
+            .unwrap();
         let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database);
-        let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut maintenance).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut maintenance)
+            .await;
         let _ = self
             .store
             .context()
@@ -192,7 +200,10 @@ where
         if condition().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 10 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -212,6 +223,9 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
     (status, body)
 }

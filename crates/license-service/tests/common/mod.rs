@@ -9,7 +9,7 @@ use std::time::Duration;
 use event_store::{EventStore, StoreSettings};
 use license_service::{Application, Config};
 use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, Namespace};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use service_kit::config::CommonConfig;
 use sqlx::{Connection, PgPool};
 use tokio::task::JoinHandle;
@@ -23,7 +23,8 @@ pub fn nats_url() -> String {
 }
 
 fn maintenance_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// `url` with its database name replaced by `database`.
@@ -62,7 +63,9 @@ impl TestEnv {
             .await
             .unwrap();
         // Creates the database; the application migrates it.
-        let db = service_kit::postgres::connect(&database_url, 4).await.unwrap();
+        let db = service_kit::postgres::connect(&database_url, 4)
+            .await
+            .unwrap();
         Self {
             namespace,
             database,
@@ -104,7 +107,13 @@ impl TestEnv {
     }
 
     /// Appends a user event at the user's current version; returns its sequence.
-    pub async fn user_event(&self, tenant: &str, config: &str, user_id: &str, payload: EventPayload) -> u64 {
+    pub async fn user_event(
+        &self,
+        tenant: &str,
+        config: &str,
+        user_id: &str,
+        payload: EventPayload,
+    ) -> u64 {
         let version = self
             .store
             .load_last(tenant, AggregateKind::User, user_id)
@@ -126,14 +135,27 @@ impl TestEnv {
         self.store.append(&event, version).await.unwrap()
     }
 
-    pub async fn create_user(&self, tenant: &str, config: &str, user_id: &str, active: bool) -> u64 {
-        let resource = json!({"id": user_id, "userName": format!("{user_id}@example.com"), "active": active});
-        self.user_event(tenant, config, user_id, EventPayload::UserCreated { resource })
-            .await
+    pub async fn create_user(
+        &self,
+        tenant: &str,
+        config: &str,
+        user_id: &str,
+        active: bool,
+    ) -> u64 {
+        let resource =
+            json!({"id": user_id, "userName": format!("{user_id}@example.com"), "active": active});
+        self.user_event(
+            tenant,
+            config,
+            user_id,
+            EventPayload::UserCreated { resource },
+        )
+        .await
     }
 
     pub async fn set_active(&self, tenant: &str, config: &str, user_id: &str, active: bool) -> u64 {
-        let resource = json!({"id": user_id, "userName": format!("{user_id}@example.com"), "active": active});
+        let resource =
+            json!({"id": user_id, "userName": format!("{user_id}@example.com"), "active": active});
         let payload = EventPayload::UserUpdated {
             resource,
             created: chrono::Utc::now(),
@@ -146,11 +168,12 @@ impl TestEnv {
     pub async fn wait_for_checkpoint(&self, sequence: u64) {
         let target = i64::try_from(sequence).unwrap();
         eventually(|| async {
-            let applied: Option<i64> = sqlx::query_scalar("SELECT max(last_sequence) FROM checkpoint")
-                .fetch_one(&self.db)
-                .await
-                .ok()
-                .flatten();
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT max(last_sequence) FROM checkpoint")
+                    .fetch_one(&self.db)
+                    .await
+                    .ok()
+                    .flatten();
             applied.is_some_and(|applied| applied >= target)
         })
         .await;
@@ -176,7 +199,12 @@ impl TestEnv {
             .namespace
             .aggregate_subject(tenant, AggregateKind::License, user_id)
             .unwrap();
-        let mut info = self.store.stream().info_with_subjects(subject).await.unwrap();
+        let mut info = self
+            .store
+            .stream()
+            .info_with_subjects(subject)
+            .await
+            .unwrap();
         let mut count = 0;
         while let Some((_, messages)) = info.try_next().await.unwrap() {
             count += messages;
@@ -186,9 +214,13 @@ impl TestEnv {
 
     pub async fn cleanup(self) {
         self.db.close().await;
-        let mut maintenance = sqlx::PgConnection::connect(&maintenance_url()).await.unwrap();
+        let mut maintenance = sqlx::PgConnection::connect(&maintenance_url())
+            .await
+            .unwrap();
         let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database);
-        let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut maintenance).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut maintenance)
+            .await;
         let _ = self
             .store
             .context()
@@ -239,7 +271,10 @@ where
         if condition().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 10 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -259,7 +294,10 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
