@@ -28,10 +28,10 @@ impl From<DirectoryError> for tonic::Status {
             DirectoryError::NotFound(what) => tonic::Status::not_found(format!("{what} not found")),
             DirectoryError::Scim(error) => {
                 let mut status = tonic::Status::invalid_argument(error.detail());
-                if let Some(scim_type) = error.scim_type() {
-                    if let Ok(value) = scim_type.parse() {
-                        status.metadata_mut().insert(SCIM_TYPE_METADATA, value);
-                    }
+                if let Some(scim_type) = error.scim_type()
+                    && let Ok(value) = scim_type.parse()
+                {
+                    status.metadata_mut().insert(SCIM_TYPE_METADATA, value);
                 }
                 status
             }

@@ -82,15 +82,15 @@ pub fn scim_json(status: StatusCode, body: &Value, version: Option<u64>, locatio
     let mut response = (status, body.to_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
-    if let Some(version) = version {
-        if let Ok(value) = HeaderValue::from_str(&etag(version)) {
-            headers.insert(header::ETAG, value);
-        }
+    if let Some(version) = version
+        && let Ok(value) = HeaderValue::from_str(&etag(version))
+    {
+        headers.insert(header::ETAG, value);
     }
-    if let Some(location) = location {
-        if let Ok(value) = HeaderValue::from_str(location) {
-            headers.insert(header::LOCATION, value);
-        }
+    if let Some(location) = location
+        && let Ok(value) = HeaderValue::from_str(location)
+    {
+        headers.insert(header::LOCATION, value);
     }
     response
 }

@@ -45,10 +45,10 @@ impl TelemetryGuard {
     }
 
     fn flush(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(error) = provider.shutdown() {
-                eprintln!("failed to flush traces: {error}");
-            }
+        if let Some(provider) = self.provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("failed to flush traces: {error}");
         }
     }
 }
