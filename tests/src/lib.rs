@@ -9,8 +9,8 @@ use anyhow::Context as _;
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest};
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
-use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::UpsertPoolRequest;
+use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use serde_json::Value;
 use service_kit::admin_auth::OperatorCredential;
 use service_kit::config::CommonConfig;
@@ -27,7 +27,8 @@ pub fn nats_url() -> String {
 }
 
 pub fn maintenance_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// `postgres://…/<name>` on the same server as the maintenance database.
@@ -126,7 +127,10 @@ impl TestStack {
         .await
         .context("directory")?;
         let directory_addr = directory.grpc_addr()?;
-        tasks.push(spawn("directory", directory.run_until_stopped(shutdown.clone())));
+        tasks.push(spawn(
+            "directory",
+            directory.run_until_stopped(shutdown.clone()),
+        ));
 
         let mut license_addrs = Vec::new();
         for _ in 0..options.license_services.max(1) {
@@ -139,7 +143,10 @@ impl TestStack {
             .await
             .context("license")?;
             license_addrs.push(license.grpc_addr());
-            tasks.push(spawn("license", license.run_until_stopped(shutdown.clone())));
+            tasks.push(spawn(
+                "license",
+                license.run_until_stopped(shutdown.clone()),
+            ));
         }
 
         let audit = audit_service::Application::build(audit_service::Config {
@@ -163,10 +170,15 @@ impl TestStack {
             config.http_addr = addr;
             config.public_base_url = format!("http://{addr}/scim/v2");
             config.directory_url = format!("http://{directory_addr}");
-            let gateway = scim_gateway::Application::build(config).await.context("gateway")?;
+            let gateway = scim_gateway::Application::build(config)
+                .await
+                .context("gateway")?;
             let addr = gateway.local_addr()?;
             gateway_urls.push(format!("http://{addr}/scim/v2"));
-            tasks.push(spawn("gateway", gateway.run_until_stopped(shutdown.clone())));
+            tasks.push(spawn(
+                "gateway",
+                gateway.run_until_stopped(shutdown.clone()),
+            ));
         }
 
         Ok(Self {
@@ -186,7 +198,9 @@ impl TestStack {
     }
 
     async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
-        Ok(Channel::from_shared(format!("http://{addr}"))?.connect().await?)
+        Ok(Channel::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await?)
     }
 
     pub async fn account_admin(
@@ -208,7 +222,9 @@ impl TestStack {
         ))
     }
 
-    pub async fn audit(&self) -> anyhow::Result<AuditQueryClient<InterceptedService<Channel, OperatorCredential>>> {
+    pub async fn audit(
+        &self,
+    ) -> anyhow::Result<AuditQueryClient<InterceptedService<Channel, OperatorCredential>>> {
         Ok(AuditQueryClient::with_interceptor(
             Self::channel(self.audit_addr).await?,
             OperatorCredential::new(ADMIN_TOKEN)?,
@@ -243,7 +259,12 @@ impl TestStack {
         })
     }
 
-    pub async fn pool(&self, tenant: &Tenant, seats: u32, auto_assign: bool) -> anyhow::Result<String> {
+    pub async fn pool(
+        &self,
+        tenant: &Tenant,
+        seats: u32,
+        auto_assign: bool,
+    ) -> anyhow::Result<String> {
         let pool = self
             .license_admin(0)
             .await?
@@ -363,9 +384,14 @@ impl ScimClient {
         let body = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).with_context(|| format!("non-JSON body ({status}): {text}"))?
+            serde_json::from_str(&text)
+                .with_context(|| format!("non-JSON body ({status}): {text}"))?
         };
-        Ok(ScimResponse { status, headers, body })
+        Ok(ScimResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<ScimResponse> {
@@ -373,7 +399,8 @@ impl ScimClient {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<ScimResponse> {
-        self.send(reqwest::Method::POST, path, Some(body), &[]).await
+        self.send(reqwest::Method::POST, path, Some(body), &[])
+            .await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<ScimResponse> {
@@ -381,7 +408,8 @@ impl ScimClient {
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> anyhow::Result<ScimResponse> {
-        self.send(reqwest::Method::PATCH, path, Some(body), &[]).await
+        self.send(reqwest::Method::PATCH, path, Some(body), &[])
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> anyhow::Result<ScimResponse> {
@@ -391,7 +419,12 @@ impl ScimClient {
     /// Creates a user and returns its id.
     pub async fn create_user(&self, user_name: &str) -> anyhow::Result<String> {
         let response = self.post("/Users", &user_body(user_name)).await?;
-        anyhow::ensure!(response.status == 201, "create {user_name}: {} {}", response.status, response.body);
+        anyhow::ensure!(
+            response.status == 201,
+            "create {user_name}: {} {}",
+            response.status,
+            response.body
+        );
         response.body["id"]
             .as_str()
             .map(str::to_owned)

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use e2e::{eventually, patch_body, user_body, StackOptions, TestStack};
+use e2e::{StackOptions, TestStack, eventually, patch_body, user_body};
 use scim_rpc::audit::AuditQueryRequest;
 use scim_rpc::license::{GetPoolRequest, UserLicensesRequest};
 use serde_json::json;
@@ -19,7 +19,10 @@ async fn user_lifecycle_create_get_filter_patch_deactivate_delete() {
     let tenant = stack.tenant("contoso").await.unwrap();
     let scim = stack.client(&tenant);
 
-    let created = scim.post("/Users", &user_body("Alice@Contoso.com")).await.unwrap();
+    let created = scim
+        .post("/Users", &user_body("Alice@Contoso.com"))
+        .await
+        .unwrap();
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
     let location = created.headers["location"].to_str().unwrap();
@@ -32,12 +35,18 @@ async fn user_lifecycle_create_get_filter_patch_deactivate_delete() {
     assert_eq!(fetched.body["userName"], "Alice@Contoso.com");
     assert_eq!(fetched.etag(), created.etag());
 
-    let filtered = scim.get("/Users?filter=userName%20eq%20%22alice@contoso.COM%22").await.unwrap();
+    let filtered = scim
+        .get("/Users?filter=userName%20eq%20%22alice@contoso.COM%22")
+        .await
+        .unwrap();
     assert_eq!(filtered.status, 200);
     assert_eq!(filtered.body["totalResults"], 1);
     assert_eq!(filtered.body["Resources"][0]["id"], id.as_str());
 
-    let missing = scim.get("/Users?filter=userName%20eq%20%22nobody@contoso.com%22").await.unwrap();
+    let missing = scim
+        .get("/Users?filter=userName%20eq%20%22nobody@contoso.com%22")
+        .await
+        .unwrap();
     assert_eq!(missing.status, 200);
     assert_eq!(missing.body["totalResults"], 0);
 
@@ -53,7 +62,10 @@ async fn user_lifecycle_create_get_filter_patch_deactivate_delete() {
     assert_ne!(patched.etag(), created.etag());
 
     let deactivated = scim
-        .patch(&format!("/Users/{id}"), &patch_body(json!([{"op": "Replace", "value": {"active": false}}])))
+        .patch(
+            &format!("/Users/{id}"),
+            &patch_body(json!([{"op": "Replace", "value": {"active": false}}])),
+        )
         .await
         .unwrap();
     assert_eq!(deactivated.status, 200, "{}", deactivated.body);
@@ -106,12 +118,18 @@ async fn group_lifecycle_with_membership_changes() {
         .iter()
         .map(|m| m["value"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(members, HashSet::from([alice.clone(), bob.clone()]), "unknown ids are skipped");
+    assert_eq!(
+        members,
+        HashSet::from([alice.clone(), bob.clone()]),
+        "unknown ids are skipped"
+    );
 
     let removed = scim
         .patch(
             &format!("/Groups/{group}"),
-            &patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}])),
+            &patch_body(
+                json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]),
+            ),
         )
         .await
         .unwrap();
@@ -127,17 +145,35 @@ async fn group_lifecycle_with_membership_changes() {
         .unwrap();
     assert_eq!(renamed.body["displayName"], "Sales EMEA");
 
-    let found = scim.get("/Groups?filter=displayName%20eq%20%22sales%20emea%22&excludedAttributes=members").await.unwrap();
+    let found = scim
+        .get("/Groups?filter=displayName%20eq%20%22sales%20emea%22&excludedAttributes=members")
+        .await
+        .unwrap();
     assert_eq!(found.body["totalResults"], 1);
     assert!(found.body["Resources"][0].get("members").is_none());
 
     // Deleting a member removes it from the group.
-    assert_eq!(scim.delete(&format!("/Users/{bob}")).await.unwrap().status, 204);
+    assert_eq!(
+        scim.delete(&format!("/Users/{bob}")).await.unwrap().status,
+        204
+    );
     let after = scim.get(&format!("/Groups/{group}")).await.unwrap();
-    assert_eq!(after.body["members"].as_array().map(Vec::len).unwrap_or(0), 0);
+    assert_eq!(
+        after.body["members"].as_array().map(Vec::len).unwrap_or(0),
+        0
+    );
 
-    assert_eq!(scim.delete(&format!("/Groups/{group}")).await.unwrap().status, 204);
-    assert_eq!(scim.get(&format!("/Groups/{group}")).await.unwrap().status, 404);
+    assert_eq!(
+        scim.delete(&format!("/Groups/{group}"))
+            .await
+            .unwrap()
+            .status,
+        204
+    );
+    assert_eq!(
+        scim.get(&format!("/Groups/{group}")).await.unwrap().status,
+        404
+    );
     stack.stop().await;
 }
 
@@ -154,19 +190,30 @@ async fn writes_are_read_back_immediately_through_another_gateway() {
     let writer = stack.client_at(0, &tenant);
     let reader = stack.client_at(1, &tenant);
     for i in 0..15 {
-        let id = writer.create_user(&format!("user{i}@northwind.com")).await.unwrap();
+        let id = writer
+            .create_user(&format!("user{i}@northwind.com"))
+            .await
+            .unwrap();
         let read = reader.get(&format!("/Users/{id}")).await.unwrap();
-        assert_eq!(read.status, 200, "user {i} not visible right after its create");
+        assert_eq!(
+            read.status, 200,
+            "user {i} not visible right after its create"
+        );
         let title = format!("title {i}");
         let patched = reader
-            .patch(&format!("/Users/{id}"), &patch_body(json!([{"op": "add", "path": "title", "value": title}])))
+            .patch(
+                &format!("/Users/{id}"),
+                &patch_body(json!([{"op": "add", "path": "title", "value": title}])),
+            )
             .await
             .unwrap();
         assert_eq!(patched.status, 200);
         let read = writer.get(&format!("/Users/{id}")).await.unwrap();
         assert_eq!(read.body["title"], title.as_str());
         let listed = writer
-            .get(&format!("/Users?filter=userName%20eq%20%22user{i}@northwind.com%22"))
+            .get(&format!(
+                "/Users?filter=userName%20eq%20%22user{i}@northwind.com%22"
+            ))
             .await
             .unwrap();
         assert_eq!(listed.body["totalResults"], 1);
@@ -180,7 +227,12 @@ async fn concurrent_creates_of_one_user_name_yield_one_201() {
     let stack = TestStack::start().await.unwrap();
     let tenant = stack.tenant("adatum").await.unwrap();
     let scim = stack.client(&tenant);
-    let names = ["dup@adatum.com", "DUP@adatum.com", "Dup@Adatum.com", "dUp@aDatum.CoM"];
+    let names = [
+        "dup@adatum.com",
+        "DUP@adatum.com",
+        "Dup@Adatum.com",
+        "dUp@aDatum.CoM",
+    ];
     let attempts = (0..20).map(|i| {
         let scim = scim.clone();
         let name = names[i % names.len()];
@@ -189,10 +241,18 @@ async fn concurrent_creates_of_one_user_name_yield_one_201() {
     let responses = futures::future::join_all(attempts).await;
     let created = responses.iter().filter(|r| r.status == 201).count();
     let conflicts: Vec<_> = responses.iter().filter(|r| r.status == 409).collect();
-    assert_eq!(created, 1, "statuses: {:?}", responses.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        created,
+        1,
+        "statuses: {:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert_eq!(conflicts.len(), 19);
     assert!(conflicts.iter().all(|r| r.body["scimType"] == "uniqueness"));
-    let listed = scim.get("/Users?filter=userName%20eq%20%22DUP@ADATUM.COM%22").await.unwrap();
+    let listed = scim
+        .get("/Users?filter=userName%20eq%20%22DUP@ADATUM.COM%22")
+        .await
+        .unwrap();
     assert_eq!(listed.body["totalResults"], 1);
     stack.stop().await;
 }
@@ -203,7 +263,10 @@ async fn concurrent_patches_all_land_and_stale_versions_are_refused() {
     let stack = TestStack::start().await.unwrap();
     let tenant = stack.tenant("litware").await.unwrap();
     let scim = stack.client(&tenant);
-    let created = scim.post("/Users", &user_body("pat@litware.com")).await.unwrap();
+    let created = scim
+        .post("/Users", &user_body("pat@litware.com"))
+        .await
+        .unwrap();
     let id = created.body["id"].as_str().unwrap().to_owned();
     let stale = created.etag().unwrap();
 
@@ -221,7 +284,11 @@ async fn concurrent_patches_all_land_and_stale_versions_are_refused() {
         }
     });
     let responses = futures::future::join_all(patches).await;
-    assert!(responses.iter().all(|r| r.status == 200), "{:?}", responses.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(
+        responses.iter().all(|r| r.status == 200),
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     let user = scim.get(&format!("/Users/{id}")).await.unwrap();
     let phones = user.body["phoneNumbers"].as_array().unwrap();
     assert_eq!(phones.len(), 10, "lost update: {}", user.body);
@@ -230,7 +297,9 @@ async fn concurrent_patches_all_land_and_stale_versions_are_refused() {
         .send(
             reqwest::Method::PATCH,
             &format!("/Users/{id}"),
-            Some(&patch_body(json!([{"op": "replace", "path": "title", "value": "x"}]))),
+            Some(&patch_body(
+                json!([{"op": "replace", "path": "title", "value": "x"}]),
+            )),
             &[("if-match", stale.as_str())],
         )
         .await
@@ -241,14 +310,21 @@ async fn concurrent_patches_all_land_and_stale_versions_are_refused() {
         .send(
             reqwest::Method::PATCH,
             &format!("/Users/{id}"),
-            Some(&patch_body(json!([{"op": "replace", "path": "title", "value": "x"}]))),
+            Some(&patch_body(
+                json!([{"op": "replace", "path": "title", "value": "x"}]),
+            )),
             &[("if-match", current.as_str())],
         )
         .await
         .unwrap();
     assert_eq!(accepted.status, 200);
     let not_modified = scim
-        .send(reqwest::Method::GET, &format!("/Users/{id}"), None, &[("if-none-match", accepted.etag().unwrap().as_str())])
+        .send(
+            reqwest::Method::GET,
+            &format!("/Users/{id}"),
+            None,
+            &[("if-none-match", accepted.etag().unwrap().as_str())],
+        )
         .await
         .unwrap();
     assert_eq!(not_modified.status, 304);
@@ -269,7 +345,11 @@ async fn licenses_are_never_over_assigned_and_freed_on_deactivation() {
     let scim = stack.client(&tenant);
     let creates = (0..50).map(|i| {
         let scim = scim.clone();
-        async move { scim.create_user(&format!("seat{i}@tailspin.com")).await.unwrap() }
+        async move {
+            scim.create_user(&format!("seat{i}@tailspin.com"))
+                .await
+                .unwrap()
+        }
     });
     let ids = futures::future::join_all(creates).await;
 
@@ -296,7 +376,13 @@ async fn licenses_are_never_over_assigned_and_freed_on_deactivation() {
     })
     .await
     .unwrap();
-    let pool = licenses.get_pool(GetPoolRequest { pool_id: pool_id.clone() }).await.unwrap().into_inner();
+    let pool = licenses
+        .get_pool(GetPoolRequest {
+            pool_id: pool_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(pool.seats_used, 10);
 
     let mut holders = Vec::new();
@@ -319,7 +405,10 @@ async fn licenses_are_never_over_assigned_and_freed_on_deactivation() {
 
     let released = &holders[0];
     let response = scim
-        .patch(&format!("/Users/{released}"), &patch_body(json!([{"op": "replace", "path": "active", "value": "False"}])))
+        .patch(
+            &format!("/Users/{released}"),
+            &patch_body(json!([{"op": "replace", "path": "active", "value": "False"}])),
+        )
         .await
         .unwrap();
     assert_eq!(response.status, 200, "{}", response.body);
@@ -330,11 +419,24 @@ async fn licenses_are_never_over_assigned_and_freed_on_deactivation() {
             tenant_id: tenant.tenant_id.clone(),
             user_id: newcomer.clone(),
         };
-        async move { Ok((licenses.user_licenses(request).await?.into_inner().assignments.len() == 1).then_some(())) }
+        async move {
+            Ok((licenses
+                .user_licenses(request)
+                .await?
+                .into_inner()
+                .assignments
+                .len()
+                == 1)
+                .then_some(()))
+        }
     })
     .await
     .unwrap();
-    let pool = licenses.get_pool(GetPoolRequest { pool_id }).await.unwrap().into_inner();
+    let pool = licenses
+        .get_pool(GetPoolRequest { pool_id })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(pool.seats_used, 10);
     drop(audit.clone());
     stack.stop().await;
@@ -348,11 +450,38 @@ async fn every_write_and_rejection_appears_once_in_the_audit_log() {
     let scim = stack.client(&tenant);
     let id = scim.create_user("audit@wingtip.com").await.unwrap();
     let patch = patch_body(json!([{"op": "replace", "path": "title", "value": "Boss"}]));
-    assert_eq!(scim.patch(&format!("/Users/{id}"), &patch).await.unwrap().status, 200);
-    assert_eq!(scim.post("/Users", &user_body("AUDIT@wingtip.com")).await.unwrap().status, 409);
-    assert_eq!(scim.get("/Users/00000000-0000-0000-0000-000000000000").await.unwrap().status, 404);
-    assert_eq!(scim.get("/Users?filter=userName%20eq").await.unwrap().status, 400);
-    assert_eq!(scim.delete(&format!("/Users/{id}")).await.unwrap().status, 204);
+    assert_eq!(
+        scim.patch(&format!("/Users/{id}"), &patch)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        scim.post("/Users", &user_body("AUDIT@wingtip.com"))
+            .await
+            .unwrap()
+            .status,
+        409
+    );
+    assert_eq!(
+        scim.get("/Users/00000000-0000-0000-0000-000000000000")
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+    assert_eq!(
+        scim.get("/Users?filter=userName%20eq")
+            .await
+            .unwrap()
+            .status,
+        400
+    );
+    assert_eq!(
+        scim.delete(&format!("/Users/{id}")).await.unwrap().status,
+        204
+    );
 
     let audit = stack.audit().await.unwrap();
     let records = eventually(WAIT, || {
@@ -379,15 +508,26 @@ async fn every_write_and_rejection_appears_once_in_the_audit_log() {
         .map(|r| (r.operation.as_str(), r.outcome.as_str(), r.status))
         .collect();
     assert_eq!(
-        operations.iter().filter(|(op, outcome, _)| *op != "reject" && *outcome == "success").count(),
+        operations
+            .iter()
+            .filter(|(op, outcome, _)| *op != "reject" && *outcome == "success")
+            .count(),
         3,
         "{operations:?}"
     );
-    let mut rejected: Vec<u32> = operations.iter().filter(|(op, _, _)| *op == "reject").map(|(_, _, s)| *s).collect();
+    let mut rejected: Vec<u32> = operations
+        .iter()
+        .filter(|(op, _, _)| *op == "reject")
+        .map(|(_, _, s)| *s)
+        .collect();
     rejected.sort_unstable();
     assert_eq!(rejected, vec![400, 404, 409], "{operations:?}");
     let sequences: HashSet<u64> = records.iter().map(|r| r.sequence).collect();
-    assert_eq!(sequences.len(), records.len(), "duplicates in the audit log");
+    assert_eq!(
+        sequences.len(),
+        records.len(),
+        "duplicates in the audit log"
+    );
     let by_name = stack
         .audit()
         .await
@@ -402,7 +542,10 @@ async fn every_write_and_rejection_appears_once_in_the_audit_log() {
         .unwrap()
         .into_inner()
         .records;
-    assert!(by_name.iter().any(|r| r.operation == "create"), "{by_name:?}");
+    assert!(
+        by_name.iter().any(|r| r.operation == "create"),
+        "{by_name:?}"
+    );
     stack.stop().await;
 }
 
@@ -418,11 +561,20 @@ async fn tenants_are_isolated() {
     assert_eq!(b.get(&format!("/Users/{id}")).await.unwrap().status, 404);
     assert_eq!(b.delete(&format!("/Users/{id}")).await.unwrap().status, 404);
     let patch = patch_body(json!([{"op": "replace", "path": "title", "value": "pwned"}]));
-    assert_eq!(b.patch(&format!("/Users/{id}"), &patch).await.unwrap().status, 404);
+    assert_eq!(
+        b.patch(&format!("/Users/{id}"), &patch)
+            .await
+            .unwrap()
+            .status,
+        404
+    );
     assert_eq!(b.get("/Users").await.unwrap().body["totalResults"], 0);
     // The same userName is free in another tenant.
     b.create_user("shared@example.com").await.unwrap();
-    assert_eq!(a.get(&format!("/Users/{id}")).await.unwrap().body["title"], serde_json::Value::Null);
+    assert_eq!(
+        a.get(&format!("/Users/{id}")).await.unwrap().body["title"],
+        serde_json::Value::Null
+    );
     stack.stop().await;
 }
 
@@ -432,25 +584,44 @@ async fn authentication_and_discovery() {
     let tenant = stack.tenant("auth").await.unwrap();
     let scim = stack.client(&tenant);
     for token in [None, Some("scimtok_wrong"), Some("non-token")] {
-        let response = scim.with_token(token).get("/Users?filter=userName%20eq%20%22x%22").await.unwrap();
+        let response = scim
+            .with_token(token)
+            .get("/Users?filter=userName%20eq%20%22x%22")
+            .await
+            .unwrap();
         assert_eq!(response.status, 401, "token {token:?}");
         assert_eq!(response.body["status"], "401");
-        assert_eq!(response.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+        assert_eq!(
+            response.body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
     }
     let probe = scim
-        .get(&format!("/Users?filter=userName%20eq%20%22{}%22", uuid::Uuid::new_v4()))
+        .get(&format!(
+            "/Users?filter=userName%20eq%20%22{}%22",
+            uuid::Uuid::new_v4()
+        ))
         .await
         .unwrap();
     assert_eq!(probe.status, 200);
     assert_eq!(probe.body["totalResults"], 0);
-    assert_eq!(probe.body["Resources"].as_array().map(Vec::len).unwrap_or(0), 0);
+    assert_eq!(
+        probe.body["Resources"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0),
+        0
+    );
 
     let config = scim.get("/ServiceProviderConfig").await.unwrap();
     assert_eq!(config.status, 200);
     assert_eq!(config.body["patch"]["supported"], true);
     assert_eq!(scim.get("/Schemas").await.unwrap().status, 200);
     assert_eq!(scim.get("/ResourceTypes").await.unwrap().status, 200);
-    let not_allowed = scim.post("/ServiceProviderConfig", &json!({})).await.unwrap();
+    let not_allowed = scim
+        .post("/ServiceProviderConfig", &json!({}))
+        .await
+        .unwrap();
     assert_eq!(not_allowed.status, 405);
     assert_eq!(not_allowed.body["status"], "405");
     let malformed = scim

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use directory_service::projection::{read_checkpoint, DirectoryProjection};
-use e2e::{database_url, eventually, patch_body, TestStack};
+use directory_service::projection::{DirectoryProjection, read_checkpoint};
+use e2e::{TestStack, database_url, eventually, patch_body};
 use event_store::consumer::{BatchHandler, ConsumerMetrics, ConsumerSettings};
 use event_store::{EventStore, StoreSettings};
 use scim_events::{AggregateKind, Namespace};
@@ -37,51 +37,85 @@ async fn redelivery_changes_nothing_and_a_rebuild_equals_the_live_projection() {
     let scim = stack.client(&tenant);
     let mut users = Vec::new();
     for i in 0..8 {
-        users.push(scim.create_user(&format!("r{i}@rebuild.test")).await.unwrap());
+        users.push(
+            scim.create_user(&format!("r{i}@rebuild.test"))
+                .await
+                .unwrap(),
+        );
     }
     let group = scim
         .post("/Groups", &json!({"displayName": "Everyone", "members": users.iter().map(|id| json!({"value": id})).collect::<Vec<_>>()}))
         .await
         .unwrap();
     let group_id = group.body["id"].as_str().unwrap().to_owned();
-    scim.patch(&format!("/Users/{}", users[0]), &patch_body(json!([{"op": "replace", "path": "active", "value": false}])))
-        .await
-        .unwrap();
+    scim.patch(
+        &format!("/Users/{}", users[0]),
+        &patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+    )
+    .await
+    .unwrap();
     scim.patch(
         &format!("/Groups/{group_id}"),
-        &patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", users[1])}])),
+        &patch_body(
+            json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", users[1])}]),
+        ),
     )
     .await
     .unwrap();
     scim.delete(&format!("/Users/{}", users[2])).await.unwrap();
 
-    let live = service_kit::postgres::connect(&database_url(&stack.databases.directory), 4).await.unwrap();
+    let live = service_kit::postgres::connect(&database_url(&stack.databases.directory), 4)
+        .await
+        .unwrap();
     let before = dump(&live).await;
     assert!(before.iter().any(|row| row.contains(&group_id)));
 
     // Redelivery: hand the projection the latest event of every aggregate again.
     let client = async_nats::connect(e2e::nats_url()).await.unwrap();
     let namespace = Namespace::new(stack.namespace.clone()).unwrap();
-    let store = EventStore::connect(client, namespace.clone(), &StoreSettings::default()).await.unwrap();
+    let store = EventStore::connect(client, namespace.clone(), &StoreSettings::default())
+        .await
+        .unwrap();
     let mut again = Vec::new();
     for id in &users {
-        if let Some(event) = store.load_last(&tenant.tenant_id, AggregateKind::User, id).await.unwrap() {
+        if let Some(event) = store
+            .load_last(&tenant.tenant_id, AggregateKind::User, id)
+            .await
+            .unwrap()
+        {
             again.push(event);
         }
     }
-    again.extend(store.load_last(&tenant.tenant_id, AggregateKind::Group, &group_id).await.unwrap());
+    again.extend(
+        store
+            .load_last(&tenant.tenant_id, AggregateKind::Group, &group_id)
+            .await
+            .unwrap(),
+    );
     again.sort_by_key(|event| event.sequence);
     let (applied, _) = tokio::sync::watch::channel(0);
     let mut projection = DirectoryProjection::new(live.clone(), applied);
     let checkpoint = projection.checkpoint().await.unwrap();
     projection.apply(again).await.unwrap();
-    assert_eq!(dump(&live).await, before, "re-applying events changed the projection");
-    assert_eq!(read_checkpoint(&live).await.unwrap(), checkpoint.max(read_checkpoint(&live).await.unwrap()));
+    assert_eq!(
+        dump(&live).await,
+        before,
+        "re-applying events changed the projection"
+    );
+    assert_eq!(
+        read_checkpoint(&live).await.unwrap(),
+        checkpoint.max(read_checkpoint(&live).await.unwrap())
+    );
 
     // Rebuild: an empty database and a fresh consumer replay the stream.
     let rebuilt_name = format!("{}_rebuilt", stack.databases.directory);
-    let rebuilt = service_kit::postgres::connect(&database_url(&rebuilt_name), 4).await.unwrap();
-    sqlx::migrate!("../crates/directory-service/migrations").run(&rebuilt).await.unwrap();
+    let rebuilt = service_kit::postgres::connect(&database_url(&rebuilt_name), 4)
+        .await
+        .unwrap();
+    sqlx::migrate!("../crates/directory-service/migrations")
+        .run(&rebuilt)
+        .await
+        .unwrap();
     let (applied, _) = tokio::sync::watch::channel(0);
     let mut replay = DirectoryProjection::new(rebuilt.clone(), applied);
     let shutdown = CancellationToken::new();
@@ -95,9 +129,15 @@ async fn redelivery_changes_nothing_and_a_rebuild_equals_the_live_projection() {
         let store = store.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            event_store::consumer::run(&store, &settings, &mut replay, &ConsumerMetrics::default(), &shutdown)
-                .await
-                .unwrap();
+            event_store::consumer::run(
+                &store,
+                &settings,
+                &mut replay,
+                &ConsumerMetrics::default(),
+                &shutdown,
+            )
+            .await
+            .unwrap();
         })
     };
     let target = read_checkpoint(&live).await.unwrap();
@@ -109,6 +149,10 @@ async fn redelivery_changes_nothing_and_a_rebuild_equals_the_live_projection() {
     .unwrap();
     shutdown.cancel();
     runner.await.unwrap();
-    assert_eq!(dump(&rebuilt).await, before, "the rebuilt projection differs from the live one");
+    assert_eq!(
+        dump(&rebuilt).await,
+        before,
+        "the rebuilt projection differs from the live one"
+    );
     stack.stop().await;
 }

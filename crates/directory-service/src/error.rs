@@ -36,9 +36,9 @@ impl From<DirectoryError> for tonic::Status {
                 status
             }
             DirectoryError::InvalidArgument(message) => tonic::Status::invalid_argument(message),
-            DirectoryError::NotYetApplied(sequence) => {
-                tonic::Status::deadline_exceeded(format!("projection has not applied sequence {sequence} yet"))
-            }
+            DirectoryError::NotYetApplied(sequence) => tonic::Status::deadline_exceeded(format!(
+                "projection has not applied sequence {sequence} yet"
+            )),
             DirectoryError::Account(error) => error.into(),
             DirectoryError::Database(error) => {
                 tracing::error!(%error, "directory database error");

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use scim_rpc::directory::directory_read_server::DirectoryRead;
 use scim_rpc::directory::{
-    AuthenticateRequest, AuthenticateResponse, AwaitAppliedRequest, AwaitAppliedResponse, ExistingUserIdsRequest,
-    ExistingUserIdsResponse, GetResourceRequest, GroupMemberIdsRequest, GroupMemberIdsResponse,
-    ListResourcesRequest, ListResourcesResponse, Resource, ResourceKind,
+    AuthenticateRequest, AuthenticateResponse, AwaitAppliedRequest, AwaitAppliedResponse,
+    ExistingUserIdsRequest, ExistingUserIdsResponse, GetResourceRequest, GroupMemberIdsRequest,
+    GroupMemberIdsResponse, ListResourcesRequest, ListResourcesResponse, Resource, ResourceKind,
 };
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -73,7 +73,9 @@ fn kind_of(kind: i32) -> Result<Kind, DirectoryError> {
     match ResourceKind::try_from(kind) {
         Ok(ResourceKind::User) => Ok(Kind::User),
         Ok(ResourceKind::Group) => Ok(Kind::Group),
-        _ => Err(DirectoryError::InvalidArgument("resource kind must be USER or GROUP".into())),
+        _ => Err(DirectoryError::InvalidArgument(
+            "resource kind must be USER or GROUP".into(),
+        )),
     }
 }
 
@@ -91,20 +93,30 @@ fn to_proto(kind: Kind, row: ResourceRow) -> Resource {
 
 fn require_tenant(tenant_id: &str) -> Result<(), DirectoryError> {
     if tenant_id.is_empty() {
-        return Err(DirectoryError::InvalidArgument("tenant_id is required".into()));
+        return Err(DirectoryError::InvalidArgument(
+            "tenant_id is required".into(),
+        ));
     }
     Ok(())
 }
 
 #[tonic::async_trait]
 impl DirectoryRead for DirectoryReadService {
-    async fn get_resource(&self, request: Request<GetResourceRequest>) -> Result<Response<Resource>, Status> {
+    async fn get_resource(
+        &self,
+        request: Request<GetResourceRequest>,
+    ) -> Result<Response<Resource>, Status> {
         let request = request.into_inner();
         require_tenant(&request.tenant_id)?;
         let kind = kind_of(request.kind)?;
         let row = self
             .reader
-            .get(&request.tenant_id, kind, &request.id, request.exclude_members)
+            .get(
+                &request.tenant_id,
+                kind,
+                &request.id,
+                request.exclude_members,
+            )
             .await?;
         Ok(Response::new(to_proto(kind, row)))
     }
@@ -149,7 +161,10 @@ impl DirectoryRead for DirectoryReadService {
     ) -> Result<Response<ExistingUserIdsResponse>, Status> {
         let request = request.into_inner();
         require_tenant(&request.tenant_id)?;
-        let ids = self.reader.existing_user_ids(&request.tenant_id, &request.ids).await?;
+        let ids = self
+            .reader
+            .existing_user_ids(&request.tenant_id, &request.ids)
+            .await?;
         Ok(Response::new(ExistingUserIdsResponse { ids }))
     }
 

@@ -26,7 +26,7 @@ use scim_events::Namespace;
 use scim_rpc::account::account_admin_server::AccountAdminServer;
 use scim_rpc::directory::directory_read_server::DirectoryReadServer;
 use service_kit::admin_auth::OperatorAuth;
-use service_kit::config::{parse_or, process_env, string_or, CommonConfig, ConfigError};
+use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
 use service_kit::ops_http::{self, Readiness};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -57,8 +57,16 @@ impl Config {
                 "DIRECTORY_DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432/scim_directory",
             ),
-            grpc_addr: parse_or(lookup, "DIRECTORY_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
-            metrics_addr: parse_or(lookup, "DIRECTORY_METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9101)))?,
+            grpc_addr: parse_or(
+                lookup,
+                "DIRECTORY_GRPC_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 50051)),
+            )?,
+            metrics_addr: parse_or(
+                lookup,
+                "DIRECTORY_METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9101)),
+            )?,
             database_max_connections: parse_or(lookup, "DIRECTORY_DATABASE_MAX_CONNECTIONS", 16)?,
         })
     }
@@ -75,10 +83,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let namespace = Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
-        let pool = service_kit::postgres::connect(&config.database_url, config.database_max_connections)
-            .await
-            .context("connecting to the directory database")?;
+        let namespace =
+            Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
+        let pool =
+            service_kit::postgres::connect(&config.database_url, config.database_max_connections)
+                .await
+                .context("connecting to the directory database")?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -145,7 +155,8 @@ impl Application {
         health_reporter
             .set_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
             .await;
-        let read_service = grpc::DirectoryReadService::new(pool.clone(), accounts.clone(), applied_rx);
+        let read_service =
+            grpc::DirectoryReadService::new(pool.clone(), accounts.clone(), applied_rx);
         let admin_service = AccountAdminServer::with_interceptor(
             accounts::AccountAdminService::new(accounts),
             OperatorAuth::new(&config.common.admin_token),
@@ -214,7 +225,9 @@ async fn run_projection(
     };
     tracing::info!(consumer = %settings.durable_name, "this replica runs the directory projection");
     let mut handler = projection::DirectoryProjection::new(pool, applied);
-    if let Err(error) = event_store::consumer::run(&store, &settings, &mut handler, &metrics, &shutdown).await {
+    if let Err(error) =
+        event_store::consumer::run(&store, &settings, &mut handler, &metrics, &shutdown).await
+    {
         tracing::error!(%error, "directory projection stopped");
     }
     drop(leadership);

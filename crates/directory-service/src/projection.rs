@@ -5,8 +5,8 @@
 //! guarded by its version, so replays and redeliveries change nothing (I5).
 
 use chrono::{DateTime, Utc};
-use event_store::consumer::{BatchHandler, HandlerError};
 use event_store::StoredEvent;
+use event_store::consumer::{BatchHandler, HandlerError};
 use scim_events::{EventPayload, GroupState};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -36,7 +36,9 @@ pub async fn read_checkpoint(pool: &PgPool) -> Result<u64, sqlx::Error> {
 
 impl BatchHandler for DirectoryProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let sequence = read_checkpoint(&self.pool).await.map_err(HandlerError::new)?;
+        let sequence = read_checkpoint(&self.pool)
+            .await
+            .map_err(HandlerError::new)?;
         self.applied.send_if_modified(|current| {
             let advanced = sequence > *current;
             *current = (*current).max(sequence);
@@ -52,7 +54,11 @@ impl BatchHandler for DirectoryProjection {
         let mut tx = self.pool.begin().await.map_err(HandlerError::new)?;
         for event in &batch {
             apply_event(&mut tx, event).await.map_err(|error| {
-                HandlerError(format!("event {} ({}): {error}", event.sequence, event.envelope.payload.type_name()))
+                HandlerError(format!(
+                    "event {} ({}): {error}",
+                    event.sequence,
+                    event.envelope.payload.type_name()
+                ))
             })?;
         }
         sqlx::query(
@@ -78,17 +84,22 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-async fn apply_event(tx: &mut Transaction<'static, Postgres>, event: &StoredEvent) -> Result<(), sqlx::Error> {
+async fn apply_event(
+    tx: &mut Transaction<'static, Postgres>,
+    event: &StoredEvent,
+) -> Result<(), sqlx::Error> {
     let envelope = &event.envelope;
     let tenant = envelope.tenant_id.as_str();
     let id = envelope.aggregate_id.as_str();
     let version = to_i64(event.sequence);
     let at = envelope.occurred_at;
     match &envelope.payload {
-        EventPayload::UserCreated { resource } => upsert_user(tx, tenant, id, resource, version, at, at).await,
-        EventPayload::UserUpdated { resource, created, .. } => {
-            upsert_user(tx, tenant, id, resource, version, *created, at).await
+        EventPayload::UserCreated { resource } => {
+            upsert_user(tx, tenant, id, resource, version, at, at).await
         }
+        EventPayload::UserUpdated {
+            resource, created, ..
+        } => upsert_user(tx, tenant, id, resource, version, *created, at).await,
         EventPayload::UserDeleted { .. } => {
             sqlx::query("DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2")
                 .bind(tenant)
@@ -102,7 +113,9 @@ async fn apply_event(tx: &mut Transaction<'static, Postgres>, event: &StoredEven
                 .await?;
             Ok(())
         }
-        EventPayload::GroupCreated { group, member_ids, .. } => {
+        EventPayload::GroupCreated {
+            group, member_ids, ..
+        } => {
             upsert_group(tx, tenant, id, group, version, at).await?;
             add_members(tx, tenant, id, member_ids).await
         }
@@ -197,7 +210,10 @@ async fn upsert_user(
         .await?;
     let emails = scim_model::email_values(resource);
     if !emails.is_empty() {
-        let values: Vec<String> = emails.iter().map(|(value, _, _)| value.to_lowercase()).collect();
+        let values: Vec<String> = emails
+            .iter()
+            .map(|(value, _, _)| value.to_lowercase())
+            .collect();
         let types: Vec<Option<String>> = emails.iter().map(|(_, kind, _)| kind.clone()).collect();
         let primaries: Vec<bool> = emails.iter().map(|(_, _, primary)| *primary).collect();
         sqlx::query(

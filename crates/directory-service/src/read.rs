@@ -1,12 +1,12 @@
 //! Queries over the read model, returning SCIM JSON.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use crate::error::DirectoryError;
-use crate::filter_sql::{compile_filter, sort_column, FilterTarget, SqlParam};
+use crate::filter_sql::{FilterTarget, SqlParam, compile_filter, sort_column};
 
 /// Binds compiled filter parameters in order (works for `query` and
 /// `query_scalar`, which share no trait for `bind`).
@@ -110,7 +110,14 @@ impl DirectoryReader {
         let mut resource = render(kind, &row)?;
         if kind == Kind::Group && !exclude_members {
             let members = self.members_json(tenant_id, &[resource.id.clone()]).await?;
-            attach_members(&mut resource, members.into_iter().next().map(|(_, m)| m).unwrap_or_default());
+            attach_members(
+                &mut resource,
+                members
+                    .into_iter()
+                    .next()
+                    .map(|(_, m)| m)
+                    .unwrap_or_default(),
+            );
         }
         Ok(resource)
     }
@@ -133,9 +140,12 @@ impl DirectoryReader {
             params = compiled.params;
         }
         let count_sql = format!("SELECT count(*) FROM {} WHERE {where_sql}", kind.table());
-        let total: i64 = bind_params!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(tenant_id), &params)
-            .fetch_one(&self.pool)
-            .await?;
+        let total: i64 = bind_params!(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(tenant_id),
+            &params
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let total = u64::try_from(total).unwrap_or(0);
         if query.count == 0 || total == 0 {
             return Ok((total, Vec::new()));
@@ -154,12 +164,18 @@ impl DirectoryReader {
             offset_param = limit_param + 1
         );
         let offset = query.start_index.max(1) - 1;
-        let rows = bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id), &params)
-            .bind(i64::try_from(query.count).unwrap_or(i64::MAX))
-            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut resources = rows.iter().map(|row| render(kind, row)).collect::<Result<Vec<_>, _>>()?;
+        let rows = bind_params!(
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id),
+            &params
+        )
+        .bind(i64::try_from(query.count).unwrap_or(i64::MAX))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut resources = rows
+            .iter()
+            .map(|row| render(kind, row))
+            .collect::<Result<Vec<_>, _>>()?;
         if kind == Kind::Group && !query.exclude_members {
             let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
             let mut members = self.members_json(tenant_id, &ids).await?;
@@ -172,15 +188,25 @@ impl DirectoryReader {
     }
 
     /// The subset of `ids` that are users of the tenant.
-    pub async fn existing_user_ids(&self, tenant_id: &str, ids: &[String]) -> Result<Vec<String>, DirectoryError> {
-        Ok(sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND id = ANY($2)")
-            .bind(tenant_id)
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await?)
+    pub async fn existing_user_ids(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, DirectoryError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND id = ANY($2)")
+                .bind(tenant_id)
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
-    pub async fn group_member_ids(&self, tenant_id: &str, group_id: &str) -> Result<Vec<String>, DirectoryError> {
+    pub async fn group_member_ids(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, DirectoryError> {
         Ok(sqlx::query_scalar(
             "SELECT member_id FROM group_members WHERE tenant_id = $1 AND group_id = $2 ORDER BY member_id",
         )
@@ -206,7 +232,8 @@ impl DirectoryReader {
         .bind(group_ids)
         .fetch_all(&self.pool)
         .await?;
-        let mut members: std::collections::HashMap<String, Vec<Value>> = std::collections::HashMap::new();
+        let mut members: std::collections::HashMap<String, Vec<Value>> =
+            std::collections::HashMap::new();
         for row in rows {
             let group_id: String = row.try_get("group_id")?;
             let member_id: String = row.try_get("member_id")?;
@@ -217,7 +244,10 @@ impl DirectoryReader {
             if let Some(display) = display {
                 member.insert("display".into(), Value::String(display));
             }
-            members.entry(group_id).or_default().push(Value::Object(member));
+            members
+                .entry(group_id)
+                .or_default()
+                .push(Value::Object(member));
         }
         Ok(members)
     }

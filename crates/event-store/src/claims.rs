@@ -105,7 +105,10 @@ impl EventStore {
         if entry.operation != kv::Operation::Put || entry.value.as_ref() != user_id.as_bytes() {
             return Ok(());
         }
-        match bucket.delete_expect_revision(&key, Some(entry.revision)).await {
+        match bucket
+            .delete_expect_revision(&key, Some(entry.revision))
+            .await
+        {
             Ok(()) => Ok(()),
             // It changed hands meanwhile; it is no longer ours to release.
             Err(error) if error.kind() == kv::DeleteErrorKind::WrongLastRevision => Ok(()),
@@ -120,11 +123,15 @@ impl EventStore {
         owner_id: &str,
         claim_age: Duration,
     ) -> Result<bool, StoreError> {
-        let owner = self.load_last(tenant_id, AggregateKind::User, owner_id).await?;
+        let owner = self
+            .load_last(tenant_id, AggregateKind::User, owner_id)
+            .await?;
         Ok(match owner.map(|event| event.envelope.payload) {
             None => claim_age > IN_FLIGHT_GRACE,
             Some(EventPayload::UserDeleted { .. }) => true,
-            Some(EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. }) => {
+            Some(
+                EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. },
+            ) => {
                 let current = resource
                     .get("userName")
                     .and_then(|name| name.as_str())
@@ -152,9 +159,18 @@ mod tests {
 
     #[test]
     fn keys_are_case_blind_only_through_normalisation() {
-        assert_eq!(claim_key("t1", "alice@example.com"), claim_key("t1", "alice@example.com"));
-        assert_ne!(claim_key("t1", "alice@example.com"), claim_key("t2", "alice@example.com"));
+        assert_eq!(
+            claim_key("t1", "alice@example.com"),
+            claim_key("t1", "alice@example.com")
+        );
+        assert_ne!(
+            claim_key("t1", "alice@example.com"),
+            claim_key("t2", "alice@example.com")
+        );
         let key = claim_key("t1", "alice@example.com");
-        assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+        assert!(
+            key.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        );
     }
 }

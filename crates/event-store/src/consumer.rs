@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
 use prometheus_client::metrics::counter::Counter;
@@ -41,19 +41,31 @@ pub struct ConsumerMetrics {
 
 impl ConsumerMetrics {
     pub fn register(&self, registry: &mut Registry) {
-        registry.register("consumer_pending", "Messages not yet delivered to the consumer", self.pending.clone());
+        registry.register(
+            "consumer_pending",
+            "Messages not yet delivered to the consumer",
+            self.pending.clone(),
+        );
         registry.register(
             "projection_applied_sequence",
             "Stream sequence of the last applied event",
             self.applied_sequence.clone(),
         );
-        registry.register("consumer_events_applied", "Events applied", self.events_applied.clone());
+        registry.register(
+            "consumer_events_applied",
+            "Events applied",
+            self.events_applied.clone(),
+        );
         registry.register(
             "consumer_events_terminated",
             "Undecodable events skipped (poison messages)",
             self.events_terminated.clone(),
         );
-        registry.register("consumer_batch_retries", "Batch handler failures retried", self.batch_retries.clone());
+        registry.register(
+            "consumer_batch_retries",
+            "Batch handler failures retried",
+            self.batch_retries.clone(),
+        );
     }
 }
 
@@ -74,7 +86,10 @@ pub trait BatchHandler: Send {
 
     /// Applies `batch` (in stream order, all with sequence > checkpoint) and
     /// commits the new checkpoint in the same transaction.
-    fn apply(&mut self, batch: Vec<StoredEvent>) -> impl Future<Output = Result<(), HandlerError>> + Send;
+    fn apply(
+        &mut self,
+        batch: Vec<StoredEvent>,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
 /// Runs until `shutdown`, surviving NATS reconnects and handler failures.
@@ -127,19 +142,27 @@ async fn run_once<H: BatchHandler>(
             chunk = messages.next() => chunk,
         };
         let Some(chunk) = chunk else {
-            return Err(StoreError::jetstream("pull messages", "message stream ended"));
+            return Err(StoreError::jetstream(
+                "pull messages",
+                "message stream ended",
+            ));
         };
         let mut delivered = Vec::with_capacity(chunk.len());
         for message in chunk {
-            delivered.push(message.map_err(|error| StoreError::jetstream("receive message", error))?);
+            delivered
+                .push(message.map_err(|error| StoreError::jetstream("receive message", error))?);
         }
         let (batch, skipped) = decode_batch(&delivered, checkpoint, metrics).await;
         let last_in_batch = batch.last().map(|event| event.sequence);
         if !batch.is_empty() {
             let size = batch.len();
-            let span = tracing::info_span!("consume.batch", consumer = %settings.durable_name, size);
+            let span =
+                tracing::info_span!("consume.batch", consumer = %settings.durable_name, size);
             if let Some(first) = batch.first().and_then(|event| event.headers.as_ref()) {
-                telemetry::propagation::set_remote_parent(&span, telemetry::propagation::extract_nats(first));
+                telemetry::propagation::set_remote_parent(
+                    &span,
+                    telemetry::propagation::extract_nats(first),
+                );
             }
             apply_with_retry(handler, batch, &delivered, metrics, shutdown)
                 .instrument(span)
@@ -148,7 +171,9 @@ async fn run_once<H: BatchHandler>(
         }
         if let Some(sequence) = last_in_batch {
             checkpoint = sequence;
-            metrics.applied_sequence.set(i64::try_from(sequence).unwrap_or(i64::MAX));
+            metrics
+                .applied_sequence
+                .set(i64::try_from(sequence).unwrap_or(i64::MAX));
         }
         let _ = skipped;
         for message in &delivered {
@@ -158,8 +183,14 @@ async fn run_once<H: BatchHandler>(
                 tracing::debug!(%error, "ack failed");
             }
         }
-        if let Some(pending) = delivered.last().and_then(|message| message.info().ok()).map(|info| info.pending) {
-            metrics.pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
+        if let Some(pending) = delivered
+            .last()
+            .and_then(|message| message.info().ok())
+            .map(|info| info.pending)
+        {
+            metrics
+                .pending
+                .set(i64::try_from(pending).unwrap_or(i64::MAX));
         }
     }
 }

@@ -7,7 +7,10 @@ pub enum StoreError {
     #[error("event encoding: {0}")]
     Encoding(#[from] serde_json::Error),
     #[error("JetStream {operation} failed: {message}")]
-    JetStream { operation: &'static str, message: String },
+    JetStream {
+        operation: &'static str,
+        message: String,
+    },
 }
 
 impl StoreError {

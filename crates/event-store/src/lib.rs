@@ -15,4 +15,4 @@ mod error;
 mod store;
 
 pub use error::{AppendError, StoreError};
-pub use store::{EventStore, StoreSettings, StoredEvent, EVENT_TYPE_HEADER};
+pub use store::{EVENT_TYPE_HEADER, EventStore, StoreSettings, StoredEvent};

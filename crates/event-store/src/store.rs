@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use async_nats::jetstream::{self, context::PublishErrorKind, kv, stream};
 use async_nats::HeaderMap;
+use async_nats::jetstream::{self, context::PublishErrorKind, kv, stream};
 use bytes::Bytes;
 use scim_events::{AggregateKind, EventEnvelope, Namespace};
 
@@ -131,9 +131,11 @@ impl EventStore {
     }
 
     pub fn subject_of(&self, event: &EventEnvelope) -> Result<String, StoreError> {
-        Ok(self
-            .namespace
-            .aggregate_subject(&event.tenant_id, event.aggregate_kind, &event.aggregate_id)?)
+        Ok(self.namespace.aggregate_subject(
+            &event.tenant_id,
+            event.aggregate_kind,
+            &event.aggregate_id,
+        )?)
     }
 
     /// Appends `event` if the aggregate is still at `expected_version`
@@ -142,9 +144,15 @@ impl EventStore {
     /// A publish whose outcome is unknown (timeout) is retried with the same
     /// message id; the server's duplicate window turns a retry of a publish
     /// that did land into a duplicate ack instead of a second event.
-    pub async fn append(&self, event: &EventEnvelope, expected_version: u64) -> Result<u64, AppendError> {
+    pub async fn append(
+        &self,
+        event: &EventEnvelope,
+        expected_version: u64,
+    ) -> Result<u64, AppendError> {
         let subject = self.subject_of(event)?;
-        let message_id = event.message_id(expected_version).map_err(StoreError::from)?;
+        let message_id = event
+            .message_id(expected_version)
+            .map_err(StoreError::from)?;
         let payload = Bytes::from(event.to_json().map_err(StoreError::from)?);
         let mut headers = HeaderMap::new();
         headers.insert(EVENT_TYPE_HEADER, event.payload.type_name());
@@ -172,7 +180,10 @@ impl EventStore {
                 }
                 Err(error)
                     if attempt < ATTEMPTS
-                        && matches!(error.kind(), PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe) =>
+                        && matches!(
+                            error.kind(),
+                            PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe
+                        ) =>
                 {
                     tracing::warn!(%error, attempt, "publish outcome unknown, retrying with the same message id");
                     tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
@@ -212,7 +223,11 @@ impl EventStore {
         id: &str,
     ) -> Result<Option<StoredEvent>, StoreError> {
         let subject = self.namespace.aggregate_subject(tenant_id, kind, id)?;
-        match self.stream.direct_get_last_for_subject(subject.clone()).await {
+        match self
+            .stream
+            .direct_get_last_for_subject(subject.clone())
+            .await
+        {
             Ok(message) => {
                 let envelope = EventEnvelope::from_json(&message.payload)?;
                 Ok(Some(StoredEvent {
@@ -222,7 +237,9 @@ impl EventStore {
                     headers: Some(message.headers),
                 }))
             }
-            Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
+            Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
+                Ok(None)
+            }
             Err(error) => Err(StoreError::jetstream("load aggregate", error)),
         }
     }

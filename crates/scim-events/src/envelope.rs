@@ -222,7 +222,8 @@ impl EventEnvelope {
     pub fn operation(&self) -> &'static str {
         match &self.payload {
             EventPayload::UserCreated { .. } | EventPayload::GroupCreated { .. } => "create",
-            EventPayload::UserUpdated { method, .. } | EventPayload::GroupUpdated { method, .. } => {
+            EventPayload::UserUpdated { method, .. }
+            | EventPayload::GroupUpdated { method, .. } => {
                 if method == "replace" {
                     "replace"
                 } else {

@@ -87,7 +87,10 @@ impl Namespace {
             AggregateKind::License => "user",
             other => other.as_str(),
         };
-        Ok(format!("{}.{category}.{tenant_id}.{kind_token}.{id}", self.name))
+        Ok(format!(
+            "{}.{category}.{tenant_id}.{kind_token}.{id}",
+            self.name
+        ))
     }
 }
 
@@ -111,15 +114,18 @@ mod tests {
     fn subjects_put_the_aggregate_id_last_and_the_type_nowhere() {
         let ns = Namespace::new("scim").unwrap();
         assert_eq!(
-            ns.aggregate_subject("t1", AggregateKind::User, "u1").unwrap(),
+            ns.aggregate_subject("t1", AggregateKind::User, "u1")
+                .unwrap(),
             "scim.dir.t1.user.u1"
         );
         assert_eq!(
-            ns.aggregate_subject("t1", AggregateKind::Group, "g1").unwrap(),
+            ns.aggregate_subject("t1", AggregateKind::Group, "g1")
+                .unwrap(),
             "scim.dir.t1.group.g1"
         );
         assert_eq!(
-            ns.aggregate_subject("t1", AggregateKind::License, "u1").unwrap(),
+            ns.aggregate_subject("t1", AggregateKind::License, "u1")
+                .unwrap(),
             "scim.lic.t1.user.u1"
         );
         assert_eq!(ns.stream_name(), "SCIM_EVENTS");
@@ -129,7 +135,11 @@ mod tests {
     fn tokens_that_would_change_the_subject_shape_are_refused() {
         let ns = Namespace::new("scim").unwrap();
         for bad in ["", "a.b", "*", ">", "a b"] {
-            assert!(ns.aggregate_subject("t1", AggregateKind::User, bad).is_err(), "{bad:?}");
+            assert!(
+                ns.aggregate_subject("t1", AggregateKind::User, bad)
+                    .is_err(),
+                "{bad:?}"
+            );
         }
         assert!(Namespace::new("Has-Upper").is_err());
         assert!(Namespace::new("").is_err());

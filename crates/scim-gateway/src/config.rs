@@ -1,6 +1,6 @@
 use std::net::SocketAddr;
 
-use service_kit::config::{parse_or, process_env, string_or, CommonConfig, ConfigError};
+use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,9 +24,13 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let public_base_url = string_or(lookup, "GATEWAY_PUBLIC_BASE_URL", "http://127.0.0.1:8080/scim/v2")
-            .trim_end_matches('/')
-            .to_owned();
+        let public_base_url = string_or(
+            lookup,
+            "GATEWAY_PUBLIC_BASE_URL",
+            "http://127.0.0.1:8080/scim/v2",
+        )
+        .trim_end_matches('/')
+        .to_owned();
         if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
             return Err(ConfigError::Invalid {
                 name: "GATEWAY_PUBLIC_BASE_URL",
@@ -36,7 +40,11 @@ impl Config {
         }
         Ok(Self {
             common: CommonConfig::from_lookup(lookup)?,
-            http_addr: parse_or(lookup, "GATEWAY_HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            http_addr: parse_or(
+                lookup,
+                "GATEWAY_HTTP_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+            )?,
             public_base_url,
             directory_url: string_or(lookup, "DIRECTORY_GRPC_URL", "http://127.0.0.1:50051"),
             max_body_bytes: parse_or(lookup, "GATEWAY_MAX_BODY_BYTES", 1_048_576)?,

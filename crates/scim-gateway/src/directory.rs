@@ -2,8 +2,8 @@
 
 use scim_rpc::directory::directory_read_client::DirectoryReadClient;
 use scim_rpc::directory::{
-    AuthenticateRequest, AwaitAppliedRequest, ExistingUserIdsRequest, GetResourceRequest, ListResourcesRequest,
-    ResourceKind,
+    AuthenticateRequest, AwaitAppliedRequest, ExistingUserIdsRequest, GetResourceRequest,
+    ListResourcesRequest, ResourceKind,
 };
 use serde_json::Value;
 use telemetry::propagation::TracePropagation;
@@ -55,7 +55,9 @@ impl DirectoryClient {
         let response = self
             .client
             .clone()
-            .authenticate(AuthenticateRequest { token: token.to_owned() })
+            .authenticate(AuthenticateRequest {
+                token: token.to_owned(),
+            })
             .await?
             .into_inner();
         Ok(TenantContext {
@@ -107,7 +109,11 @@ impl DirectoryClient {
             })
             .await?
             .into_inner();
-        let resources = response.resources.into_iter().map(decode).collect::<Result<_, _>>()?;
+        let resources = response
+            .resources
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_, _>>()?;
         Ok((response.total_results, resources))
     }
 
@@ -115,7 +121,10 @@ impl DirectoryClient {
     pub async fn await_applied(&self, sequence: u64, timeout_ms: u32) -> Result<(), ApiError> {
         self.client
             .clone()
-            .await_applied(AwaitAppliedRequest { sequence, timeout_ms })
+            .await_applied(AwaitAppliedRequest {
+                sequence,
+                timeout_ms,
+            })
             .await
             .map_err(|status| match status.code() {
                 tonic::Code::DeadlineExceeded => ApiError::Unavailable(
@@ -126,7 +135,11 @@ impl DirectoryClient {
         Ok(())
     }
 
-    pub async fn existing_user_ids(&self, tenant: &TenantContext, ids: Vec<String>) -> Result<Vec<String>, ApiError> {
+    pub async fn existing_user_ids(
+        &self,
+        tenant: &TenantContext,
+        ids: Vec<String>,
+    ) -> Result<Vec<String>, ApiError> {
         if ids.is_empty() {
             return Ok(ids);
         }

@@ -1,6 +1,6 @@
 //! The one place where failures become HTTP/SCIM responses.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use event_store::{AppendError, StoreError};
 use scim_model::ScimError;
@@ -46,7 +46,9 @@ pub struct RejectionInfo {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Scim(error) => StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Self::Scim(error) => {
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
@@ -92,9 +94,15 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, body.to_string()).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_CONTENT_TYPE),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scim\""),
+            );
         }
         response.extensions_mut().insert(RejectionInfo {
             scim_type: scim_type.map(str::to_owned),
@@ -124,7 +132,9 @@ impl From<tonic::Status> for ApiError {
                     _ => ScimError::InvalidValue(message),
                 })
             }
-            Code::Unauthenticated => Self::Unauthorized("the bearer token is invalid, expired or revoked"),
+            Code::Unauthenticated => {
+                Self::Unauthorized("the bearer token is invalid, expired or revoked")
+            }
             Code::DeadlineExceeded | Code::Unavailable => Self::Unavailable(message),
             _ => Self::Internal(format!("directory: {status}")),
         }
@@ -134,7 +144,9 @@ impl From<tonic::Status> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::JetStream { .. } => Self::Unavailable(format!("event store unavailable: {error}")),
+            StoreError::JetStream { .. } => {
+                Self::Unavailable(format!("event store unavailable: {error}"))
+            }
             other => Self::internal(other),
         }
     }
@@ -157,10 +169,13 @@ mod tests {
 
     #[tokio::test]
     async fn errors_render_as_scim_error_bodies() {
-        let response = ApiError::Scim(ScimError::Uniqueness("userName taken".into())).into_response();
+        let response =
+            ApiError::Scim(ScimError::Uniqueness("userName taken".into())).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
         assert_eq!(response.headers()[header::CONTENT_TYPE], SCIM_CONTENT_TYPE);
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["status"], "409");
         assert_eq!(body["scimType"], "uniqueness");
@@ -172,7 +187,9 @@ mod tests {
         let response = ApiError::Unauthorized("no token").into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["status"], "401");
         assert!(body.get("scimType").is_none());

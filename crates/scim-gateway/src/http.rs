@@ -1,10 +1,10 @@
 //! SCIM-over-HTTP details: JSON bodies, ETags, list parameters, responses.
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim_model::ScimError;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::error::{ApiError, SCIM_CONTENT_TYPE};
 use crate::state::AppState;
@@ -35,17 +35,22 @@ impl FromRequest<AppState> for ScimBody {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ScimError::InvalidSyntax("the request body is empty".into()).into());
         }
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|error| ScimError::InvalidSyntax(format!("the request body is not valid JSON: {error}")))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
+            ScimError::InvalidSyntax(format!("the request body is not valid JSON: {error}"))
+        })?;
         if !value.is_object() {
-            return Err(ScimError::InvalidSyntax("the request body must be a JSON object".into()).into());
+            return Err(
+                ScimError::InvalidSyntax("the request body must be a JSON object".into()).into(),
+            );
         }
         Ok(Self(value))
     }
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::PayloadTooLarge(format!("the request body exceeds the limit of {limit} bytes"))
+    ApiError::PayloadTooLarge(format!(
+        "the request body exceeds the limit of {limit} bytes"
+    ))
 }
 
 pub fn etag(version: u64) -> String {
@@ -61,7 +66,10 @@ pub fn if_none_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     parse_version_header(headers, header::IF_NONE_MATCH)
 }
 
-fn parse_version_header(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<u64>, ApiError> {
+fn parse_version_header(
+    headers: &HeaderMap,
+    name: header::HeaderName,
+) -> Result<Option<u64>, ApiError> {
     let Some(value) = headers.get(&name) else {
         return Ok(None);
     };
@@ -78,10 +86,18 @@ fn parse_version_header(headers: &HeaderMap, name: header::HeaderName) -> Result
     Ok(Some(bare.parse().unwrap_or(u64::MAX)))
 }
 
-pub fn scim_json(status: StatusCode, body: &Value, version: Option<u64>, location: Option<&str>) -> Response {
+pub fn scim_json(
+    status: StatusCode,
+    body: &Value,
+    version: Option<u64>,
+    location: Option<&str>,
+) -> Response {
     let mut response = (status, body.to_string()).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
     if let Some(version) = version
         && let Ok(value) = HeaderValue::from_str(&etag(version))
     {
@@ -149,8 +165,15 @@ impl ListRequest {
         };
         let list = || -> Vec<String> {
             match &value {
-                Value::Array(items) => items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect(),
-                _ => text().split(',').map(|part| part.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_owned))
+                    .collect(),
+                _ => text()
+                    .split(',')
+                    .map(|part| part.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
             }
         };
         match name.to_ascii_lowercase().as_str() {
@@ -182,7 +205,9 @@ fn parse_number(name: &str, text: &str) -> Result<u64, ApiError> {
     // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0.
     match text.trim().parse::<i64>() {
         Ok(number) => Ok(u64::try_from(number).unwrap_or(0)),
-        Err(_) => Err(ScimError::InvalidValue(format!("{name} must be an integer, got {text:?}")).into()),
+        Err(_) => {
+            Err(ScimError::InvalidValue(format!("{name} must be an integer, got {text:?}")).into())
+        }
     }
 }
 

@@ -35,7 +35,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let namespace = Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
+        let namespace =
+            Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
         let nats = service_kit::nats::connect(&config.common.nats_url, "scim-gateway")
             .await
             .context("connecting to NATS")?;
@@ -52,7 +53,11 @@ impl Application {
             .await
             .with_context(|| format!("binding GATEWAY_HTTP_ADDR {}", config.http_addr))?;
         let state = state::AppState::new(config, store, directory, Readiness::default());
-        Ok(Self { listener, state, nats })
+        Ok(Self {
+            listener,
+            state,
+            nats,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -62,7 +67,14 @@ impl Application {
     /// Serves until `shutdown`, then stops accepting, finishes in-flight
     /// requests (their events are already appended or not at all) and drains NATS.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, state, nats } = self;
+        let Self {
+            listener,
+            state,
+            nats,
+        } = self;
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, base_url = %state.base_url(), "SCIM gateway listening");
+        }
         state.readiness().set_ready(true);
         let readiness = state.readiness().clone();
         let app = routes::router(state);

@@ -28,13 +28,19 @@ impl GatewayMetrics {
         let metrics = Self {
             requests: Family::default(),
             durations: Family::new_with_constructor(|| {
-                Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+                Histogram::new([
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
             }),
             publish_conflicts: Counter::default(),
             uniqueness_conflicts: Counter::default(),
             rejections_unrecorded: Counter::default(),
         };
-        registry.register("http_requests", "HTTP requests answered", metrics.requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests answered",
+            metrics.requests.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency",
@@ -60,6 +66,8 @@ impl GatewayMetrics {
 
     pub fn record(&self, labels: &HttpLabels, elapsed: Duration) {
         self.requests.get_or_create(labels).inc();
-        self.durations.get_or_create(labels).observe(elapsed.as_secs_f64());
+        self.durations
+            .get_or_create(labels)
+            .observe(elapsed.as_secs_f64());
     }
 }

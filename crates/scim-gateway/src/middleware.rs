@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, Rejection};
@@ -31,7 +31,9 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .filter(|value| !value.is_empty() && value.len() <= 128)
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    request.extensions_mut().insert(RequestId(request_id.clone()));
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -39,7 +41,10 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().clone();
     let span = tracing::info_span!("http.request", http.method = %method, http.route = %route, request_id = %request_id);
-    telemetry::propagation::set_remote_parent(&span, telemetry::propagation::extract_http(request.headers()));
+    telemetry::propagation::set_remote_parent(
+        &span,
+        telemetry::propagation::extract_http(request.headers()),
+    );
 
     let started = Instant::now();
     let mut response = next.run(request).instrument(span).await;
@@ -58,7 +63,11 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
 /// Authenticates the bearer token for SCIM resource routes and records every
 /// error response given to an authenticated tenant as a `RequestRejected`
 /// event, so the provisioning log shows rejected requests too (I7).
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let token = match bearer_token(&request) {
         Ok(token) => token.to_owned(),
         Err(error) => return error.into_response(),
@@ -78,7 +87,16 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     let response = next.run(request).await;
     if response.status().is_client_error() || response.status().is_server_error() {
         let info = response.extensions().get::<RejectionInfo>().cloned();
-        record_rejection(&state, &tenant, &method, &path, &request_id, response.status().as_u16(), info).await;
+        record_rejection(
+            &state,
+            &tenant,
+            &method,
+            &path,
+            &request_id,
+            response.status().as_u16(),
+            info,
+        )
+        .await;
     }
     response
 }
@@ -87,15 +105,19 @@ fn bearer_token(request: &Request) -> Result<&str, ApiError> {
     let header = request
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("an Authorization: Bearer token is required"))?;
+        .ok_or(ApiError::Unauthorized(
+            "an Authorization: Bearer token is required",
+        ))?;
     let value = header
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or(ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'"))?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthorized(
+        "the Authorization header must be 'Bearer <token>'",
+    ))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'"));
+        return Err(ApiError::Unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        ));
     }
     Ok(token.trim())
 }

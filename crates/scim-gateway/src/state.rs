@@ -23,7 +23,12 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(config: Config, store: EventStore, directory: DirectoryClient, readiness: Readiness) -> Self {
+    pub fn new(
+        config: Config,
+        store: EventStore,
+        directory: DirectoryClient,
+        readiness: Readiness,
+    ) -> Self {
         let mut registry = Registry::with_prefix("scim_gateway");
         let metrics = GatewayMetrics::new(&mut registry);
         Self {

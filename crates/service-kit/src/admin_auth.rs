@@ -31,7 +31,9 @@ impl tonic::service::Interceptor for OperatorAuth {
         if self.accepts(header) {
             Ok(request)
         } else {
-            Err(tonic::Status::unauthenticated("operator credential required"))
+            Err(tonic::Status::unauthenticated(
+                "operator credential required",
+            ))
         }
     }
 }
@@ -51,8 +53,13 @@ impl OperatorCredential {
 }
 
 impl tonic::service::Interceptor for OperatorCredential {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.header.clone());
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.header.clone());
         Ok(request)
     }
 }

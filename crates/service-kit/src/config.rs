@@ -30,15 +30,22 @@ where
 {
     match lookup(name).filter(|value| !value.trim().is_empty()) {
         None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|error: T::Err| ConfigError::Invalid {
-            name,
-            value,
-            reason: error.to_string(),
-        }),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|error: T::Err| ConfigError::Invalid {
+                name,
+                value,
+                reason: error.to_string(),
+            }),
     }
 }
 
-pub fn string_or(lookup: &impl Fn(&str) -> Option<String>, name: &'static str, default: &str) -> String {
+pub fn string_or(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> String {
     lookup(name)
         .filter(|value| !value.trim().is_empty())
         .unwrap_or_else(|| default.to_owned())
@@ -99,8 +106,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -114,8 +123,12 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_variable() {
-        let error = CommonConfig::from_lookup(&env(&[("NATS_STREAM_REPLICAS", "three")])).unwrap_err();
-        assert!(error.to_string().contains("NATS_STREAM_REPLICAS"), "{error}");
+        let error =
+            CommonConfig::from_lookup(&env(&[("NATS_STREAM_REPLICAS", "three")])).unwrap_err();
+        assert!(
+            error.to_string().contains("NATS_STREAM_REPLICAS"),
+            "{error}"
+        );
         let error = CommonConfig::from_lookup(&env(&[("LOG_FORMAT", "xml")])).unwrap_err();
         assert!(error.to_string().contains("LOG_FORMAT"), "{error}");
     }

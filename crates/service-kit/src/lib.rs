@@ -6,6 +6,7 @@
 pub mod admin_auth;
 pub mod config;
 pub mod leader;
+pub mod main_loop;
 pub mod nats;
 pub mod ops_http;
 pub mod postgres;

@@ -1,6 +1,9 @@
 /// Connects to NATS, retrying the first connection so services can start
 /// before NATS is ready (common under Kubernetes and docker-compose).
-pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+pub async fn connect(
+    url: &str,
+    name: &str,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
     async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()

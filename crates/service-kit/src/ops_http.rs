@@ -1,14 +1,14 @@
 //! `/metrics`, `/healthz` and `/readyz` for the gRPC services.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use axum::Router;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,10 @@ pub fn router(registry: Arc<Registry>, readiness: Readiness) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .with_state(OpsState { registry, readiness })
+        .with_state(OpsState {
+            registry,
+            readiness,
+        })
 }
 
 async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
@@ -50,7 +53,10 @@ pub fn render_metrics(registry: &Registry) -> axum::response::Response {
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, registry) {
         Ok(()) => (
-            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
             body,
         )
             .into_response(),

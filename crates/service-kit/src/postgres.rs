@@ -21,14 +21,18 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), sq
         return Ok(());
     };
     let mut maintenance = options.clone().database("postgres").connect().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&database)
-        .fetch_one(&mut maintenance)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&database)
+            .fetch_one(&mut maintenance)
+            .await?;
     if !exists {
         let statement = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
         // The name is quoted with embedded quotes doubled: identifiers cannot be bound.
-        match sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut maintenance).await {
+        match sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut maintenance)
+            .await
+        {
             Ok(_) => {}
             // Another replica created it between our check and our create.
             Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42P04") => {}

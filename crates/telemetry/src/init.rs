@@ -1,8 +1,8 @@
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use opentelemetry_sdk::Resource;
 use thiserror::Error;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -70,7 +70,10 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     // for tracing, otherwise a quiet log level would break propagation.
     let fmt_layer = match config.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_filter(filter).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_filter(filter)
+            .boxed(),
     };
 
     // Spans get OpenTelemetry contexts even without an exporter, so trace ids
@@ -90,7 +93,10 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     Ok(TelemetryGuard { provider })
 }
 
-fn tracer_provider(service_name: &'static str, endpoint: Option<&str>) -> Result<SdkTracerProvider, TelemetryError> {
+fn tracer_provider(
+    service_name: &'static str,
+    endpoint: Option<&str>,
+) -> Result<SdkTracerProvider, TelemetryError> {
     use opentelemetry_otlp::WithExportConfig;
     let resource = Resource::builder()
         .with_service_name(service_name)

@@ -8,4 +8,4 @@
 mod init;
 pub mod propagation;
 
-pub use init::{init, LogFormat, TelemetryConfig, TelemetryError, TelemetryGuard};
+pub use init::{LogFormat, TelemetryConfig, TelemetryError, TelemetryGuard, init};

@@ -1,7 +1,7 @@
 //! W3C trace-context injection and extraction per carrier.
 
-use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::Context;
+use opentelemetry::propagation::{Extractor, Injector};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 struct NatsHeaders<'a>(&'a mut async_nats::HeaderMap);
@@ -92,7 +92,10 @@ pub fn set_remote_parent(span: &tracing::Span, parent: Context) {
 pub struct TracePropagation;
 
 impl tonic::service::Interceptor for TracePropagation {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         inject_grpc(request.metadata_mut());
         Ok(request)
     }

@@ -60,7 +60,10 @@ fn supervised(
     Ok(code)
 }
 
-fn infra_only(supervisor: &mut supervisor::Supervisor, root: &std::path::Path) -> anyhow::Result<i32> {
+fn infra_only(
+    supervisor: &mut supervisor::Supervisor,
+    root: &std::path::Path,
+) -> anyhow::Result<i32> {
     let infra = infra::ensure(supervisor, root)?;
     println!("export NATS_URL={}", sys::shell_quote(&infra.nats_url));
     println!(

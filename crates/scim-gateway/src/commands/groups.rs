@@ -6,7 +6,7 @@ use scim_events::{AggregateKind, EventEnvelope, EventPayload, GroupState};
 use scim_model::{GroupPatchOutcome, ScimError};
 use serde_json::Value;
 
-use super::{actor, MAX_ATTEMPTS};
+use super::{MAX_ATTEMPTS, actor};
 use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -65,14 +65,17 @@ impl<'a> GroupCommands<'a> {
         let (resource, member_ids) = scim_model::prepare_new_group(body)?;
         let (members, skipped) = self.split_known_members(unique(member_ids.iter())).await?;
         let id = uuid::Uuid::now_v7().to_string();
-        let event = self.event(&id, EventPayload::GroupCreated {
-            group: GroupState {
-                resource,
-                created: Utc::now(),
+        let event = self.event(
+            &id,
+            EventPayload::GroupCreated {
+                group: GroupState {
+                    resource,
+                    created: Utc::now(),
+                },
+                member_ids: members,
+                members_skipped: skipped,
             },
-            member_ids: members,
-            members_skipped: skipped,
-        });
+        );
         let version = self.state.store().append(&event, 0).await?;
         self.await_visible(version).await?;
         Ok(id)
@@ -87,7 +90,12 @@ impl<'a> GroupCommands<'a> {
         group_state(last).ok_or_else(|| ApiError::NotFound(format!("Group {id} not found")))
     }
 
-    pub async fn patch(&self, id: &str, if_match: Option<u64>, body: &Value) -> Result<(), ApiError> {
+    pub async fn patch(
+        &self,
+        id: &str,
+        if_match: Option<u64>,
+        body: &Value,
+    ) -> Result<(), ApiError> {
         let operations = scim_model::parse_patch_request(body)?;
         self.update(id, if_match, "patch", |group| {
             let outcome = scim_model::apply_group_patch(group, &operations)?;
@@ -97,7 +105,12 @@ impl<'a> GroupCommands<'a> {
         .await
     }
 
-    pub async fn replace(&self, id: &str, if_match: Option<u64>, body: &Value) -> Result<(), ApiError> {
+    pub async fn replace(
+        &self,
+        id: &str,
+        if_match: Option<u64>,
+        body: &Value,
+    ) -> Result<(), ApiError> {
         self.update(id, if_match, "replace", |group| {
             let (resource, members) = scim_model::prepare_replaced_group(group, body)?;
             Ok((
@@ -128,19 +141,24 @@ impl<'a> GroupCommands<'a> {
             if resource == current.resource && delta.is_empty() {
                 return self.await_visible(version).await;
             }
-            let (known, skipped) = self.split_known_members(std::mem::take(&mut delta.added)).await?;
+            let (known, skipped) = self
+                .split_known_members(std::mem::take(&mut delta.added))
+                .await?;
             delta.added = known;
-            let event = self.event(id, EventPayload::GroupUpdated {
-                group: GroupState {
-                    resource,
-                    created: current.created,
+            let event = self.event(
+                id,
+                EventPayload::GroupUpdated {
+                    group: GroupState {
+                        resource,
+                        created: current.created,
+                    },
+                    members_cleared: delta.cleared,
+                    members_added: delta.added,
+                    members_removed: delta.removed,
+                    members_skipped: skipped,
+                    method: method.to_owned(),
                 },
-                members_cleared: delta.cleared,
-                members_added: delta.added,
-                members_removed: delta.removed,
-                members_skipped: skipped,
-                method: method.to_owned(),
-            });
+            );
             match self.state.store().append(&event, version).await {
                 Ok(version) => return self.await_visible(version).await,
                 Err(AppendError::Conflict { .. }) if if_match.is_none() => {
@@ -150,7 +168,9 @@ impl<'a> GroupCommands<'a> {
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(ApiError::Unavailable("too many concurrent changes to this group; retry".into()))
+        Err(ApiError::Unavailable(
+            "too many concurrent changes to this group; retry".into(),
+        ))
     }
 
     pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
@@ -159,7 +179,9 @@ impl<'a> GroupCommands<'a> {
             if if_match.is_some_and(|expected| expected != version) {
                 return Err(version_mismatch());
             }
-            let display_name = scim_model::display_name(&current.resource).unwrap_or_default().to_owned();
+            let display_name = scim_model::display_name(&current.resource)
+                .unwrap_or_default()
+                .to_owned();
             let event = self.event(id, EventPayload::GroupDeleted { display_name });
             match self.state.store().append(&event, version).await {
                 Ok(version) => return self.await_visible(version).await,
@@ -169,13 +191,18 @@ impl<'a> GroupCommands<'a> {
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(ApiError::Unavailable("too many concurrent changes to this group; retry".into()))
+        Err(ApiError::Unavailable(
+            "too many concurrent changes to this group; retry".into(),
+        ))
     }
 
     /// Splits requested member ids into users of this tenant and unknown ids.
     /// Unknown ids are skipped rather than failing the request: an IdP would
     /// retry a 400 forever, and the audit log records what was skipped.
-    async fn split_known_members(&self, ids: Vec<String>) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    async fn split_known_members(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<(Vec<String>, Vec<String>), ApiError> {
         if ids.is_empty() {
             return Ok((ids, Vec::new()));
         }
@@ -209,7 +236,9 @@ impl<'a> GroupCommands<'a> {
 }
 
 fn version_mismatch() -> ApiError {
-    ApiError::PreconditionFailed("If-Match does not match the current version of the resource".into())
+    ApiError::PreconditionFailed(
+        "If-Match does not match the current version of the resource".into(),
+    )
 }
 
 fn group_state(last: Option<StoredEvent>) -> Option<(GroupState, u64)> {
@@ -240,11 +269,14 @@ mod tests {
     #[test]
     fn patch_deltas_are_deduplicated_and_never_list_current_members() {
         let delta = MembershipDelta::from_patch(&outcome());
-        assert_eq!(delta, MembershipDelta {
-            cleared: false,
-            added: vec!["a".into(), "b".into()],
-            removed: vec!["c".into()],
-        });
+        assert_eq!(
+            delta,
+            MembershipDelta {
+                cleared: false,
+                added: vec!["a".into(), "b".into()],
+                removed: vec!["c".into()],
+            }
+        );
     }
 
     #[test]

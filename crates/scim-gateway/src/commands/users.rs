@@ -3,9 +3,9 @@ use event_store::claims::ClaimOutcome;
 use event_store::{AppendError, StoredEvent};
 use scim_events::{AggregateKind, EventEnvelope, EventPayload};
 use scim_model::ScimError;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{actor, MAX_ATTEMPTS};
+use super::{MAX_ATTEMPTS, actor};
 use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,9 +61,12 @@ impl<'a> UserCommands<'a> {
         let normalized = scim_model::normalize_user_name(user_name);
         let id = uuid::Uuid::now_v7().to_string();
         self.claim(&normalized, &id).await?;
-        let event = self.event(&id, EventPayload::UserCreated {
-            resource: resource.clone(),
-        });
+        let event = self.event(
+            &id,
+            EventPayload::UserCreated {
+                resource: resource.clone(),
+            },
+        );
         let version = match self.state.store().append(&event, 0).await {
             Ok(version) => version,
             Err(error) => {
@@ -110,7 +113,8 @@ impl<'a> UserCommands<'a> {
                 self.await_visible(current.version).await?;
                 return Ok(current);
             }
-            let old_name = scim_model::user_name(&current.resource).map(scim_model::normalize_user_name);
+            let old_name =
+                scim_model::user_name(&current.resource).map(scim_model::normalize_user_name);
             let new_name = scim_model::user_name(&updated)
                 .map(scim_model::normalize_user_name)
                 .ok_or_else(|| ScimError::InvalidValue("userName is required".into()))?;
@@ -118,11 +122,14 @@ impl<'a> UserCommands<'a> {
             if renamed {
                 self.claim(&new_name, id).await?;
             }
-            let event = self.event(id, EventPayload::UserUpdated {
-                resource: updated.clone(),
-                created: current.created,
-                method: method.to_owned(),
-            });
+            let event = self.event(
+                id,
+                EventPayload::UserUpdated {
+                    resource: updated.clone(),
+                    created: current.created,
+                    method: method.to_owned(),
+                },
+            );
             match self.state.store().append(&event, current.version).await {
                 Ok(version) => {
                     if let (true, Some(old_name)) = (renamed, old_name) {
@@ -153,7 +160,9 @@ impl<'a> UserCommands<'a> {
                 }
             }
         }
-        Err(ApiError::Unavailable("too many concurrent changes to this user; retry".into()))
+        Err(ApiError::Unavailable(
+            "too many concurrent changes to this user; retry".into(),
+        ))
     }
 
     pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
@@ -162,13 +171,19 @@ impl<'a> UserCommands<'a> {
             if if_match.is_some_and(|expected| expected != current.version) {
                 return Err(version_mismatch());
             }
-            let user_name = scim_model::user_name(&current.resource).unwrap_or_default().to_owned();
-            let event = self.event(id, EventPayload::UserDeleted {
-                user_name: user_name.clone(),
-            });
+            let user_name = scim_model::user_name(&current.resource)
+                .unwrap_or_default()
+                .to_owned();
+            let event = self.event(
+                id,
+                EventPayload::UserDeleted {
+                    user_name: user_name.clone(),
+                },
+            );
             match self.state.store().append(&event, current.version).await {
                 Ok(version) => {
-                    self.release(&scim_model::normalize_user_name(&user_name), id).await;
+                    self.release(&scim_model::normalize_user_name(&user_name), id)
+                        .await;
                     return self.await_visible(version).await;
                 }
                 Err(AppendError::Conflict { .. }) if if_match.is_none() => {
@@ -177,7 +192,9 @@ impl<'a> UserCommands<'a> {
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(ApiError::Unavailable("too many concurrent changes to this user; retry".into()))
+        Err(ApiError::Unavailable(
+            "too many concurrent changes to this user; retry".into(),
+        ))
     }
 
     fn event(&self, id: &str, payload: EventPayload) -> EventEnvelope {
@@ -227,7 +244,9 @@ impl<'a> UserCommands<'a> {
 }
 
 fn version_mismatch() -> ApiError {
-    ApiError::PreconditionFailed("If-Match does not match the current version of the resource".into())
+    ApiError::PreconditionFailed(
+        "If-Match does not match the current version of the resource".into(),
+    )
 }
 
 pub fn user_state(last: Option<StoredEvent>) -> Option<UserState> {
@@ -240,7 +259,9 @@ pub fn user_state(last: Option<StoredEvent>) -> Option<UserState> {
             last_modified: modified,
             version: last.sequence,
         }),
-        EventPayload::UserUpdated { resource, created, .. } => Some(UserState {
+        EventPayload::UserUpdated {
+            resource, created, ..
+        } => Some(UserState {
             resource,
             created,
             last_modified: modified,

@@ -30,15 +30,24 @@ pub async fn schemas() -> Response {
 }
 
 pub async fn schema(Path(id): Path<String>) -> Result<Response, ApiError> {
-    let body = scim_model::schema_json(&id).ok_or_else(|| ApiError::NotFound(format!("schema {id} not found")))?;
+    let body = scim_model::schema_json(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("schema {id} not found")))?;
     Ok(scim_json(StatusCode::OK, &body, None, None))
 }
 
 pub async fn resource_types(State(state): State<AppState>) -> Response {
-    scim_json(StatusCode::OK, &scim_model::resource_types_json(state.base_url()), None, None)
+    scim_json(
+        StatusCode::OK,
+        &scim_model::resource_types_json(state.base_url()),
+        None,
+        None,
+    )
 }
 
-pub async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn resource_type(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let body = scim_model::resource_type_json(state.base_url(), &id)
         .ok_or_else(|| ApiError::NotFound(format!("resource type {id} not found")))?;
     Ok(scim_json(StatusCode::OK, &body, None, None))

@@ -1,14 +1,17 @@
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Extension;
 use scim_rpc::directory::ResourceKind;
 
-use super::render::{is_plausible_id, render, Selection};
+use super::render::{Selection, is_plausible_id, render};
 use crate::commands::GroupCommands;
 use crate::directory::{ListParams, TenantContext};
 use crate::error::ApiError;
-use crate::http::{if_match, if_none_match, list_response, no_content, not_modified, scim_json, ListRequest, ScimBody};
+use crate::http::{
+    ListRequest, ScimBody, if_match, if_none_match, list_response, no_content, not_modified,
+    scim_json,
+};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
@@ -33,12 +36,27 @@ async fn respond(
 ) -> Result<Response, ApiError> {
     let group = state
         .directory()
-        .get(tenant, ResourceKind::Group, id, selection.excludes_members())
+        .get(
+            tenant,
+            ResourceKind::Group,
+            id,
+            selection.excludes_members(),
+        )
         .await?;
     let location = location(state, id);
-    let json = render(group.json, &location, scim_model::schema::group(), selection);
+    let json = render(
+        group.json,
+        &location,
+        scim_model::schema::group(),
+        selection,
+    );
     let header_location = (status == StatusCode::CREATED).then_some(location.as_str());
-    Ok(scim_json(status, &json, Some(group.version), header_location))
+    Ok(scim_json(
+        status,
+        &json,
+        Some(group.version),
+        header_location,
+    ))
 }
 
 pub async fn create(
@@ -48,8 +66,17 @@ pub async fn create(
     Query(query): QueryPairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let id = GroupCommands::new(&state, &tenant, &request_id.0).create(&body).await?;
-    respond(&state, &tenant, &id, StatusCode::CREATED, &Selection::from_query(&query)).await
+    let id = GroupCommands::new(&state, &tenant, &request_id.0)
+        .create(&body)
+        .await?;
+    respond(
+        &state,
+        &tenant,
+        &id,
+        StatusCode::CREATED,
+        &Selection::from_query(&query),
+    )
+    .await
 }
 
 pub async fn get(
@@ -65,12 +92,22 @@ pub async fn get(
     let selection = Selection::from_query(&query);
     let group = state
         .directory()
-        .get(&tenant, ResourceKind::Group, &id, selection.excludes_members())
+        .get(
+            &tenant,
+            ResourceKind::Group,
+            &id,
+            selection.excludes_members(),
+        )
         .await?;
     if if_none_match(&headers)? == Some(group.version) {
         return Ok(not_modified(group.version));
     }
-    let json = render(group.json, &location(&state, &id), scim_model::schema::group(), &selection);
+    let json = render(
+        group.json,
+        &location(&state, &id),
+        scim_model::schema::group(),
+        &selection,
+    );
     Ok(scim_json(StatusCode::OK, &json, Some(group.version), None))
 }
 
@@ -92,27 +129,50 @@ pub async fn search(
     list_groups(&state, &tenant, request).await
 }
 
-async fn list_groups(state: &AppState, tenant: &TenantContext, request: ListRequest) -> Result<Response, ApiError> {
+async fn list_groups(
+    state: &AppState,
+    tenant: &TenantContext,
+    request: ListRequest,
+) -> Result<Response, ApiError> {
     let config = state.config();
     let start_index = request.start_index.unwrap_or(1).max(1);
-    let count = request.count.unwrap_or(config.default_page_size).min(config.max_page_size);
+    let count = request
+        .count
+        .unwrap_or(config.default_page_size)
+        .min(config.max_page_size);
     let selection = Selection::from_list(&request);
     let (total, groups) = state
         .directory()
-        .list(tenant, ResourceKind::Group, ListParams {
-            filter: request.filter.clone().unwrap_or_default(),
-            start_index,
-            count,
-            sort_by: request.sort_by.clone().unwrap_or_default(),
-            descending: request.sort_descending,
-            exclude_members: selection.excludes_members(),
-        })
+        .list(
+            tenant,
+            ResourceKind::Group,
+            ListParams {
+                filter: request.filter.clone().unwrap_or_default(),
+                start_index,
+                count,
+                sort_by: request.sort_by.clone().unwrap_or_default(),
+                descending: request.sort_descending,
+                exclude_members: selection.excludes_members(),
+            },
+        )
         .await?;
     let resources = groups
         .into_iter()
-        .map(|group| render(group.json, &location(state, &group.id), scim_model::schema::group(), &selection))
+        .map(|group| {
+            render(
+                group.json,
+                &location(state, &group.id),
+                scim_model::schema::group(),
+                &selection,
+            )
+        })
         .collect();
-    Ok(scim_json(StatusCode::OK, &list_response(total, start_index, resources), None, None))
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(total, start_index, resources),
+        None,
+        None,
+    ))
 }
 
 pub async fn replace(
@@ -131,7 +191,14 @@ pub async fn replace(
     GroupCommands::new(&state, &tenant, &request_id.0)
         .replace(&id, expected, &body)
         .await?;
-    respond(&state, &tenant, &id, StatusCode::OK, &Selection::from_query(&query)).await
+    respond(
+        &state,
+        &tenant,
+        &id,
+        StatusCode::OK,
+        &Selection::from_query(&query),
+    )
+    .await
 }
 
 pub async fn patch(
@@ -150,7 +217,14 @@ pub async fn patch(
     GroupCommands::new(&state, &tenant, &request_id.0)
         .patch(&id, expected, &body)
         .await?;
-    respond(&state, &tenant, &id, StatusCode::OK, &Selection::from_query(&query)).await
+    respond(
+        &state,
+        &tenant,
+        &id,
+        StatusCode::OK,
+        &Selection::from_query(&query),
+    )
+    .await
 }
 
 pub async fn delete(
@@ -164,6 +238,8 @@ pub async fn delete(
         return Err(not_found(&id));
     }
     let expected = if_match(&headers)?;
-    GroupCommands::new(&state, &tenant, &request_id.0).delete(&id, expected).await?;
+    GroupCommands::new(&state, &tenant, &request_id.0)
+        .delete(&id, expected)
+        .await?;
     Ok(no_content())
 }

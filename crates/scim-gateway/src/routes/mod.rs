@@ -5,12 +5,12 @@ mod groups;
 mod render;
 mod users;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, MethodRouter};
-use axum::Router;
+use axum::routing::{MethodRouter, get, post};
 
 use crate::error::ApiError;
 use crate::middleware::{authenticate, observe};
@@ -18,29 +18,48 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let resources = Router::new()
-        .route(
-            "/Users",
-            scim_methods(get(users::list).post(users::create)),
-        )
+        .route("/Users", scim_methods(get(users::list).post(users::create)))
         .route("/Users/.search", scim_methods(post(users::search)))
         .route(
             "/Users/{id}",
-            scim_methods(get(users::get).put(users::replace).patch(users::patch).delete(users::delete)),
+            scim_methods(
+                get(users::get)
+                    .put(users::replace)
+                    .patch(users::patch)
+                    .delete(users::delete),
+            ),
         )
-        .route("/Groups", scim_methods(get(groups::list).post(groups::create)))
+        .route(
+            "/Groups",
+            scim_methods(get(groups::list).post(groups::create)),
+        )
         .route("/Groups/.search", scim_methods(post(groups::search)))
         .route(
             "/Groups/{id}",
-            scim_methods(get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete)),
+            scim_methods(
+                get(groups::get)
+                    .put(groups::replace)
+                    .patch(groups::patch)
+                    .delete(groups::delete),
+            ),
         )
         .route_layer(from_fn_with_state(state.clone(), authenticate));
 
     let discovery = Router::new()
-        .route("/ServiceProviderConfig", scim_methods(get(discovery::service_provider_config)))
+        .route(
+            "/ServiceProviderConfig",
+            scim_methods(get(discovery::service_provider_config)),
+        )
         .route("/Schemas", scim_methods(get(discovery::schemas)))
         .route("/Schemas/{id}", scim_methods(get(discovery::schema)))
-        .route("/ResourceTypes", scim_methods(get(discovery::resource_types)))
-        .route("/ResourceTypes/{id}", scim_methods(get(discovery::resource_type)));
+        .route(
+            "/ResourceTypes",
+            scim_methods(get(discovery::resource_types)),
+        )
+        .route(
+            "/ResourceTypes/{id}",
+            scim_methods(get(discovery::resource_type)),
+        );
 
     Router::new()
         .nest("/scim/v2", resources.merge(discovery))

@@ -1,14 +1,17 @@
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Extension;
 use scim_rpc::directory::ResourceKind;
 
-use super::render::{is_plausible_id, render, Selection};
+use super::render::{Selection, is_plausible_id, render};
 use crate::commands::UserCommands;
 use crate::directory::{ListParams, TenantContext};
 use crate::error::ApiError;
-use crate::http::{if_match, if_none_match, list_response, no_content, not_modified, scim_json, ListRequest, ScimBody};
+use crate::http::{
+    ListRequest, ScimBody, if_match, if_none_match, list_response, no_content, not_modified,
+    scim_json,
+};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
@@ -25,10 +28,22 @@ pub async fn create(
     Query(query): QueryPairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let (id, user) = UserCommands::new(&state, &tenant, &request_id.0).create(&body).await?;
+    let (id, user) = UserCommands::new(&state, &tenant, &request_id.0)
+        .create(&body)
+        .await?;
     let location = location(&state, &id);
-    let json = render(user.to_json(&id), &location, scim_model::schema::user(), &Selection::from_query(&query));
-    Ok(scim_json(StatusCode::CREATED, &json, Some(user.version), Some(&location)))
+    let json = render(
+        user.to_json(&id),
+        &location,
+        scim_model::schema::user(),
+        &Selection::from_query(&query),
+    );
+    Ok(scim_json(
+        StatusCode::CREATED,
+        &json,
+        Some(user.version),
+        Some(&location),
+    ))
 }
 
 pub async fn get(
@@ -41,12 +56,20 @@ pub async fn get(
     if !is_plausible_id(&id) {
         return Err(ApiError::NotFound(format!("User {id} not found")));
     }
-    let user = state.directory().get(&tenant, ResourceKind::User, &id, true).await?;
+    let user = state
+        .directory()
+        .get(&tenant, ResourceKind::User, &id, true)
+        .await?;
     if if_none_match(&headers)? == Some(user.version) {
         return Ok(not_modified(user.version));
     }
     let location = location(&state, &id);
-    let json = render(user.json, &location, scim_model::schema::user(), &Selection::from_query(&query));
+    let json = render(
+        user.json,
+        &location,
+        scim_model::schema::user(),
+        &Selection::from_query(&query),
+    );
     Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
 }
 
@@ -68,27 +91,50 @@ pub async fn search(
     list_users(&state, &tenant, request).await
 }
 
-async fn list_users(state: &AppState, tenant: &TenantContext, request: ListRequest) -> Result<Response, ApiError> {
+async fn list_users(
+    state: &AppState,
+    tenant: &TenantContext,
+    request: ListRequest,
+) -> Result<Response, ApiError> {
     let config = state.config();
     let start_index = request.start_index.unwrap_or(1).max(1);
-    let count = request.count.unwrap_or(config.default_page_size).min(config.max_page_size);
+    let count = request
+        .count
+        .unwrap_or(config.default_page_size)
+        .min(config.max_page_size);
     let (total, users) = state
         .directory()
-        .list(tenant, ResourceKind::User, ListParams {
-            filter: request.filter.clone().unwrap_or_default(),
-            start_index,
-            count,
-            sort_by: request.sort_by.clone().unwrap_or_default(),
-            descending: request.sort_descending,
-            exclude_members: true,
-        })
+        .list(
+            tenant,
+            ResourceKind::User,
+            ListParams {
+                filter: request.filter.clone().unwrap_or_default(),
+                start_index,
+                count,
+                sort_by: request.sort_by.clone().unwrap_or_default(),
+                descending: request.sort_descending,
+                exclude_members: true,
+            },
+        )
         .await?;
     let selection = Selection::from_list(&request);
     let resources = users
         .into_iter()
-        .map(|user| render(user.json, &location(state, &user.id), scim_model::schema::user(), &selection))
+        .map(|user| {
+            render(
+                user.json,
+                &location(state, &user.id),
+                scim_model::schema::user(),
+                &selection,
+            )
+        })
         .collect();
-    Ok(scim_json(StatusCode::OK, &list_response(total, start_index, resources), None, None))
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(total, start_index, resources),
+        None,
+        None,
+    ))
 }
 
 pub async fn replace(
@@ -105,9 +151,16 @@ pub async fn replace(
     }
     let expected = if_match(&headers)?;
     let user = UserCommands::new(&state, &tenant, &request_id.0)
-        .update(&id, expected, "replace", |current| scim_model::prepare_replaced_user(current, &body))
+        .update(&id, expected, "replace", |current| {
+            scim_model::prepare_replaced_user(current, &body)
+        })
         .await?;
-    let json = render(user.to_json(&id), &location(&state, &id), scim_model::schema::user(), &Selection::from_query(&query));
+    let json = render(
+        user.to_json(&id),
+        &location(&state, &id),
+        scim_model::schema::user(),
+        &Selection::from_query(&query),
+    );
     Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
 }
 
@@ -126,9 +179,16 @@ pub async fn patch(
     let expected = if_match(&headers)?;
     let operations = scim_model::parse_patch_request(&body)?;
     let user = UserCommands::new(&state, &tenant, &request_id.0)
-        .update(&id, expected, "patch", |current| scim_model::apply_user_patch(current, &operations))
+        .update(&id, expected, "patch", |current| {
+            scim_model::apply_user_patch(current, &operations)
+        })
         .await?;
-    let json = render(user.to_json(&id), &location(&state, &id), scim_model::schema::user(), &Selection::from_query(&query));
+    let json = render(
+        user.to_json(&id),
+        &location(&state, &id),
+        scim_model::schema::user(),
+        &Selection::from_query(&query),
+    );
     Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
 }
 
@@ -143,6 +203,8 @@ pub async fn delete(
         return Err(ApiError::NotFound(format!("User {id} not found")));
     }
     let expected = if_match(&headers)?;
-    UserCommands::new(&state, &tenant, &request_id.0).delete(&id, expected).await?;
+    UserCommands::new(&state, &tenant, &request_id.0)
+        .delete(&id, expected)
+        .await?;
     Ok(no_content())
 }
