@@ -8,17 +8,17 @@ use scim_rpc::account::{
     CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest, ListScimConfigsRequest,
     ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
 };
-use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::AuditQueryRequest;
+use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{
     AssignLicenseRequest, ListPoolsRequest, RevokeLicenseRequest, UpsertPoolRequest,
     UserLicensesRequest,
 };
 use serde_json::json;
+use tonic::Request;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
-use tonic::Request;
 
 use crate::cli::{
     AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, LicenseCommand, PoolCommand,
@@ -187,7 +187,11 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
                     "revoked token {} (config {}) at {}\n",
                     info.id,
                     info.config_id,
-                    if info.revoked_at.is_empty() { "now" } else { &info.revoked_at }
+                    if info.revoked_at.is_empty() {
+                        "now"
+                    } else {
+                        &info.revoked_at
+                    }
                 ),
                 json: render::token_json(&info),
             })

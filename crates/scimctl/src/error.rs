@@ -6,7 +6,10 @@ use tonic::{Code, Status};
 /// code name, number and message, with a hint for the common operator
 /// mistakes (wrong admin token, service not running).
 pub fn describe(error: &anyhow::Error) -> String {
-    let Some(status) = error.chain().find_map(|cause| cause.downcast_ref::<Status>()) else {
+    let Some(status) = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Status>())
+    else {
         return format!("{error:#}");
     };
     // The outermost context says which call failed ("create tenant").
@@ -31,10 +34,12 @@ fn status_text(status: &Status) -> String {
 
 fn hint(code: Code) -> Option<&'static str> {
     match code {
-        Code::Unauthenticated => {
-            Some("the operator credential was refused: pass --admin-token or set ADMIN_TOKEN to the services' ADMIN_TOKEN")
+        Code::Unauthenticated => Some(
+            "the operator credential was refused: pass --admin-token or set ADMIN_TOKEN to the services' ADMIN_TOKEN",
+        ),
+        Code::Unavailable => {
+            Some("the service is not reachable: check that it runs and the --*-url flags")
         }
-        Code::Unavailable => Some("the service is not reachable: check that it runs and the --*-url flags"),
         Code::DeadlineExceeded => Some("the call timed out: retry, or raise --timeout-secs"),
         _ => None,
     }
@@ -58,7 +63,8 @@ mod tests {
 
     #[test]
     fn unauthenticated_gets_a_hint() {
-        let result: Result<(), Status> = Err(Status::unauthenticated("operator credential required"));
+        let result: Result<(), Status> =
+            Err(Status::unauthenticated("operator credential required"));
         let text = describe(&result.context("list tenants").unwrap_err());
         assert!(text.contains("Unauthenticated (gRPC 16)"), "{text}");
         assert!(text.contains("ADMIN_TOKEN"), "{text}");
@@ -66,7 +72,11 @@ mod tests {
 
     #[test]
     fn other_errors_show_their_chain() {
-        let error = anyhow::anyhow!("connection refused").context("cannot connect to audit-service");
-        assert_eq!(describe(&error), "cannot connect to audit-service: connection refused");
+        let error =
+            anyhow::anyhow!("connection refused").context("cannot connect to audit-service");
+        assert_eq!(
+            describe(&error),
+            "cannot connect to audit-service: connection refused"
+        );
     }
 }

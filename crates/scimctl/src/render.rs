@@ -3,7 +3,7 @@
 use scim_rpc::account::{IssuedToken, ScimConfig, Tenant, TokenInfo};
 use scim_rpc::audit::AuditRecord;
 use scim_rpc::license::{Assignment, Pool};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The result of one command, in both renderings.
 pub struct Rendered {
@@ -81,7 +81,14 @@ pub fn config_json(c: &ScimConfig) -> Value {
 pub fn configs_table(configs: &[ScimConfig]) -> String {
     let rows: Vec<Vec<String>> = configs
         .iter()
-        .map(|c| vec![c.id.clone(), c.name.clone(), c.tenant_id.clone(), dash(&c.created_at)])
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.name.clone(),
+                c.tenant_id.clone(),
+                dash(&c.created_at),
+            ]
+        })
         .collect();
     table(&["ID", "NAME", "TENANT", "CREATED"], &rows)
 }
@@ -101,7 +108,11 @@ pub fn token_json(t: &TokenInfo) -> Value {
 }
 
 fn token_status(t: &TokenInfo) -> &'static str {
-    if t.revoked_at.is_empty() { "active" } else { "revoked" }
+    if t.revoked_at.is_empty() {
+        "active"
+    } else {
+        "revoked"
+    }
 }
 
 pub fn tokens_table(tokens: &[TokenInfo]) -> String {
@@ -120,7 +131,15 @@ pub fn tokens_table(tokens: &[TokenInfo]) -> String {
         })
         .collect();
     table(
-        &["ID", "PREFIX", "STATUS", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+        &[
+            "ID",
+            "PREFIX",
+            "STATUS",
+            "CREATED",
+            "EXPIRES",
+            "LAST USED",
+            "REVOKED",
+        ],
         &rows,
     )
 }
@@ -175,7 +194,14 @@ pub fn pools_table(pools: &[Pool]) -> String {
         })
         .collect();
     table(
-        &["ID", "APP INSTANCE", "LICENSE TYPE", "SEATS USED/TOTAL", "AUTO-ASSIGN", "CONFIG"],
+        &[
+            "ID",
+            "APP INSTANCE",
+            "LICENSE TYPE",
+            "SEATS USED/TOTAL",
+            "AUTO-ASSIGN",
+            "CONFIG",
+        ],
         &rows,
     )
 }
@@ -250,7 +276,11 @@ pub fn audit_table(records: &[AuditRecord]) -> String {
                 dash(&r.occurred_at),
                 dash(&r.operation),
                 dash(&r.outcome),
-                if r.status == 0 { "-".to_owned() } else { r.status.to_string() },
+                if r.status == 0 {
+                    "-".to_owned()
+                } else {
+                    r.status.to_string()
+                },
                 dash(&r.resource_type),
                 target,
                 actor,
@@ -283,7 +313,10 @@ mod tests {
     fn table_aligns_columns_and_trims_trailing_space() {
         let out = table(
             &["ID", "NAME"],
-            &[vec!["1".into(), "demo".into()], vec!["12345".into(), "x".into()]],
+            &[
+                vec!["1".into(), "demo".into()],
+                vec!["12345".into(), "x".into()],
+            ],
         );
         assert_eq!(out, "ID     NAME\n1      demo\n12345  x\n");
     }

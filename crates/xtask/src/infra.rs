@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::supervisor::{Supervisor, STAGE_NATS, STAGE_POSTGRES};
+use crate::supervisor::{STAGE_NATS, STAGE_POSTGRES, Supervisor};
 use crate::sys::{self, describe, run_captured, which};
-use crate::urls::{nats_endpoint, HostPort, PgServer};
+use crate::urls::{HostPort, PgServer, nats_endpoint};
 
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -66,7 +66,9 @@ fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<String> {
         };
         if sys::nats_info(&private).is_some() {
             let url = format!("nats://{}", private.to_addr_string());
-            println!("xtask: nats: using the private nats-server on {url} (started by another xtask)");
+            println!(
+                "xtask: nats: using the private nats-server on {url} (started by another xtask)"
+            );
             return Ok(url);
         }
     }
@@ -92,7 +94,8 @@ fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<String> {
     let store = local.join("nats");
     std::fs::create_dir_all(&store)?;
     let log_path = local.join("nats.log");
-    let log = File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
+    let log =
+        File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut command = Command::new(&binary);
     command
         .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
@@ -104,7 +107,12 @@ fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<String> {
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot start {}", describe(&command)))?;
-    supervisor.stop_process(STAGE_NATS, child.id(), "nats-server", Duration::from_secs(10));
+    supervisor.stop_process(
+        STAGE_NATS,
+        child.id(),
+        "nats-server",
+        Duration::from_secs(10),
+    );
     let private = loopback(port);
     let deadline = Instant::now() + Duration::from_secs(20);
     while sys::nats_info(&private).is_none() {
@@ -150,7 +158,12 @@ fn read_port(path: &Path) -> Option<u16> {
 fn find_nats_server() -> Option<PathBuf> {
     which(
         "nats-server",
-        &["/usr/sbin", "/usr/local/sbin", "/usr/local/bin", "/opt/homebrew/bin"],
+        &[
+            "/usr/sbin",
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/opt/homebrew/bin",
+        ],
     )
 }
 
@@ -165,10 +178,10 @@ fn check_jetstream(endpoint: &HostPort, url: &str) {
         );
     }
     if let Some(version) = server_version(&info)
-        && version < (2, 10)
+        && version < (2, 9)
     {
         eprintln!(
-            "xtask: warning: the NATS server at {url} is version {}.{}; the services use JetStream features of 2.10 and later",
+            "xtask: warning: the NATS server at {url} is version {}.{}; the services need nats-server 2.9 or later (JetStream direct get)",
             version.0, version.1
         );
     }
@@ -189,7 +202,8 @@ fn ensure_postgres(
     root: &Path,
     local: &Path,
 ) -> Result<(PgServer, Option<PathBuf>)> {
-    let configured = env_nonempty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let configured =
+        env_nonempty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
     let server = PgServer::parse(&configured).context("DATABASE_URL")?;
     if sys::tcp_reachable(&server.endpoint, Duration::from_secs(1)) {
         println!(
@@ -205,18 +219,27 @@ fn ensure_postgres(
     let bindir = match find_pg_server_bindir() {
         Some(bindir) => bindir,
         None => {
-            install_or_explain("postgresql", "PostgreSQL server (initdb, pg_ctl)", "DATABASE_URL")?;
+            install_or_explain(
+                "postgresql",
+                "PostgreSQL server (initdb, pg_ctl)",
+                "DATABASE_URL",
+            )?;
             if sys::tcp_reachable(&server.endpoint, Duration::from_secs(1)) {
                 println!("xtask: postgres: using the server the package started");
                 return Ok((server, find_pg_server_bindir()));
             }
-            find_pg_server_bindir().context("initdb is still not found after installing postgresql")?
+            find_pg_server_bindir()
+                .context("initdb is still not found after installing postgresql")?
         }
     };
     let initdb = bindir.join("initdb");
     let pg_ctl = bindir.join("pg_ctl");
     // Postgres refuses to run as root: run it as `postgres` (or `nobody`).
-    let run_as = if sys::is_root() { Some(unprivileged_user()) } else { None };
+    let run_as = if sys::is_root() {
+        Some(unprivileged_user())
+    } else {
+        None
+    };
     let data = data_dir(root, local, run_as.as_deref())?;
 
     // A private cluster another xtask started is still running?
@@ -234,9 +257,20 @@ fn ensure_postgres(
         let argv = as_user(
             run_as.as_deref(),
             &initdb,
-            &["-D", &data_arg, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"],
+            &[
+                "-D",
+                &data_arg,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ],
         );
-        run_captured(&mut command_of(&argv)).context("initdb failed")?;
+        run_captured(&mut command_of(&argv))
+            .with_context(|| format!("initdb failed (delete {} to start over)", data.display()))?;
     }
 
     let port = if server.endpoint.is_loopback() && sys::port_free(&loopback(server.endpoint.port)) {
@@ -263,10 +297,16 @@ fn ensure_postgres(
     let start = as_user(
         run_as.as_deref(),
         &pg_ctl,
-        &["-D", &data_arg, "-l", &log, "-w", "-t", "60", "-o", &options, "start"],
+        &[
+            "-D", &data_arg, "-l", &log, "-w", "-t", "60", "-o", &options, "start",
+        ],
     );
-    run_captured(&mut command_of(&start))
-        .with_context(|| format!("starting postgres failed; see {log}:\n{}", sys::tail(Path::new(&log), 20)))?;
+    run_captured(&mut command_of(&start)).with_context(|| {
+        format!(
+            "starting postgres failed; see {log}:\n{}",
+            sys::tail(Path::new(&log), 20)
+        )
+    })?;
     let url = PgServer::local(port);
     println!(
         "xtask: postgres: started a private cluster on {} (data {}, log {log}); it stops when xtask exits",
@@ -308,7 +348,14 @@ fn find_pg_server_bindir() -> Option<PathBuf> {
     if let Some((_, bindir)) = versions.pop() {
         return Some(bindir);
     }
-    let initdb = which("initdb", &["/usr/local/pgsql/bin", "/opt/homebrew/bin", "/usr/local/bin"])?;
+    let initdb = which(
+        "initdb",
+        &[
+            "/usr/local/pgsql/bin",
+            "/opt/homebrew/bin",
+            "/usr/local/bin",
+        ],
+    )?;
     let bindir = initdb.parent()?.to_path_buf();
     bindir.join("pg_ctl").exists().then_some(bindir)
 }
@@ -347,7 +394,14 @@ fn as_user(user: Option<&str>, program: &Path, args: &[&str]) -> Vec<String> {
             .map(sys::shell_quote)
             .collect::<Vec<_>>()
             .join(" ");
-        vec!["su".into(), "-s".into(), "/bin/sh".into(), user.to_owned(), "-c".into(), script]
+        vec![
+            "su".into(),
+            "-s".into(),
+            "/bin/sh".into(),
+            user.to_owned(),
+            "-c".into(),
+            script,
+        ]
     }
 }
 
@@ -399,7 +453,10 @@ fn running_cluster_port(data: &Path) -> Option<u16> {
 
 /// `psql`, installing the client when it is missing and we may.
 fn find_psql(bindir: Option<&Path>) -> Result<PathBuf> {
-    let extra: Vec<String> = bindir.map(|d| d.display().to_string()).into_iter().collect();
+    let extra: Vec<String> = bindir
+        .map(|d| d.display().to_string())
+        .into_iter()
+        .collect();
     let extra_refs: Vec<&str> = extra.iter().map(String::as_str).collect();
     if let Some(psql) = which("psql", &extra_refs) {
         return Ok(psql);
@@ -410,7 +467,11 @@ fn find_psql(bindir: Option<&Path>) -> Result<PathBuf> {
             return Ok(psql);
         }
     }
-    install_or_explain("postgresql-client", "psql (the PostgreSQL client)", "DATABASE_URL")?;
+    install_or_explain(
+        "postgresql-client",
+        "psql (the PostgreSQL client)",
+        "DATABASE_URL",
+    )?;
     which("psql", &extra_refs).context("psql is still not found after installing postgresql-client")
 }
 
@@ -421,7 +482,17 @@ pub fn create_databases(infra: &Infra, names: &[&str]) -> Result<()> {
     let psql_cmd = |sql: &str| {
         let mut command = Command::new(&psql);
         command
-            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", &maintenance, "-c", sql])
+            .args([
+                "-X",
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &maintenance,
+                "-c",
+                sql,
+            ])
             .env("PGCONNECT_TIMEOUT", "10");
         command
     };
@@ -468,7 +539,9 @@ fn install_or_explain(package: &str, what: &str, env_var: &str) -> Result<()> {
         if install().is_ok_and(|s| s.success()) {
             return Ok(());
         }
-        bail!("`apt-get install -y {package}` failed; install {what} by hand, or set {env_var} to a running server");
+        bail!(
+            "`apt-get install -y {package}` failed; install {what} by hand, or set {env_var} to a running server"
+        );
     }
     let command = if apt.is_some() {
         format!("sudo apt-get install -y {package}")
@@ -479,7 +552,9 @@ fn install_or_explain(package: &str, what: &str, env_var: &str) -> Result<()> {
         };
         format!("brew install {brew}   (or your OS package manager's {package} package)")
     };
-    bail!("{what} is not installed. Install it with:\n\n    {command}\n\nthen run this again, or set {env_var} to a running server.")
+    bail!(
+        "{what} is not installed. Install it with:\n\n    {command}\n\nthen run this again, or set {env_var} to a running server."
+    )
 }
 
 #[cfg(test)]
@@ -491,8 +566,12 @@ mod tests {
     fn nats_versions_are_read_from_info() {
         let info = r#"INFO {"server_id":"x","version":"2.9.10","go":"go1.19","jetstream":true}"#;
         assert_eq!(server_version(info), Some((2, 9)));
-        assert!(server_version(info).unwrap() < (2, 10));
-        assert_eq!(server_version(r#"INFO {"version":"2.11.4"}"#), Some((2, 11)));
+        assert!(server_version(info).unwrap() >= (2, 9));
+        assert!(server_version(r#"INFO {"version":"2.8.4"}"#).unwrap() < (2, 9));
+        assert_eq!(
+            server_version(r#"INFO {"version":"2.11.4"}"#),
+            Some((2, 11))
+        );
         assert_eq!(server_version("INFO {}"), None);
     }
 
@@ -502,14 +581,21 @@ mod tests {
             redact("postgres://app:secret@db:5432/x"),
             "postgres://app:***@db:5432/x"
         );
-        assert_eq!(redact("postgres://postgres@127.0.0.1:5432/"), "postgres://postgres@127.0.0.1:5432/");
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1:5432/"),
+            "postgres://postgres@127.0.0.1:5432/"
+        );
     }
 
     #[test]
     fn commands_run_as_another_user_through_runuser_or_su() {
         let argv = as_user(None, Path::new("/usr/bin/pg_ctl"), &["-D", "/d", "stop"]);
         assert_eq!(argv, ["/usr/bin/pg_ctl", "-D", "/d", "stop"]);
-        let argv = as_user(Some("postgres"), Path::new("/usr/bin/pg_ctl"), &["-D", "/a b"]);
+        let argv = as_user(
+            Some("postgres"),
+            Path::new("/usr/bin/pg_ctl"),
+            &["-D", "/a b"],
+        );
         assert!(argv.contains(&"postgres".to_owned()));
         assert!(argv.iter().any(|a| a.contains("/usr/bin/pg_ctl")));
     }

@@ -99,7 +99,10 @@ impl Supervisor {
     /// `grace`.
     pub fn stop_process(&mut self, stage: u8, pid: u32, name: &str, grace: Duration) {
         self.registered += 1;
-        self.tell(&format!("proc\t{stage}\t{pid}\t{name}\t{}", grace.as_secs()));
+        self.tell(&format!(
+            "proc\t{stage}\t{pid}\t{name}\t{}",
+            grace.as_secs()
+        ));
     }
 
     /// Runs `argv` at `stage` (e.g. `pg_ctl stop`).
@@ -208,7 +211,10 @@ pub fn spawn_prefixed(
 /// writer never sees a broken pipe.
 pub fn prefix_main(args: &[String]) -> i32 {
     let name = args.first().map_or("?", String::as_str);
-    let width: usize = args.get(1).and_then(|w| w.parse().ok()).unwrap_or(name.len());
+    let width: usize = args
+        .get(1)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(name.len());
     let color: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(0);
     let stdout = std::io::stdout();
     let label = if stdout.is_terminal() {
@@ -239,8 +245,15 @@ pub fn prefix_main(args: &[String]) -> i32 {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Entry {
-    Process { pid: u32, name: String, grace: Duration },
-    Command { name: String, argv: Vec<String> },
+    Process {
+        pid: u32,
+        name: String,
+        grace: Duration,
+    },
+    Command {
+        name: String,
+        argv: Vec<String>,
+    },
 }
 
 /// Parses the reaper protocol; returns entries by stage.
@@ -250,7 +263,8 @@ fn parse_entries(lines: impl Iterator<Item = String>) -> BTreeMap<u8, Vec<Entry>
         let fields: Vec<&str> = line.split('\t').collect();
         match fields.as_slice() {
             ["proc", stage, pid, name, grace] => {
-                if let (Ok(stage), Ok(pid), Ok(grace)) = (stage.parse(), pid.parse(), grace.parse()) {
+                if let (Ok(stage), Ok(pid), Ok(grace)) = (stage.parse(), pid.parse(), grace.parse())
+                {
                     stages.entry(stage).or_default().push(Entry::Process {
                         pid,
                         name: (*name).to_owned(),
@@ -269,7 +283,8 @@ fn parse_entries(lines: impl Iterator<Item = String>) -> BTreeMap<u8, Vec<Entry>
             ["gone", pid] => {
                 if let Ok(pid) = pid.parse::<u32>() {
                     for entries in stages.values_mut() {
-                        entries.retain(|e| !matches!(e, Entry::Process { pid: p, .. } if *p == pid));
+                        entries
+                            .retain(|e| !matches!(e, Entry::Process { pid: p, .. } if *p == pid));
                     }
                 }
             }
@@ -295,7 +310,11 @@ fn alive(pid: u32) -> bool {
 /// `kill -s <signal> -- -<pgid>` (the whole process group) through `sh`,
 /// whose builtin kill exists everywhere.
 fn signal_group(pid: u32, signal: &str, group: bool) -> bool {
-    let target = if group { format!("-{pid}") } else { pid.to_string() };
+    let target = if group {
+        format!("-{pid}")
+    } else {
+        pid.to_string()
+    };
     let script = if signal == "0" {
         format!("kill -0 {target}")
     } else {
@@ -310,6 +329,12 @@ fn signal_group(pid: u32, signal: &str, group: bool) -> bool {
         .is_ok_and(|status| status.success())
 }
 
+/// Prints a line on stderr, ignoring errors: the terminal may be gone
+/// (hang-up) while the reaper still has work to do.
+fn say(line: String) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// `xtask __reaper`: waits for EOF on stdin, then stops what it was told.
 pub fn reaper_main() -> i32 {
     let lines = std::io::stdin().lock().lines().map_while(Result::ok);
@@ -321,31 +346,40 @@ pub fn reaper_main() -> i32 {
         let processes: Vec<(u32, &str, Duration)> = entries
             .iter()
             .filter_map(|e| match e {
-                Entry::Process { pid, name, grace } if alive(*pid) => Some((*pid, name.as_str(), *grace)),
+                Entry::Process { pid, name, grace } if alive(*pid) => {
+                    Some((*pid, name.as_str(), *grace))
+                }
                 _ => None,
             })
             .collect();
         if !processes.is_empty() {
             let names: Vec<&str> = processes.iter().map(|(_, name, _)| *name).collect();
-            eprintln!("xtask: stopping {}", names.join(", "));
+            say(format!("xtask: stopping {}", names.join(", ")));
             for (pid, _, _) in &processes {
                 signal_group(*pid, "TERM", true);
             }
-            let grace = processes.iter().map(|(_, _, g)| *g).max().unwrap_or_default();
+            let grace = processes
+                .iter()
+                .map(|(_, _, g)| *g)
+                .max()
+                .unwrap_or_default();
             let deadline = Instant::now() + grace;
             while Instant::now() < deadline && processes.iter().any(|(pid, _, _)| alive(*pid)) {
                 std::thread::sleep(Duration::from_millis(100));
             }
             for (pid, name, _) in &processes {
                 if alive(*pid) {
-                    eprintln!("xtask: {name} did not stop within {}s; killing it", grace.as_secs());
+                    say(format!(
+                        "xtask: {name} did not stop within {}s; killing it",
+                        grace.as_secs()
+                    ));
                     signal_group(*pid, "KILL", true);
                 }
             }
         }
         for entry in entries {
             if let Entry::Command { name, argv } = entry {
-                eprintln!("xtask: stopping {name}");
+                say(format!("xtask: stopping {name}"));
                 if let Some((program, args)) = argv.split_first() {
                     let result = Command::new(OsStr::new(program))
                         .args(args)
@@ -353,18 +387,18 @@ pub fn reaper_main() -> i32 {
                         .output();
                     match result {
                         Ok(output) if output.status.success() => {}
-                        Ok(output) => eprintln!(
+                        Ok(output) => say(format!(
                             "xtask: stopping {name} failed ({}): {}",
                             output.status,
                             String::from_utf8_lossy(&output.stderr).trim()
-                        ),
-                        Err(error) => eprintln!("xtask: cannot run {program}: {error}"),
+                        )),
+                        Err(error) => say(format!("xtask: cannot run {program}: {error}")),
                     }
                 }
             }
         }
     }
-    eprintln!("xtask: everything stopped");
+    say("xtask: everything stopped".to_owned());
     0
 }
 
@@ -396,7 +430,12 @@ mod tests {
             stages[&3],
             vec![Entry::Command {
                 name: "postgres".into(),
-                argv: vec!["/usr/bin/pg_ctl".into(), "-D".into(), "/data dir".into(), "stop".into()]
+                argv: vec![
+                    "/usr/bin/pg_ctl".into(),
+                    "-D".into(),
+                    "/data dir".into(),
+                    "stop".into()
+                ]
             }]
         );
     }

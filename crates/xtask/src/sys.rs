@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::urls::HostPort;
 
@@ -36,7 +36,11 @@ pub fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => {
             let dir = PathBuf::from(dir);
-            if dir.is_absolute() { dir } else { root.join(dir) }
+            if dir.is_absolute() {
+                dir
+            } else {
+                root.join(dir)
+            }
         }
         _ => root.join("target"),
     }
@@ -97,7 +101,9 @@ pub fn tcp_reachable(endpoint: &HostPort, timeout: Duration) -> bool {
 }
 
 fn connect(endpoint: &HostPort, timeout: Duration) -> Option<TcpStream> {
-    let addrs = (endpoint.host.as_str(), endpoint.port).to_socket_addrs().ok()?;
+    let addrs = (endpoint.host.as_str(), endpoint.port)
+        .to_socket_addrs()
+        .ok()?;
     addrs
         .into_iter()
         .find_map(|addr| TcpStream::connect_timeout(&addr, timeout).ok())
@@ -108,7 +114,9 @@ pub fn nats_info(endpoint: &HostPort) -> Option<String> {
     let stream = connect(endpoint, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     let mut line = String::new();
-    BufReader::new(stream.take(16 * 1024)).read_line(&mut line).ok()?;
+    BufReader::new(stream.take(16 * 1024))
+        .read_line(&mut line)
+        .ok()?;
     line.starts_with("INFO").then_some(line)
 }
 
@@ -127,7 +135,9 @@ pub fn free_port() -> Result<u16> {
 pub fn http_status(endpoint: &HostPort, path: &str) -> Option<u16> {
     let mut stream = connect(endpoint, Duration::from_secs(1))?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream.set_write_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .ok()?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: */*\r\n\r\n",
         endpoint.to_addr_string()
@@ -215,9 +225,14 @@ mod tests {
             let (mut stream, _) = listener.accept().unwrap();
             let mut buf = [0_u8; 1024];
             let _ = stream.read(&mut buf).unwrap();
-            stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n").unwrap();
+            stream
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
         });
-        let endpoint = HostPort { host: "127.0.0.1".into(), port };
+        let endpoint = HostPort {
+            host: "127.0.0.1".into(),
+            port,
+        };
         assert_eq!(http_status(&endpoint, "/readyz"), Some(503));
         server.join().unwrap();
     }

@@ -29,9 +29,12 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
     };
 
     // `-p <crate>` among the extra arguments narrows the run.
-    let narrowed = extra_args
-        .iter()
-        .any(|a| a == "-p" || a == "--package" || a.starts_with("--package=") || (a.starts_with("-p") && a.len() > 2));
+    let narrowed = extra_args.iter().any(|a| {
+        a == "-p"
+            || a == "--package"
+            || a.starts_with("--package=")
+            || (a.starts_with("-p") && a.len() > 2)
+    });
     let scope: &[&str] = if narrowed { &[] } else { &["--workspace"] };
     let code = if nextest_available() {
         // nextest does not run doctests: run them first, so the runner's

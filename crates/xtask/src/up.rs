@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::infra::{self, Infra};
-use crate::supervisor::{self, Supervisor, STAGE_GATEWAY, STAGE_SERVICES};
+use crate::supervisor::{self, STAGE_GATEWAY, STAGE_SERVICES, Supervisor};
 use crate::sys;
-use crate::urls::{parse_host_port, HostPort};
+use crate::urls::{HostPort, parse_host_port};
 
 const DATABASES: [&str; 3] = ["scim_directory", "scim_license", "scim_audit"];
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -164,15 +164,33 @@ pub fn run(supervisor: &mut Supervisor, root: &Path) -> Result<i32> {
     }
     let bin_dir = sys::target_dir(root).join("debug");
 
-    let width = plan.services.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let width = plan
+        .services
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
     for (index, service) in plan.services.iter().enumerate() {
         let binary = bin_dir.join(service.name);
         if !binary.exists() {
-            bail!("{} was not built ({} is missing)", service.name, binary.display());
+            bail!(
+                "{} was not built ({} is missing)",
+                service.name,
+                binary.display()
+            );
         }
         let mut command = Command::new(&binary);
-        command.current_dir(root).envs(service.env.iter().map(|(k, v)| (k, v)));
-        supervisor::spawn_prefixed(supervisor, command, service.name, service.stage, width, index)?;
+        command
+            .current_dir(root)
+            .envs(service.env.iter().map(|(k, v)| (k, v)));
+        supervisor::spawn_prefixed(
+            supervisor,
+            command,
+            service.name,
+            service.stage,
+            width,
+            index,
+        )?;
     }
 
     wait_ready(supervisor, &plan.services)?;
@@ -206,7 +224,13 @@ fn wait_ready(supervisor: &mut Supervisor, services: &[Service]) -> Result<()> {
         if started.elapsed() > STARTUP_TIMEOUT {
             let waiting: Vec<String> = pending
                 .iter()
-                .map(|s| format!("{} (http://{}/readyz)", s.name, s.ready_addr.to_addr_string()))
+                .map(|s| {
+                    format!(
+                        "{} (http://{}/readyz)",
+                        s.name,
+                        s.ready_addr.to_addr_string()
+                    )
+                })
                 .collect();
             bail!(
                 "not ready after {}s: {}",
@@ -244,7 +268,9 @@ fn scimctl(binary: &Path, plan: &Plan, args: &[&str]) -> Result<Value> {
         .env("ADMIN_TOKEN", &plan.admin_token)
         .stdin(Stdio::null());
     let shown = sys::describe(&command);
-    let output = command.output().with_context(|| format!("cannot run {shown}"))?;
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {shown}"))?;
     if !output.status.success() {
         bail!(
             "{shown} failed: {}",
@@ -286,17 +312,32 @@ fn create_demo(scimctl_bin: &Path, plan: &Plan) -> Result<Demo> {
     let tenants = scimctl(scimctl_bin, plan, &["tenant", "list"])?;
     let tenant_id = match find_named(&tenants, "tenants", "demo") {
         Some(id) => id,
-        None => string_at(&scimctl(scimctl_bin, plan, &["tenant", "create", "demo"])?, "/id")?,
-    };
-    let configs = scimctl(scimctl_bin, plan, &["config", "list", "--tenant", &tenant_id])?;
-    let config_id = match find_named(&configs, "configs", "Entra ID") {
-        Some(id) => id,
         None => string_at(
-            &scimctl(scimctl_bin, plan, &["config", "create", "--tenant", &tenant_id, "Entra ID"])?,
+            &scimctl(scimctl_bin, plan, &["tenant", "create", "demo"])?,
             "/id",
         )?,
     };
-    let issued = scimctl(scimctl_bin, plan, &["token", "issue", "--config", &config_id])?;
+    let configs = scimctl(
+        scimctl_bin,
+        plan,
+        &["config", "list", "--tenant", &tenant_id],
+    )?;
+    let config_id = match find_named(&configs, "configs", "Entra ID") {
+        Some(id) => id,
+        None => string_at(
+            &scimctl(
+                scimctl_bin,
+                plan,
+                &["config", "create", "--tenant", &tenant_id, "Entra ID"],
+            )?,
+            "/id",
+        )?,
+    };
+    let issued = scimctl(
+        scimctl_bin,
+        plan,
+        &["token", "issue", "--config", &config_id],
+    )?;
     let token = string_at(&issued, "/secret")?;
     let token_id = string_at(&issued, "/info/id").unwrap_or_default();
     let pool = scimctl(
@@ -387,7 +428,11 @@ fn print_banner(plan: &Plan, demo: &Demo, env_file: &Path, bin_dir: &Path) {
          ================================================================\n",
         base = plan.base_url,
         token = demo.token,
-        token_id = if demo.token_id.is_empty() { "?" } else { &demo.token_id },
+        token_id = if demo.token_id.is_empty() {
+            "?"
+        } else {
+            &demo.token_id
+        },
         env = env_file.display(),
         tenant = demo.tenant_id,
         config = demo.config_id,
@@ -405,8 +450,12 @@ mod tests {
 
     #[test]
     fn finds_existing_demo_entities_by_name() {
-        let tenants = json!({"tenants": [{"id": "t1", "name": "acme"}, {"id": "t2", "name": "demo"}]});
-        assert_eq!(find_named(&tenants, "tenants", "demo").as_deref(), Some("t2"));
+        let tenants =
+            json!({"tenants": [{"id": "t1", "name": "acme"}, {"id": "t2", "name": "demo"}]});
+        assert_eq!(
+            find_named(&tenants, "tenants", "demo").as_deref(),
+            Some("t2")
+        );
         assert_eq!(find_named(&tenants, "tenants", "nope"), None);
         assert_eq!(find_named(&json!({}), "configs", "Entra ID"), None);
     }
@@ -419,11 +468,19 @@ mod tests {
             pg_bindir: None,
         };
         let plan = plan(&infra).unwrap();
-        let gateway = plan.services.iter().find(|s| s.name == "scim-gateway").unwrap();
+        let gateway = plan
+            .services
+            .iter()
+            .find(|s| s.name == "scim-gateway")
+            .unwrap();
         let env: std::collections::HashMap<_, _> = gateway.env.iter().cloned().collect();
         assert!(env["DIRECTORY_GRPC_URL"].starts_with("http://"));
         assert!(env["GATEWAY_PUBLIC_BASE_URL"].ends_with("/scim/v2"));
-        let directory = plan.services.iter().find(|s| s.name == "directory-service").unwrap();
+        let directory = plan
+            .services
+            .iter()
+            .find(|s| s.name == "directory-service")
+            .unwrap();
         let env: std::collections::HashMap<_, _> = directory.env.iter().cloned().collect();
         assert!(env["DIRECTORY_DATABASE_URL"].ends_with("/scim_directory"));
         assert_eq!(env["NATS_URL"], "nats://127.0.0.1:4222");

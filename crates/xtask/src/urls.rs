@@ -1,7 +1,7 @@
 //! Just enough URL parsing for NATS and Postgres connection strings
 //! (no dependency on a URL crate).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// A TCP endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,10 @@ impl HostPort {
             "::" => "::1".to_owned(),
             other => other.to_owned(),
         };
-        HostPort { host, port: self.port }
+        HostPort {
+            host,
+            port: self.port,
+        }
     }
 }
 
@@ -151,19 +154,26 @@ mod tests {
         let hp = nats_endpoint("nats://u:p@nats.example:4333,nats://other:4222").unwrap();
         assert_eq!(hp.to_addr_string(), "nats.example:4333");
         assert_eq!(nats_endpoint("localhost").unwrap().port, 4222);
-        assert_eq!(nats_endpoint("tls://[::1]:5000").unwrap().to_addr_string(), "[::1]:5000");
+        assert_eq!(
+            nats_endpoint("tls://[::1]:5000").unwrap().to_addr_string(),
+            "[::1]:5000"
+        );
         assert!(nats_endpoint("nats://").is_err());
     }
 
     #[test]
     fn postgres_urls_keep_credentials_and_query() {
-        let pg = PgServer::parse("postgres://app:s3cret@db.internal:6432/anything?sslmode=require").unwrap();
+        let pg = PgServer::parse("postgres://app:s3cret@db.internal:6432/anything?sslmode=require")
+            .unwrap();
         assert_eq!(
             pg.with_db("scim_audit"),
             "postgres://app:s3cret@db.internal:6432/scim_audit?sslmode=require"
         );
         let pg = PgServer::parse("postgresql://127.0.0.1").unwrap();
-        assert_eq!(pg.with_db("postgres"), "postgresql://127.0.0.1:5432/postgres");
+        assert_eq!(
+            pg.with_db("postgres"),
+            "postgresql://127.0.0.1:5432/postgres"
+        );
         assert_eq!(
             PgServer::local(5544).with_db("scim_directory"),
             "postgres://postgres@127.0.0.1:5544/scim_directory"
