@@ -15,7 +15,7 @@ mod query;
 mod record;
 
 pub use app::Application;
-pub use config::{Config, DEFAULT_DATABASE_URL};
+pub use config::{Config, DEFAULT_DATABASE_URL, ENV};
 pub use error::ServiceError;
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use service_kit::config::ConfigError;

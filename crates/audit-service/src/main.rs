@@ -1,12 +1,12 @@
 use std::process::ExitCode;
 
-use audit_service::{Application, Config};
+use audit_service::{Application, Config, ENV};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     service_kit::main_loop::run_service(
         "audit-service",
-        Config::from_env(),
+        Config::from_env(&ENV),
         |config| &config.common,
         |config, shutdown| async move {
             Application::build(config)

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
 use prometheus_client::metrics::counter::Counter;
+use service_kit::checkpoint;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::error::ServiceError;
@@ -29,18 +30,11 @@ impl AuditProjection {
 
     async fn apply_batch(&self, batch: Vec<StoredEvent>) -> Result<u64, ServiceError> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("INSERT INTO checkpoint (name, last_sequence) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-            .bind(&self.checkpoint_name)
-            .execute(&mut *tx)
-            .await?;
         // Serialises with any other consumer on this database and skips what
         // it already recorded; the primary key would reject a duplicate
         // anyway, this just avoids the work.
-        let stored: i64 =
-            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1 FOR UPDATE")
-                .bind(&self.checkpoint_name)
-                .fetch_one(&mut *tx)
-                .await?;
+        let stored = checkpoint::lock(&mut tx, &self.checkpoint_name).await?;
+        let stored = i64::try_from(stored).unwrap_or(i64::MAX);
         let mut rows = Vec::with_capacity(batch.len());
         for event in &batch {
             let row = AuditRow::from_event(event)?;
@@ -53,11 +47,12 @@ impl AuditProjection {
         };
         name_license_targets(&mut tx, &mut rows).await?;
         let written = insert_rows(&mut tx, &rows).await?;
-        sqlx::query("UPDATE checkpoint SET last_sequence = $2 WHERE name = $1")
-            .bind(&self.checkpoint_name)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
+        checkpoint::store(
+            &mut tx,
+            &self.checkpoint_name,
+            u64::try_from(last).unwrap_or(0),
+        )
+        .await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -65,15 +60,9 @@ impl AuditProjection {
 
 impl BatchHandler for AuditProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let stored: Option<i64> =
-            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1")
-                .bind(&self.checkpoint_name)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(HandlerError::new)?;
-        Ok(stored
-            .and_then(|sequence| u64::try_from(sequence).ok())
-            .unwrap_or(0))
+        checkpoint::read(&self.db, &self.checkpoint_name)
+            .await
+            .map_err(HandlerError::new)
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {

@@ -56,7 +56,7 @@ CREATE TABLE group_members (
 );
 CREATE INDEX group_members_member ON group_members (tenant_id, member_id);
 
-CREATE TABLE projection_checkpoint (
+CREATE TABLE checkpoint (
     name          text   PRIMARY KEY,
     last_sequence bigint NOT NULL
 );

@@ -9,6 +9,7 @@ use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
 use scim_events::{EventPayload, GroupState};
 use serde_json::Value;
+use service_kit::checkpoint;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
 
@@ -26,12 +27,7 @@ impl DirectoryProjection {
 }
 
 pub async fn read_checkpoint(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let sequence: Option<i64> =
-        sqlx::query_scalar("SELECT last_sequence FROM projection_checkpoint WHERE name = $1")
-            .bind(PROJECTION_NAME)
-            .fetch_optional(pool)
-            .await?;
-    Ok(sequence.map_or(0, |value| u64::try_from(value).unwrap_or(0)))
+    checkpoint::read(pool, PROJECTION_NAME).await
 }
 
 impl BatchHandler for DirectoryProjection {
@@ -52,7 +48,10 @@ impl BatchHandler for DirectoryProjection {
             return Ok(());
         };
         let mut tx = self.pool.begin().await.map_err(HandlerError::new)?;
-        for event in &batch {
+        let stored = checkpoint::lock(&mut tx, PROJECTION_NAME)
+            .await
+            .map_err(HandlerError::new)?;
+        for event in batch.iter().filter(|event| event.sequence > stored) {
             apply_event(&mut tx, event).await.map_err(|error| {
                 HandlerError(format!(
                     "event {} ({}): {error}",
@@ -61,15 +60,11 @@ impl BatchHandler for DirectoryProjection {
                 ))
             })?;
         }
-        sqlx::query(
-            "INSERT INTO projection_checkpoint (name, last_sequence) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
-        )
-        .bind(PROJECTION_NAME)
-        .bind(to_i64(last))
-        .execute(&mut *tx)
-        .await
-        .map_err(HandlerError::new)?;
+        if last > stored {
+            checkpoint::store(&mut tx, PROJECTION_NAME, last)
+                .await
+                .map_err(HandlerError::new)?;
+        }
         tx.commit().await.map_err(HandlerError::new)?;
         self.applied.send_if_modified(|current| {
             let advanced = last > *current;

@@ -152,7 +152,7 @@ async fn run_once<H: BatchHandler>(
             delivered
                 .push(message.map_err(|error| StoreError::jetstream("receive message", error))?);
         }
-        let (batch, skipped) = decode_batch(&delivered, checkpoint, metrics).await;
+        let batch = decode_batch(&delivered, checkpoint, metrics).await;
         let last_in_batch = batch.last().map(|event| event.sequence);
         if !batch.is_empty() {
             let size = batch.len();
@@ -175,7 +175,6 @@ async fn run_once<H: BatchHandler>(
                 .applied_sequence
                 .set(i64::try_from(sequence).unwrap_or(i64::MAX));
         }
-        let _ = skipped;
         for message in &delivered {
             if let Err(error) = message.ack().await {
                 // The checkpoint already protects us; a lost ack only means
@@ -234,18 +233,15 @@ async fn decode_batch(
     delivered: &[Message],
     checkpoint: u64,
     metrics: &ConsumerMetrics,
-) -> (Vec<StoredEvent>, usize) {
+) -> Vec<StoredEvent> {
     let mut batch = Vec::with_capacity(delivered.len());
-    let mut skipped = 0;
     let mut high_water = checkpoint;
     for message in delivered {
         let Ok(info) = message.info() else {
-            skipped += 1;
             continue;
         };
         let sequence = info.stream_sequence;
         if sequence <= high_water {
-            skipped += 1;
             continue;
         }
         match EventEnvelope::from_json(&message.payload) {
@@ -264,11 +260,10 @@ async fn decode_batch(
                 if let Err(error) = message.ack_with(AckKind::Term).await {
                     tracing::debug!(%error, "term failed");
                 }
-                skipped += 1;
             }
         }
     }
-    (batch, skipped)
+    batch
 }
 
 async fn apply_with_retry<H: BatchHandler>(

@@ -1,40 +1,17 @@
-use std::net::SocketAddr;
-
-use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
+use service_kit::config::{BackendConfig, BackendEnv};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/scim_license";
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub common: CommonConfig,
-    pub database_url: String,
-    pub grpc_addr: SocketAddr,
-    pub metrics_addr: SocketAddr,
-}
+pub type Config = BackendConfig;
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&process_env)
-    }
-
-    /// Like [`Config::from_env`] with an injected environment, for tests.
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            common: CommonConfig::from_lookup(lookup)?,
-            database_url: string_or(lookup, "LICENSE_DATABASE_URL", DEFAULT_DATABASE_URL),
-            grpc_addr: parse_or(
-                lookup,
-                "LICENSE_GRPC_ADDR",
-                SocketAddr::from(([127, 0, 0, 1], 50052)),
-            )?,
-            metrics_addr: parse_or(
-                lookup,
-                "LICENSE_METRICS_ADDR",
-                SocketAddr::from(([127, 0, 0, 1], 9102)),
-            )?,
-        })
-    }
-}
+pub const ENV: BackendEnv = BackendEnv {
+    database_url: "LICENSE_DATABASE_URL",
+    default_database_url: DEFAULT_DATABASE_URL,
+    grpc_addr: "LICENSE_GRPC_ADDR",
+    default_grpc_port: 50052,
+    metrics_addr: "LICENSE_METRICS_ADDR",
+    default_metrics_port: 9102,
+};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -43,14 +20,15 @@ mod tests {
 
     #[test]
     fn defaults_and_errors_name_the_variable() {
-        let config = Config::from_lookup(&|_| None).unwrap();
+        let config = Config::from_lookup(&ENV, &|_| None).unwrap();
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.grpc_addr.port(), 50052);
         assert_eq!(config.metrics_addr.port(), 9102);
 
-        let error =
-            Config::from_lookup(&|name| (name == "LICENSE_GRPC_ADDR").then(|| "nope".to_owned()))
-                .unwrap_err();
+        let error = Config::from_lookup(&ENV, &|name| {
+            (name == "LICENSE_GRPC_ADDR").then(|| "nope".to_owned())
+        })
+        .unwrap_err();
         assert!(error.to_string().contains("LICENSE_GRPC_ADDR"), "{error}");
     }
 }

@@ -16,6 +16,6 @@ mod projection;
 mod relay;
 
 pub use app::Application;
-pub use config::{Config, DEFAULT_DATABASE_URL};
+pub use config::{Config, DEFAULT_DATABASE_URL, ENV};
 pub use error::ServiceError;
 pub use service_kit::config::ConfigError;

@@ -7,6 +7,7 @@ use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
 use scim_events::{AggregateKind, EventPayload};
 use serde_json::Value;
+use service_kit::checkpoint;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 
@@ -40,27 +41,15 @@ impl LicenseProjection {
 
     async fn apply_batch(&self, batch: Vec<StoredEvent>) -> Result<Tally, ServiceError> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("INSERT INTO checkpoint (name, last_sequence) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-            .bind(&self.checkpoint_name)
-            .execute(&mut *tx)
-            .await?;
         // The row lock makes a second consumer (a replica that wrongly
         // believes it leads, e.g. after its lock session died) wait and then
         // skip what this one applied, instead of applying it twice.
-        let stored: i64 =
-            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1 FOR UPDATE")
-                .bind(&self.checkpoint_name)
-                .fetch_one(&mut *tx)
-                .await?;
+        let stored = checkpoint::lock(&mut tx, &self.checkpoint_name).await?;
         let fresh: Vec<StoredEvent> = batch
             .into_iter()
-            .filter(|event| i64::try_from(event.sequence).is_ok_and(|sequence| sequence > stored))
+            .filter(|event| event.sequence > stored)
             .collect();
-        // Every sequence left converts: the filter above checked it.
-        let Some(last) = fresh
-            .last()
-            .and_then(|event| i64::try_from(event.sequence).ok())
-        else {
+        let Some(last) = fresh.last().map(|event| event.sequence) else {
             return Ok(Tally::default());
         };
 
@@ -77,11 +66,7 @@ impl LicenseProjection {
         for event in &fresh {
             apply_event(&mut tx, event, &mut tally).await?;
         }
-        sqlx::query("UPDATE checkpoint SET last_sequence = $2 WHERE name = $1")
-            .bind(&self.checkpoint_name)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
+        checkpoint::store(&mut tx, &self.checkpoint_name, last).await?;
         tx.commit().await?;
         Ok(tally)
     }
@@ -89,15 +74,9 @@ impl LicenseProjection {
 
 impl BatchHandler for LicenseProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let stored: Option<i64> =
-            sqlx::query_scalar("SELECT last_sequence FROM checkpoint WHERE name = $1")
-                .bind(&self.checkpoint_name)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(HandlerError::new)?;
-        Ok(stored
-            .and_then(|sequence| u64::try_from(sequence).ok())
-            .unwrap_or(0))
+        checkpoint::read(&self.db, &self.checkpoint_name)
+            .await
+            .map_err(HandlerError::new)
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {

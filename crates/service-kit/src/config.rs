@@ -100,6 +100,45 @@ impl CommonConfig {
     }
 }
 
+/// The environment variable names and defaults of one backend service.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendEnv {
+    pub database_url: &'static str,
+    pub default_database_url: &'static str,
+    pub grpc_addr: &'static str,
+    pub default_grpc_port: u16,
+    pub metrics_addr: &'static str,
+    pub default_metrics_port: u16,
+}
+
+/// Configuration of a gRPC service that consumes events into its own database.
+#[derive(Debug, Clone)]
+pub struct BackendConfig {
+    pub common: CommonConfig,
+    pub database_url: String,
+    pub grpc_addr: std::net::SocketAddr,
+    pub metrics_addr: std::net::SocketAddr,
+}
+
+impl BackendConfig {
+    pub fn from_env(env: &BackendEnv) -> Result<Self, ConfigError> {
+        Self::from_lookup(env, &process_env)
+    }
+
+    pub fn from_lookup(
+        env: &BackendEnv,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        Ok(Self {
+            common: CommonConfig::from_lookup(lookup)?,
+            database_url: string_or(lookup, env.database_url, env.default_database_url),
+            grpc_addr: parse_or(lookup, env.grpc_addr, loopback(env.default_grpc_port))?,
+            metrics_addr: parse_or(lookup, env.metrics_addr, loopback(env.default_metrics_port))?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

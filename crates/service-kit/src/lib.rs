@@ -4,6 +4,7 @@
 //! `/metrics` + health HTTP endpoint.
 
 pub mod admin_auth;
+pub mod checkpoint;
 pub mod config;
 pub mod leader;
 pub mod main_loop;
