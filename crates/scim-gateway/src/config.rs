@@ -11,6 +11,9 @@ pub struct Config {
     pub public_base_url: String,
     pub directory_url: String,
     pub max_body_bytes: usize,
+    /// `/Bulk` limits, advertised in `/ServiceProviderConfig` and enforced (413).
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload_bytes: usize,
     /// How long a write waits for the directory to show it before answering
     /// 503 (the write itself is durable by then).
     pub await_applied_ms: u32,
@@ -48,6 +51,8 @@ impl Config {
             public_base_url,
             directory_url: string_or(lookup, "DIRECTORY_GRPC_URL", "http://127.0.0.1:50051"),
             max_body_bytes: parse_or(lookup, "GATEWAY_MAX_BODY_BYTES", 1_048_576)?,
+            bulk_max_operations: parse_or(lookup, "GATEWAY_BULK_MAX_OPERATIONS", 1_000)?,
+            bulk_max_payload_bytes: parse_or(lookup, "GATEWAY_BULK_MAX_PAYLOAD_BYTES", 1_048_576)?,
             await_applied_ms: parse_or(lookup, "GATEWAY_AWAIT_APPLIED_MS", 5_000)?,
             default_page_size: parse_or(lookup, "GATEWAY_DEFAULT_PAGE_SIZE", 100)?,
             max_page_size: parse_or(lookup, "GATEWAY_MAX_PAGE_SIZE", 1_000)?,

@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use event_store::{AppendError, StoreError};
 use scim_model::ScimError;
-use serde_json::json;
+use serde_json::{Value, json};
 use thiserror::Error;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -22,6 +22,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     PreconditionFailed(String),
+    /// 409 without a `scimType`: e.g. a bulk operation whose `bulkId`
+    /// reference cannot be resolved (RFC 7644 §3.7.3).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
@@ -52,6 +56,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -70,12 +75,11 @@ impl ApiError {
     pub fn internal(error: impl std::fmt::Display) -> Self {
         Self::Internal(error.to_string())
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// The SCIM Error body (RFC 7644 §3.12) and the `detail` it carries.
+    pub fn to_body(&self) -> (Value, String) {
         let status = self.status();
-        let detail = match &self {
+        let detail = match self {
             // Internal details go to the log, not to the client.
             Self::Internal(message) => {
                 tracing::error!(%message, "internal error");
@@ -83,15 +87,23 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let scim_type = self.scim_type();
         let mut body = json!({
             "schemas": [ERROR_SCHEMA],
             "status": status.as_u16().to_string(),
             "detail": detail,
         });
-        if let Some(scim_type) = scim_type {
+        if let Some(scim_type) = self.scim_type() {
             body["scimType"] = json!(scim_type);
         }
+        (body, detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let scim_type = self.scim_type();
+        let (body, detail) = self.to_body();
         let mut response = (status, body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -137,6 +149,17 @@ impl From<tonic::Status> for ApiError {
             }
             Code::DeadlineExceeded | Code::Unavailable => Self::Unavailable(message),
             _ => Self::Internal(format!("directory: {status}")),
+        }
+    }
+}
+
+impl From<scim_model::BulkError> for ApiError {
+    fn from(error: scim_model::BulkError) -> Self {
+        match error {
+            scim_model::BulkError::TooManyOperations { .. } => {
+                Self::PayloadTooLarge(error.to_string())
+            }
+            scim_model::BulkError::Invalid(error) => Self::Scim(error),
         }
     }
 }

@@ -4,12 +4,12 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scim_model::ScimError;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{ApiError, SCIM_CONTENT_TYPE};
 use crate::state::AppState;
 
-const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// A JSON request body, size-limited, answering SCIM errors (413
 /// `PayloadTooLarge`, 400 `invalidSyntax`) instead of axum's plain text.
@@ -20,31 +20,50 @@ impl FromRequest<AppState> for ScimBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.config().max_body_bytes;
-        let declared = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<usize>().ok());
-        if declared.is_some_and(|length| length > limit) {
-            return Err(too_large(limit));
-        }
-        let bytes = axum::body::to_bytes(request.into_body(), limit)
+        read_json_object(request, state.config().max_body_bytes)
             .await
-            .map_err(|_| too_large(limit))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ScimError::InvalidSyntax("the request body is empty".into()).into());
-        }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
-            ScimError::InvalidSyntax(format!("the request body is not valid JSON: {error}"))
-        })?;
-        if !value.is_object() {
-            return Err(
-                ScimError::InvalidSyntax("the request body must be a JSON object".into()).into(),
-            );
-        }
-        Ok(Self(value))
+            .map(Self)
     }
+}
+
+/// A BulkRequest body: limited by the bulk `maxPayloadSize` advertised in
+/// `/ServiceProviderConfig` rather than the per-resource body limit.
+pub struct BulkBody(pub Value);
+
+impl FromRequest<AppState> for BulkBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        read_json_object(request, state.config().bulk_max_payload_bytes)
+            .await
+            .map(Self)
+    }
+}
+
+async fn read_json_object(request: Request, limit: usize) -> Result<Value, ApiError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large(limit));
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| too_large(limit))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::InvalidSyntax("the request body is empty".into()).into());
+    }
+    let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
+        ScimError::InvalidSyntax(format!("the request body is not valid JSON: {error}"))
+    })?;
+    if !value.is_object() {
+        return Err(
+            ScimError::InvalidSyntax("the request body must be a JSON object".into()).into(),
+        );
+    }
+    Ok(value)
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -77,13 +96,19 @@ fn parse_version_header(
         .to_str()
         .map_err(|_| ScimError::InvalidValue(format!("{name} is not valid text")))?
         .trim();
+    Ok(parse_etag(text))
+}
+
+/// The version in an entity tag (`W/"42"`, `"42"`), `None` for `*`. A tag we
+/// never issued can match nothing: it becomes a version that never exists,
+/// so writes answer 412 rather than a syntax error.
+pub fn parse_etag(text: &str) -> Option<u64> {
+    let text = text.trim();
     if text == "*" {
-        return Ok(None);
+        return None;
     }
     let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    // A version we never issued can match nothing: treat it as a mismatch
-    // (412 on writes) rather than a syntax error.
-    Ok(Some(bare.parse().unwrap_or(u64::MAX)))
+    Some(bare.parse().unwrap_or(u64::MAX))
 }
 
 pub fn scim_json(
@@ -128,6 +153,8 @@ pub fn not_modified(version: u64) -> Response {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListRequest {
     pub filter: Option<String>,
+    /// RFC 9865: `Some("")` asks for the first page in cursor mode.
+    pub cursor: Option<String>,
     pub start_index: Option<u64>,
     pub count: Option<u64>,
     pub sort_by: Option<String>,
@@ -178,6 +205,7 @@ impl ListRequest {
         };
         match name.to_ascii_lowercase().as_str() {
             "filter" => self.filter = Some(text()),
+            "cursor" => self.cursor = Some(text()),
             "startindex" => self.start_index = Some(parse_number(name, &text())?),
             "count" => self.count = Some(parse_number(name, &text())?),
             "sortby" => self.sort_by = Some(text()),
@@ -211,19 +239,10 @@ fn parse_number(name: &str, text: &str) -> Result<u64, ApiError> {
     }
 }
 
-pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn etags_parse_weak_strong_and_wildcard() {

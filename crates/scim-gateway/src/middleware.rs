@@ -122,7 +122,7 @@ fn bearer_token(request: &Request) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-async fn record_rejection(
+pub(crate) async fn record_rejection(
     state: &AppState,
     tenant: &TenantContext,
     method: &Method,

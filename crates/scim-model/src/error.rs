@@ -24,6 +24,12 @@ pub enum ScimError {
     InvalidVers(String),
     #[error("sensitive: {0}")]
     Sensitive(String),
+    /// RFC 9865: a cursor this server did not issue for this query.
+    #[error("invalidCursor: {0}")]
+    InvalidCursor(String),
+    /// RFC 9865: `count` above the maximum page size in cursor mode.
+    #[error("invalidCount: {0}")]
+    InvalidCount(String),
 }
 
 impl ScimError {
@@ -48,6 +54,8 @@ impl ScimError {
             ScimError::TooMany(_) => "tooMany",
             ScimError::InvalidVers(_) => "invalidVers",
             ScimError::Sensitive(_) => "sensitive",
+            ScimError::InvalidCursor(_) => "invalidCursor",
+            ScimError::InvalidCount(_) => "invalidCount",
         })
     }
 
@@ -63,7 +71,9 @@ impl ScimError {
             | ScimError::Uniqueness(d)
             | ScimError::TooMany(d)
             | ScimError::InvalidVers(d)
-            | ScimError::Sensitive(d) => d.clone(),
+            | ScimError::Sensitive(d)
+            | ScimError::InvalidCursor(d)
+            | ScimError::InvalidCount(d) => d.clone(),
         }
     }
 

@@ -1,16 +1,23 @@
 //! SCIM 2.0 protocol logic (RFC 7643, RFC 7644): schemas, resource validation, filters and
 //! PATCH. Pure: no IO, resources are `serde_json::Value` objects with canonical attribute names.
 
+pub mod bulk;
 pub mod error;
 pub mod filter;
+pub mod pagination;
 pub mod patch;
 pub mod path;
 pub mod resource;
 pub mod schema;
 mod value;
 
+pub use bulk::{
+    BulkEndpoint, BulkError, BulkMethod, BulkOperation, BulkRequest, BulkScheduler, BulkStep,
+    parse_bulk_request,
+};
 pub use error::ScimError;
 pub use filter::{CompareOp, CompareValue, Filter, matches, parse_filter, validate_filter};
+pub use pagination::{QueryShape, decode_cursor, encode_cursor, neighbour_cursors};
 pub use patch::{
     GroupPatchOutcome, PatchOp, PatchOperation, PatchPath, apply_group_patch, apply_user_patch,
     parse_patch_path, parse_patch_request,

@@ -6,7 +6,7 @@ use scim_events::{AggregateKind, EventEnvelope, EventPayload, GroupState};
 use scim_model::{GroupPatchOutcome, ScimError};
 use serde_json::Value;
 
-use super::{MAX_ATTEMPTS, actor};
+use super::{MAX_ATTEMPTS, actor, with_id, without_id};
 use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,7 +61,8 @@ impl<'a> GroupCommands<'a> {
         }
     }
 
-    pub async fn create(&self, body: &Value) -> Result<String, ApiError> {
+    /// Creates the group; returns its id and version.
+    pub async fn create(&self, body: &Value) -> Result<(String, u64), ApiError> {
         let (resource, member_ids) = scim_model::prepare_new_group(body)?;
         let (members, skipped) = self.split_known_members(unique(member_ids.iter())).await?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -78,7 +79,7 @@ impl<'a> GroupCommands<'a> {
         );
         let version = self.state.store().append(&event, 0).await?;
         self.await_visible(version).await?;
-        Ok(id)
+        Ok((id, version))
     }
 
     pub async fn load(&self, id: &str) -> Result<(GroupState, u64), ApiError> {
@@ -95,12 +96,12 @@ impl<'a> GroupCommands<'a> {
         id: &str,
         if_match: Option<u64>,
         body: &Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<u64, ApiError> {
         let operations = scim_model::parse_patch_request(body)?;
         self.update(id, if_match, "patch", |group| {
-            let outcome = scim_model::apply_group_patch(group, &operations)?;
+            let outcome = scim_model::apply_group_patch(&with_id(group, id), &operations)?;
             let delta = MembershipDelta::from_patch(&outcome);
-            Ok((outcome.resource, delta))
+            Ok((without_id(outcome.resource), delta))
         })
         .await
     }
@@ -110,7 +111,7 @@ impl<'a> GroupCommands<'a> {
         id: &str,
         if_match: Option<u64>,
         body: &Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<u64, ApiError> {
         self.update(id, if_match, "replace", |group| {
             let (resource, members) = scim_model::prepare_replaced_group(group, body)?;
             Ok((
@@ -131,7 +132,7 @@ impl<'a> GroupCommands<'a> {
         if_match: Option<u64>,
         method: &str,
         change: impl Fn(&Value) -> Result<(Value, MembershipDelta), ScimError>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<u64, ApiError> {
         for _ in 0..MAX_ATTEMPTS {
             let (current, version) = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != version) {
@@ -139,7 +140,8 @@ impl<'a> GroupCommands<'a> {
             }
             let (resource, mut delta) = change(&current.resource)?;
             if resource == current.resource && delta.is_empty() {
-                return self.await_visible(version).await;
+                self.await_visible(version).await?;
+                return Ok(version);
             }
             let (known, skipped) = self
                 .split_known_members(std::mem::take(&mut delta.added))
@@ -160,7 +162,10 @@ impl<'a> GroupCommands<'a> {
                 },
             );
             match self.state.store().append(&event, version).await {
-                Ok(version) => return self.await_visible(version).await,
+                Ok(version) => {
+                    self.await_visible(version).await?;
+                    return Ok(version);
+                }
                 Err(AppendError::Conflict { .. }) if if_match.is_none() => {
                     self.state.metrics().publish_conflicts.inc();
                 }

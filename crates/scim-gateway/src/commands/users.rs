@@ -5,7 +5,7 @@ use scim_events::{AggregateKind, EventEnvelope, EventPayload};
 use scim_model::ScimError;
 use serde_json::{Value, json};
 
-use super::{MAX_ATTEMPTS, actor};
+use super::{MAX_ATTEMPTS, actor, with_id, without_id};
 use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -108,7 +108,7 @@ impl<'a> UserCommands<'a> {
             if if_match.is_some_and(|expected| expected != current.version) {
                 return Err(version_mismatch());
             }
-            let updated = change(&current.resource)?;
+            let updated = without_id(change(&with_id(&current.resource, id))?);
             if updated == current.resource {
                 self.await_visible(current.version).await?;
                 return Ok(current);

@@ -12,9 +12,10 @@ use crate::state::AppState;
 pub fn limits(state: &AppState) -> ServiceLimits {
     ServiceLimits {
         max_results: u32::try_from(state.config().max_page_size).unwrap_or(u32::MAX),
-        bulk_max_operations: 0,
-        bulk_max_payload_bytes: 0,
-        bulk_supported: false,
+        default_page_size: u32::try_from(state.config().default_page_size).unwrap_or(u32::MAX),
+        bulk_max_operations: u32::try_from(state.config().bulk_max_operations).unwrap_or(u32::MAX),
+        bulk_max_payload_bytes: state.config().bulk_max_payload_bytes as u64,
+        bulk_supported: true,
         sort_supported: true,
         etag_supported: true,
     }

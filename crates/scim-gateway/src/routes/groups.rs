@@ -4,13 +4,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use scim_rpc::directory::ResourceKind;
 
+use super::listing;
 use super::render::{Selection, is_plausible_id, render};
 use crate::commands::GroupCommands;
-use crate::directory::{ListParams, TenantContext};
+use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::http::{
-    ListRequest, ScimBody, if_match, if_none_match, list_response, no_content, not_modified,
-    scim_json,
+    ListRequest, ScimBody, if_match, if_none_match, no_content, not_modified, scim_json,
 };
 use crate::middleware::RequestId;
 use crate::state::AppState;
@@ -66,7 +66,7 @@ pub async fn create(
     Query(query): QueryPairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let id = GroupCommands::new(&state, &tenant, &request_id.0)
+    let (id, _) = GroupCommands::new(&state, &tenant, &request_id.0)
         .create(&body)
         .await?;
     respond(
@@ -117,7 +117,7 @@ pub async fn list(
     Query(query): QueryPairs,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_query(&query)?;
-    list_groups(&state, &tenant, request).await
+    listing::list(&state, &tenant, listing::GROUPS, &request).await
 }
 
 pub async fn search(
@@ -126,53 +126,7 @@ pub async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_search_body(&body)?;
-    list_groups(&state, &tenant, request).await
-}
-
-async fn list_groups(
-    state: &AppState,
-    tenant: &TenantContext,
-    request: ListRequest,
-) -> Result<Response, ApiError> {
-    let config = state.config();
-    let start_index = request.start_index.unwrap_or(1).max(1);
-    let count = request
-        .count
-        .unwrap_or(config.default_page_size)
-        .min(config.max_page_size);
-    let selection = Selection::from_list(&request);
-    let (total, groups) = state
-        .directory()
-        .list(
-            tenant,
-            ResourceKind::Group,
-            ListParams {
-                filter: request.filter.clone().unwrap_or_default(),
-                start_index,
-                count,
-                sort_by: request.sort_by.clone().unwrap_or_default(),
-                descending: request.sort_descending,
-                exclude_members: selection.excludes_members(),
-            },
-        )
-        .await?;
-    let resources = groups
-        .into_iter()
-        .map(|group| {
-            render(
-                group.json,
-                &location(state, &group.id),
-                scim_model::schema::group(),
-                &selection,
-            )
-        })
-        .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(total, start_index, resources),
-        None,
-        None,
-    ))
+    listing::list(&state, &tenant, listing::GROUPS, &request).await
 }
 
 pub async fn replace(

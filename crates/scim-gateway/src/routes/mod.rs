@@ -1,18 +1,22 @@
 //! The HTTP surface: `/scim/v2/...` plus health and metrics.
 
+mod bulk;
 mod discovery;
 mod groups;
+mod listing;
 mod render;
 mod users;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use axum::{Extension, Router};
 
+use crate::directory::TenantContext;
 use crate::error::ApiError;
+use crate::http::{ListRequest, ScimBody};
 use crate::middleware::{authenticate, observe};
 use crate::state::AppState;
 
@@ -43,6 +47,8 @@ pub fn router(state: AppState) -> Router {
                     .delete(groups::delete),
             ),
         )
+        .route("/.search", scim_methods(post(search_all)))
+        .route("/Bulk", scim_methods(post(bulk::bulk)))
         .route_layer(from_fn_with_state(state.clone(), authenticate));
 
     let discovery = Router::new()
@@ -76,6 +82,16 @@ fn scim_methods(router: MethodRouter<AppState>) -> MethodRouter<AppState> {
     router.fallback(|| async {
         ApiError::MethodNotAllowed("this method is not supported on this endpoint".into())
     })
+}
+
+/// `POST /.search` at the root: all resource types at once (RFC 7644 §3.4.3).
+async fn search_all(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantContext>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_search_body(&body)?;
+    listing::search_all(&state, &tenant, &request).await
 }
 
 async fn not_found() -> ApiError {

@@ -4,13 +4,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use scim_rpc::directory::ResourceKind;
 
+use super::listing;
 use super::render::{Selection, is_plausible_id, render};
 use crate::commands::UserCommands;
-use crate::directory::{ListParams, TenantContext};
+use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::http::{
-    ListRequest, ScimBody, if_match, if_none_match, list_response, no_content, not_modified,
-    scim_json,
+    ListRequest, ScimBody, if_match, if_none_match, no_content, not_modified, scim_json,
 };
 use crate::middleware::RequestId;
 use crate::state::AppState;
@@ -79,7 +79,7 @@ pub async fn list(
     Query(query): QueryPairs,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_query(&query)?;
-    list_users(&state, &tenant, request).await
+    listing::list(&state, &tenant, listing::USERS, &request).await
 }
 
 pub async fn search(
@@ -88,53 +88,7 @@ pub async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_search_body(&body)?;
-    list_users(&state, &tenant, request).await
-}
-
-async fn list_users(
-    state: &AppState,
-    tenant: &TenantContext,
-    request: ListRequest,
-) -> Result<Response, ApiError> {
-    let config = state.config();
-    let start_index = request.start_index.unwrap_or(1).max(1);
-    let count = request
-        .count
-        .unwrap_or(config.default_page_size)
-        .min(config.max_page_size);
-    let (total, users) = state
-        .directory()
-        .list(
-            tenant,
-            ResourceKind::User,
-            ListParams {
-                filter: request.filter.clone().unwrap_or_default(),
-                start_index,
-                count,
-                sort_by: request.sort_by.clone().unwrap_or_default(),
-                descending: request.sort_descending,
-                exclude_members: true,
-            },
-        )
-        .await?;
-    let selection = Selection::from_list(&request);
-    let resources = users
-        .into_iter()
-        .map(|user| {
-            render(
-                user.json,
-                &location(state, &user.id),
-                scim_model::schema::user(),
-                &selection,
-            )
-        })
-        .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &list_response(total, start_index, resources),
-        None,
-        None,
-    ))
+    listing::list(&state, &tenant, listing::USERS, &request).await
 }
 
 pub async fn replace(

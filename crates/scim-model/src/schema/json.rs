@@ -12,6 +12,8 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceLimits {
     pub max_results: u32,
+    /// Page size when a client sends no `count` (capped at `max_results`).
+    pub default_page_size: u32,
     pub bulk_max_operations: u32,
     pub bulk_max_payload_bytes: u64,
     pub bulk_supported: bool,
@@ -19,12 +21,9 @@ pub struct ServiceLimits {
     pub etag_supported: bool,
 }
 
-/// Page size used when a client sends no `count`, unless `max_results` is smaller.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
-
 impl ServiceLimits {
     pub fn default_page_size(&self) -> u32 {
-        DEFAULT_PAGE_SIZE.min(self.max_results)
+        self.default_page_size.min(self.max_results)
     }
 }
 
@@ -32,6 +31,7 @@ impl Default for ServiceLimits {
     fn default() -> Self {
         ServiceLimits {
             max_results: 1000,
+            default_page_size: 100,
             bulk_max_operations: 1000,
             bulk_max_payload_bytes: 1_048_576,
             bulk_supported: true,

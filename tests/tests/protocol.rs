@@ -1,0 +1,365 @@
+//! RFC 7644 / RFC 9865 features end to end through the gateway: `/Bulk`,
+//! root `/.search` and cursor pagination.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use e2e::{TestStack, eventually, patch_body, query_value, user_body};
+use scim_rpc::audit::AuditQueryRequest;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(20);
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+
+fn bulk(operations: Value) -> Value {
+    json!({"schemas": [BULK_REQUEST], "Operations": operations})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_resolves_forward_references_and_reports_each_operation() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("bulk").await.unwrap();
+    let scim = stack.client(&tenant);
+
+    // RFC 7644 §3.7.2: the group comes first and names users created later.
+    let response = scim
+        .post(
+            "/Bulk",
+            &bulk(json!([
+                {"method": "POST", "path": "/Groups", "bulkId": "team",
+                 "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                          "displayName": "Tour Guides",
+                          "members": [{"type": "User", "value": "bulkId:alice"},
+                                      {"type": "User", "value": "bulkId:bob"}]}},
+                {"method": "POST", "path": "/Users", "bulkId": "alice",
+                 "data": user_body("alice@bulk.example")},
+                {"method": "POST", "path": "/Users", "bulkId": "bob",
+                 "data": user_body("bob@bulk.example")},
+                {"method": "PATCH", "path": "/Users/bulkId:bob",
+                 "data": patch_body(json!([{"op": "replace", "path": "title", "value": "Guide"}]))},
+                {"method": "POST", "path": "/Users", "bulkId": "dup",
+                 "data": user_body("ALICE@bulk.example")}
+            ])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.body["schemas"][0], BULK_RESPONSE);
+    let results = response.body["Operations"].as_array().unwrap();
+    assert_eq!(results.len(), 5, "{}", response.body);
+    // Results come back in request order whatever the execution order was.
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["201", "201", "201", "200", "409"]);
+    assert_eq!(results[0]["bulkId"], "team");
+    assert!(results[0]["version"].as_str().unwrap().starts_with("W/\""));
+    assert_eq!(results[4]["response"]["scimType"], "uniqueness");
+
+    let group_location = results[0]["location"].as_str().unwrap();
+    let group_id = group_location.rsplit('/').next().unwrap();
+    let alice_id = results[1]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let bob_id = results[2]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let group = scim.get(&format!("/Groups/{group_id}")).await.unwrap();
+    assert_eq!(group.status, 200);
+    let members: HashSet<&str> = group.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, HashSet::from([alice_id, bob_id]));
+    let bob = scim.get(&format!("/Users/{bob_id}")).await.unwrap();
+    assert_eq!(bob.body["title"], "Guide");
+
+    // The failed operation is in the provisioning log like a failed request.
+    let audit = stack.audit().await.unwrap();
+    eventually(WAIT, || {
+        let mut audit = audit.clone();
+        let tenant_id = tenant.tenant_id.clone();
+        async move {
+            let records = audit
+                .query(AuditQueryRequest {
+                    tenant_id,
+                    operation: "reject".into(),
+                    page_size: 100,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .records;
+            Ok(records.iter().any(|r| r.status == 409).then_some(()))
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_stops_at_fail_on_errors_and_refuses_unresolvable_references() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("bulk-errors").await.unwrap();
+    let scim = stack.client(&tenant);
+
+    let mut request = bulk(json!([
+        {"method": "DELETE", "path": "/Users/00000000-0000-0000-0000-000000000001"},
+        {"method": "POST", "path": "/Groups", "bulkId": "g",
+         "data": {"displayName": "Orphans", "members": [{"value": "bulkId:nobody"}]}},
+        {"method": "POST", "path": "/Users", "bulkId": "never", "data": user_body("never@x.example")}
+    ]));
+    request["failOnErrors"] = json!(2);
+    let response = scim.post("/Bulk", &request).await.unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    let results = response.body["Operations"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        2,
+        "processing stops after two errors: {}",
+        response.body
+    );
+    assert_eq!(results[0]["status"], "404");
+    assert_eq!(results[1]["status"], "409");
+    assert!(
+        results[1]["response"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nobody")
+    );
+    let never = scim
+        .get(&format!(
+            "/Users?filter={}",
+            query_value("userName eq \"never@x.example\"")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        never.body["totalResults"], 0,
+        "the third operation must not run"
+    );
+
+    // Two groups that contain each other cannot be created in one request.
+    let cycle = scim
+        .post(
+            "/Bulk",
+            &bulk(json!([
+                {"method": "POST", "path": "/Groups", "bulkId": "a",
+                 "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
+                {"method": "POST", "path": "/Groups", "bulkId": "b",
+                 "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}}
+            ])),
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = cycle.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["409", "409"], "{}", cycle.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_limits_come_from_the_service_provider_config() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("bulk-limits").await.unwrap();
+    let scim = stack.client(&tenant);
+
+    let config = scim.get("/ServiceProviderConfig").await.unwrap();
+    assert_eq!(config.body["bulk"]["supported"], true);
+    let max_operations = config.body["bulk"]["maxOperations"].as_u64().unwrap();
+    let max_payload = config.body["bulk"]["maxPayloadSize"].as_u64().unwrap();
+
+    let too_many: Vec<Value> = (0..=max_operations)
+        .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+        .collect();
+    let response = scim.post("/Bulk", &bulk(json!(too_many))).await.unwrap();
+    assert_eq!(response.status, 413, "{}", response.body);
+    assert_eq!(response.body["status"], "413");
+    assert!(
+        response.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&max_operations.to_string())
+    );
+
+    let padding = "x".repeat(usize::try_from(max_payload).unwrap());
+    let oversized = bulk(json!([{"method": "POST", "path": "/Users", "bulkId": "big",
+                                 "data": {"userName": "big", "title": padding}}]));
+    let response = scim.post("/Bulk", &oversized).await.unwrap();
+    assert_eq!(response.status, 413, "{}", response.body);
+
+    let malformed = scim
+        .post("/Bulk", &json!({"Operations": []}))
+        .await
+        .unwrap();
+    assert_eq!(malformed.status, 400);
+    assert_eq!(malformed.body["scimType"], "invalidSyntax");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_search_spans_users_and_groups() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("root-search").await.unwrap();
+    let scim = stack.client(&tenant);
+    for name in ["carol@root.example", "dave@root.example"] {
+        scim.create_user(name).await.unwrap();
+    }
+    let group = scim
+        .post("/Groups", &json!({"displayName": "Root Group"}))
+        .await
+        .unwrap();
+    assert_eq!(group.status, 201);
+
+    let search = |body: Value| {
+        let scim = scim.clone();
+        async move { scim.post("/.search", &body).await.unwrap() }
+    };
+    let everything = search(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]
+    }))
+    .await;
+    assert_eq!(everything.status, 200, "{}", everything.body);
+    assert_eq!(everything.body["totalResults"], 3);
+    let types: Vec<&str> = everything.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["User", "User", "Group"]);
+
+    // A page that straddles the boundary between the types.
+    let page = search(json!({"startIndex": 2, "count": 2})).await;
+    let types: Vec<&str> = page.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["User", "Group"], "{}", page.body);
+    assert_eq!(page.body["startIndex"], 2);
+
+    // userName exists only on users: groups simply do not match.
+    let by_name = search(json!({"filter": "userName sw \"carol\""})).await;
+    assert_eq!(by_name.status, 200, "{}", by_name.body);
+    assert_eq!(by_name.body["totalResults"], 1);
+    let by_display = search(json!({"filter": "displayName eq \"Root Group\""})).await;
+    assert_eq!(by_display.body["totalResults"], 1, "{}", by_display.body);
+
+    let broken = search(json!({"filter": "userName eq"})).await;
+    assert_eq!(broken.status, 400);
+    assert_eq!(broken.body["scimType"], "invalidFilter");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_pagination_walks_forward_and_back() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("cursor").await.unwrap();
+    let scim = stack.client(&tenant);
+    let mut created = HashSet::new();
+    for i in 0..7 {
+        created.insert(
+            scim.create_user(&format!("user{i}@cursor.example"))
+                .await
+                .unwrap(),
+        );
+    }
+
+    let config = scim.get("/ServiceProviderConfig").await.unwrap();
+    assert_eq!(config.body["pagination"]["cursor"], true);
+    let max_page = config.body["pagination"]["maxPageSize"].as_u64().unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursors = Vec::new();
+    let mut next = Some(String::new());
+    while let Some(cursor) = next {
+        let page = scim
+            .get(&format!(
+                "/Users?sortBy=userName&count=3&cursor={}",
+                query_value(&cursor)
+            ))
+            .await
+            .unwrap();
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(page.body["totalResults"], 7);
+        assert!(page.body.get("startIndex").is_none());
+        for resource in page.body["Resources"].as_array().unwrap() {
+            seen.push(resource["userName"].as_str().unwrap().to_owned());
+        }
+        cursors.push(cursor);
+        next = page.body["nextCursor"].as_str().map(str::to_owned);
+        assert!(seen.len() <= 7, "paging must end");
+    }
+    let expected: Vec<String> = (0..7).map(|i| format!("user{i}@cursor.example")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(cursors.len(), 3);
+
+    // previousCursor of the last page leads back to the second page.
+    let last = scim
+        .get(&format!(
+            "/Users?sortBy=userName&count=3&cursor={}",
+            query_value(&cursors[2])
+        ))
+        .await
+        .unwrap();
+    let previous = last.body["previousCursor"].as_str().unwrap();
+    let second = scim
+        .get(&format!(
+            "/Users?sortBy=userName&count=3&cursor={}",
+            query_value(previous)
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.body["Resources"][0]["userName"],
+        "user3@cursor.example"
+    );
+
+    // A cursor is bound to its query; garbage and mixed methods are refused.
+    let other_query = scim
+        .get(&format!(
+            "/Users?sortBy=displayName&count=3&cursor={}",
+            query_value(&cursors[1])
+        ))
+        .await
+        .unwrap();
+    assert_eq!(other_query.status, 400);
+    assert_eq!(other_query.body["scimType"], "invalidCursor");
+    let garbage = scim.get("/Users?cursor=not-a-cursor").await.unwrap();
+    assert_eq!(garbage.body["scimType"], "invalidCursor");
+    let mixed = scim.get("/Users?cursor=&startIndex=2").await.unwrap();
+    assert_eq!(mixed.status, 400);
+    let too_big = scim
+        .get(&format!("/Users?cursor=&count={}", max_page + 1))
+        .await
+        .unwrap();
+    assert_eq!(too_big.status, 400);
+    assert_eq!(too_big.body["scimType"], "invalidCount");
+
+    // POST .search takes the cursor in the body.
+    let searched = scim
+        .post(
+            "/Users/.search",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "cursor": "", "count": 5}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(searched.body["itemsPerPage"], 5);
+    assert!(searched.body["nextCursor"].is_string());
+}
