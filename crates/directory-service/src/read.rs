@@ -221,10 +221,11 @@ impl DirectoryReader {
         tenant_id: &str,
         group_ids: &[String],
     ) -> Result<std::collections::HashMap<String, Vec<Value>>, DirectoryError> {
+        // Members carry no `display`: it is optional (RFC 7643 §4.2), a join
+        // per member would make large groups expensive to read, and a value
+        // the client never set would not round-trip through PATCH.
         let rows = sqlx::query(
-            "SELECT m.group_id, m.member_id, coalesce(u.display_name, u.user_name) AS display
-             FROM group_members m
-             LEFT JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.member_id
+            "SELECT m.group_id, m.member_id FROM group_members m
              WHERE m.tenant_id = $1 AND m.group_id = ANY($2)
              ORDER BY m.group_id, m.member_id",
         )
@@ -237,13 +238,9 @@ impl DirectoryReader {
         for row in rows {
             let group_id: String = row.try_get("group_id")?;
             let member_id: String = row.try_get("member_id")?;
-            let display: Option<String> = row.try_get("display")?;
             let mut member = Map::new();
             member.insert("value".into(), Value::String(member_id));
             member.insert("type".into(), Value::String("User".into()));
-            if let Some(display) = display {
-                member.insert("display".into(), Value::String(display));
-            }
             members
                 .entry(group_id)
                 .or_default()

@@ -466,3 +466,14 @@ fn all_or_nothing() {
     assert!(err.is_err());
     assert_eq!(base["title"], "Tour Guide");
 }
+
+/// RFC 7644 §3.5.2.2: `remove` unsets `active` (scim2-tester checks this);
+/// users are still created active and an unset value still reads as active.
+#[test]
+fn removing_active_unsets_it_but_the_user_stays_active() {
+    let created = scim_model::prepare_new_user(&json!({"userName": "kim"})).unwrap();
+    assert_eq!(created["active"], true);
+    let removed = ok(&created, json!([{"op": "remove", "path": "active"}]));
+    assert!(removed.get("active").is_none(), "{removed}");
+    assert!(scim_model::is_active(&removed));
+}

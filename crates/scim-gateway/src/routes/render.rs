@@ -13,6 +13,10 @@ pub fn render(
     if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
         meta.insert("location".into(), Value::String(location.to_owned()));
     }
+    // Group locations are `<base>/Groups/<id>`; members link to `<base>/Users/<id>`.
+    if let Some((base, _)) = location.rsplit_once("/Groups/") {
+        link_members(&mut resource, base);
+    }
     scim_model::strip_never_returned(&mut resource, schema);
     if selection.attributes.is_empty() && selection.excluded.is_empty() {
         return resource;
@@ -23,6 +27,27 @@ pub fn render(
         &selection.excluded,
         schema,
     )
+}
+
+/// Adds each member's `$ref` (RFC 7643 §4.2), which only the gateway can
+/// build because only it knows the public base URL.
+fn link_members(group: &mut Value, base_url: &str) {
+    let Some(members) = group.get_mut("members").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for member in members {
+        let Some(id) = member.get("value").and_then(Value::as_str) else {
+            continue;
+        };
+        let endpoint = match member.get("type").and_then(Value::as_str) {
+            Some("Group") => "Groups",
+            _ => "Users",
+        };
+        let reference = Value::String(format!("{base_url}/{endpoint}/{id}"));
+        if let Some(member) = member.as_object_mut() {
+            member.insert("$ref".into(), reference);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,4 +88,35 @@ pub fn is_plausible_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn group_members_link_to_their_users() {
+        let group = json!({"displayName": "g", "meta": {},
+                           "members": [{"value": "u1", "type": "User"}, {"value": "u2"}]});
+        let rendered = render(
+            group,
+            "https://scim.example/scim/v2/Groups/g1",
+            scim_model::schema::group(),
+            &Selection::default(),
+        );
+        assert_eq!(
+            rendered["members"][0]["$ref"],
+            "https://scim.example/scim/v2/Users/u1"
+        );
+        assert_eq!(
+            rendered["members"][1]["$ref"],
+            "https://scim.example/scim/v2/Users/u2"
+        );
+        assert_eq!(
+            rendered["meta"]["location"],
+            "https://scim.example/scim/v2/Groups/g1"
+        );
+    }
 }

@@ -18,7 +18,13 @@ pub fn normalize_user_name(user_name: &str) -> String {
 
 /// Validates a `POST /Users` body into a canonical resource without `id`/`meta`.
 pub fn prepare_new_user(body: &Value) -> Result<Value, ScimError> {
-    let map = canonicalize(body, schema::user())?;
+    let mut map = canonicalize(body, schema::user())?;
+    // Users are created active unless told otherwise, and the value is stored
+    // so that it is returned. A later PATCH `remove` of `active` does unset it
+    // (RFC 7644 §3.5.2.2); `is_active` still reads the absence as active.
+    if !map.contains_key("active") {
+        map.insert("active".into(), Value::Bool(true));
+    }
     finalize(map, schema::user())
 }
 
@@ -206,11 +212,6 @@ pub(crate) fn finalize(
     schema: &ResourceSchema,
 ) -> Result<Value, ScimError> {
     remove_ci(&mut map, "schemas");
-    // Stored explicitly so that filters (`active eq true`) and the directory's `active` column
-    // agree with `is_active`, which reads an absent value as true.
-    if schema.core.attribute("active").is_some() && !map.contains_key("active") {
-        map.insert("active".into(), Value::Bool(true));
-    }
     let mut urns = vec![Value::String(schema.core.id.clone())];
     for ext in &schema.extensions {
         if map
