@@ -95,6 +95,8 @@ pub struct TestStack {
 pub struct StackOptions {
     pub gateways: usize,
     pub license_services: usize,
+    /// `GATEWAY_WRITE_RESPONSE_MAX_MEMBERS`; `None` keeps the default.
+    pub write_response_max_members: Option<u32>,
 }
 
 impl Default for StackOptions {
@@ -102,6 +104,7 @@ impl Default for StackOptions {
         Self {
             gateways: 1,
             license_services: 1,
+            write_response_max_members: None,
         }
     }
 }
@@ -170,6 +173,9 @@ impl TestStack {
             config.http_addr = addr;
             config.public_base_url = format!("http://{addr}/scim/v2");
             config.directory_url = format!("http://{directory_addr}");
+            if let Some(max) = options.write_response_max_members {
+                config.write_response_max_members = max;
+            }
             let gateway = scim_gateway::Application::build(config)
                 .await
                 .context("gateway")?;
@@ -447,6 +453,21 @@ pub fn patch_body(operations: Value) -> Value {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": operations
     })
+}
+
+/// Percent-encodes a query-string value (a SCIM filter such as
+/// `userName eq "a@b.c"`) the way IdPs send it: `%20` for spaces, `%22` for quotes.
+pub fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => {
+                out.push(char::from(byte));
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 /// Polls `check` until it returns `Some`, or fails after `timeout`.

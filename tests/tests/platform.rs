@@ -182,7 +182,7 @@ async fn group_lifecycle_with_membership_changes() {
 async fn writes_are_read_back_immediately_through_another_gateway() {
     let stack = TestStack::start_with(StackOptions {
         gateways: 2,
-        license_services: 1,
+        ..StackOptions::default()
     })
     .await
     .unwrap();
@@ -335,8 +335,8 @@ async fn concurrent_patches_all_land_and_stale_versions_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn licenses_are_never_over_assigned_and_freed_on_deactivation() {
     let stack = TestStack::start_with(StackOptions {
-        gateways: 1,
         license_services: 2,
+        ..StackOptions::default()
     })
     .await
     .unwrap();

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use e2e::{TestStack, eventually, patch_body, query_value, user_body};
+use e2e::{StackOptions, TestStack, eventually, patch_body, query_value, user_body};
 use scim_rpc::audit::AuditQueryRequest;
 use serde_json::{Value, json};
 
@@ -362,4 +362,51 @@ async fn cursor_pagination_walks_forward_and_back() {
         .unwrap();
     assert_eq!(searched.body["itemsPerPage"], 5);
     assert!(searched.body["nextCursor"].is_string());
+}
+
+/// I9: a write to a group answers with its members only while the group is
+/// small; beyond the limit the response leaves them out (unless asked for)
+/// instead of reading the whole group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_write_responses_leave_out_members_of_large_groups() {
+    let stack = TestStack::start_with(StackOptions {
+        write_response_max_members: Some(2),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let tenant = stack.tenant("big-groups").await.unwrap();
+    let scim = stack.client(&tenant);
+    let mut users = Vec::new();
+    for i in 0..3 {
+        users.push(
+            scim.create_user(&format!("m{i}@big.example"))
+                .await
+                .unwrap(),
+        );
+    }
+    let group = scim
+        .post(
+            "/Groups",
+            &json!({"displayName": "Big", "members": [{"value": users[0]}, {"value": users[1]}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(group.status, 201);
+    assert_eq!(group.body["members"].as_array().unwrap().len(), 2);
+    let path = format!("/Groups/{}", group.body["id"].as_str().unwrap());
+
+    let add = patch_body(json!([{"op": "add", "path": "members", "value": [{"value": users[2]}]}]));
+    let patched = scim.patch(&path, &add).await.unwrap();
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert!(patched.body.get("members").is_none(), "{}", patched.body);
+    assert_eq!(patched.body["displayName"], "Big");
+
+    let asked = scim
+        .patch(&format!("{path}?attributes=members"), &add)
+        .await
+        .unwrap();
+    assert_eq!(asked.body["members"].as_array().unwrap().len(), 3);
+    let read = scim.get(&path).await.unwrap();
+    assert_eq!(read.body["members"].as_array().unwrap().len(), 3);
 }

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use crate::accounts::AccountStore;
 use crate::error::DirectoryError;
 use crate::projection::read_checkpoint;
-use crate::read::{DirectoryReader, Kind, ListQuery, ResourceRow};
+use crate::read::{DirectoryReader, Kind, ListQuery, MemberSelection, ResourceRow};
 
 /// Upper bound on how long a gateway may block waiting for the projection.
 const MAX_AWAIT: Duration = Duration::from_secs(10);
@@ -88,6 +88,7 @@ fn to_proto(kind: Kind, row: ResourceRow) -> Resource {
         id: row.id,
         version: row.version,
         json: row.json.to_string(),
+        members_omitted: row.members_omitted,
     }
 }
 
@@ -115,7 +116,7 @@ impl DirectoryRead for DirectoryReadService {
                 &request.tenant_id,
                 kind,
                 &request.id,
-                request.exclude_members,
+                MemberSelection::from_request(request.exclude_members, request.max_members),
             )
             .await?;
         Ok(Response::new(to_proto(kind, row)))

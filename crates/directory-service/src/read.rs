@@ -66,6 +66,28 @@ pub struct ResourceRow {
     pub id: String,
     pub version: u64,
     pub json: Value,
+    /// Members were left out because the group has more than a bounded read allows.
+    pub members_omitted: bool,
+}
+
+/// Which members a single-group read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberSelection {
+    None,
+    All,
+    /// All of them if there are at most this many, otherwise none: the cost
+    /// of the read stays bounded whatever the group's size (I9).
+    AtMost(u32),
+}
+
+impl MemberSelection {
+    pub fn from_request(exclude_members: bool, max_members: u32) -> Self {
+        match (exclude_members, max_members) {
+            (true, _) => Self::None,
+            (false, 0) => Self::All,
+            (false, max) => Self::AtMost(max),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,7 +116,7 @@ impl DirectoryReader {
         tenant_id: &str,
         kind: Kind,
         id: &str,
-        exclude_members: bool,
+        members: MemberSelection,
     ) -> Result<ResourceRow, DirectoryError> {
         let sql = format!(
             "SELECT id, resource, version, created, last_modified FROM {} WHERE {alias}.tenant_id = $1 AND {alias}.id = $2",
@@ -108,16 +130,17 @@ impl DirectoryReader {
             .await?
             .ok_or_else(|| DirectoryError::NotFound(format!("{} {id}", kind.resource_type())))?;
         let mut resource = render(kind, &row)?;
-        if kind == Kind::Group && !exclude_members {
-            let members = self.members_json(tenant_id, &[resource.id.clone()]).await?;
-            attach_members(
-                &mut resource,
-                members
-                    .into_iter()
-                    .next()
-                    .map(|(_, m)| m)
-                    .unwrap_or_default(),
-            );
+        if kind == Kind::Group && members != MemberSelection::None {
+            let limit = match members {
+                MemberSelection::AtMost(max) => Some(i64::from(max) + 1),
+                _ => None,
+            };
+            let list = self.group_members_json(tenant_id, &resource.id, limit).await?;
+            if limit.is_some_and(|limit| list.len() as i64 >= limit) {
+                resource.members_omitted = true;
+            } else {
+                attach_members(&mut resource, list);
+            }
         }
         Ok(resource)
     }
@@ -216,6 +239,25 @@ impl DirectoryReader {
         .await?)
     }
 
+    /// One group's members, at most `limit` of them.
+    async fn group_members_json(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        limit: Option<i64>,
+    ) -> Result<Vec<Value>, DirectoryError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT member_id FROM group_members WHERE tenant_id = $1 AND group_id = $2
+             ORDER BY member_id LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(group_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(member_json).collect())
+    }
+
     async fn members_json(
         &self,
         tenant_id: &str,
@@ -238,16 +280,20 @@ impl DirectoryReader {
         for row in rows {
             let group_id: String = row.try_get("group_id")?;
             let member_id: String = row.try_get("member_id")?;
-            let mut member = Map::new();
-            member.insert("value".into(), Value::String(member_id));
-            member.insert("type".into(), Value::String("User".into()));
             members
                 .entry(group_id)
                 .or_default()
-                .push(Value::Object(member));
+                .push(member_json(member_id));
         }
         Ok(members)
     }
+}
+
+fn member_json(member_id: String) -> Value {
+    let mut member = Map::new();
+    member.insert("value".into(), Value::String(member_id));
+    member.insert("type".into(), Value::String("User".into()));
+    Value::Object(member)
 }
 
 fn attach_members(resource: &mut ResourceRow, members: Vec<Value>) {
@@ -275,5 +321,10 @@ fn render(kind: Kind, row: &PgRow) -> Result<ResourceRow, DirectoryError> {
             }),
         );
     }
-    Ok(ResourceRow { id, version, json })
+    Ok(ResourceRow {
+        id,
+        version,
+        json,
+        members_omitted: false,
+    })
 }

@@ -19,6 +19,10 @@ pub struct Config {
     pub await_applied_ms: u32,
     pub default_page_size: u64,
     pub max_page_size: u64,
+    /// Groups with more members answer POST/PUT/PATCH without `members`
+    /// (unless `attributes=members` asks for them), so a one-member change
+    /// never costs a read of the whole group.
+    pub write_response_max_members: u32,
 }
 
 impl Config {
@@ -56,6 +60,11 @@ impl Config {
             await_applied_ms: parse_or(lookup, "GATEWAY_AWAIT_APPLIED_MS", 5_000)?,
             default_page_size: parse_or(lookup, "GATEWAY_DEFAULT_PAGE_SIZE", 100)?,
             max_page_size: parse_or(lookup, "GATEWAY_MAX_PAGE_SIZE", 1_000)?,
+            write_response_max_members: parse_or(
+                lookup,
+                "GATEWAY_WRITE_RESPONSE_MAX_MEMBERS",
+                1_000,
+            )?,
         })
     }
 }

@@ -26,6 +26,15 @@ pub struct FetchedResource {
     pub json: Value,
 }
 
+/// Which group members a single read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Members {
+    Exclude,
+    All,
+    /// All of them if there are at most this many, otherwise none.
+    AtMost(u32),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ListParams {
     pub filter: String,
@@ -72,7 +81,7 @@ impl DirectoryClient {
         tenant: &TenantContext,
         kind: ResourceKind,
         id: &str,
-        exclude_members: bool,
+        members: Members,
     ) -> Result<FetchedResource, ApiError> {
         let resource = self
             .client
@@ -81,7 +90,11 @@ impl DirectoryClient {
                 tenant_id: tenant.tenant_id.clone(),
                 kind: kind as i32,
                 id: id.to_owned(),
-                exclude_members,
+                exclude_members: members == Members::Exclude,
+                max_members: match members {
+                    Members::AtMost(max) => max.max(1),
+                    Members::Exclude | Members::All => 0,
+                },
             })
             .await?
             .into_inner();

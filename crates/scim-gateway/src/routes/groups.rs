@@ -7,7 +7,7 @@ use scim_rpc::directory::ResourceKind;
 use super::listing;
 use super::render::{Selection, is_plausible_id, render};
 use crate::commands::GroupCommands;
-use crate::directory::TenantContext;
+use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;
 use crate::http::{
     ListRequest, ScimBody, if_match, if_none_match, no_content, not_modified, scim_json,
@@ -26,7 +26,10 @@ fn not_found(id: &str) -> ApiError {
 }
 
 /// Reads the group back from the directory (which already shows the write)
-/// so the response carries its members as stored.
+/// so the response carries its members as stored. Members are included up to
+/// `GATEWAY_WRITE_RESPONSE_MAX_MEMBERS` unless the client names `members` in
+/// `attributes`: a one-member change to a huge group must not answer with
+/// the whole group (I9).
 async fn respond(
     state: &AppState,
     tenant: &TenantContext,
@@ -34,14 +37,16 @@ async fn respond(
     status: StatusCode,
     selection: &Selection,
 ) -> Result<Response, ApiError> {
+    let members = if selection.excludes_members() {
+        Members::Exclude
+    } else if selection.names_members() {
+        Members::All
+    } else {
+        Members::AtMost(state.config().write_response_max_members)
+    };
     let group = state
         .directory()
-        .get(
-            tenant,
-            ResourceKind::Group,
-            id,
-            selection.excludes_members(),
-        )
+        .get(tenant, ResourceKind::Group, id, members)
         .await?;
     let location = location(state, id);
     let json = render(
@@ -96,7 +101,11 @@ pub async fn get(
             &tenant,
             ResourceKind::Group,
             &id,
-            selection.excludes_members(),
+            if selection.excludes_members() {
+                Members::Exclude
+            } else {
+                Members::All
+            },
         )
         .await?;
     if if_none_match(&headers)? == Some(group.version) {

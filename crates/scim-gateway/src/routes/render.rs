@@ -72,12 +72,23 @@ impl Selection {
 
     /// Whether group members can be left out of the directory query.
     pub fn excludes_members(&self) -> bool {
-        let named = |list: &[String]| {
-            list.iter()
-                .any(|attribute| attribute.eq_ignore_ascii_case("members"))
-        };
-        named(&self.excluded) || (!self.attributes.is_empty() && !named(&self.attributes))
+        names_members(&self.excluded)
+            || (!self.attributes.is_empty() && !names_members(&self.attributes))
     }
+
+    /// Whether the client asked for `members` explicitly.
+    pub fn names_members(&self) -> bool {
+        names_members(&self.attributes)
+    }
+}
+
+fn names_members(list: &[String]) -> bool {
+    list.iter().any(|attribute| {
+        attribute.eq_ignore_ascii_case("members")
+            || attribute
+                .get(..8)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case("members."))
+    })
 }
 
 /// A valid resource id: what we issue (UUIDs) and nothing that could alter a

@@ -7,7 +7,7 @@ use scim_rpc::directory::ResourceKind;
 use super::listing;
 use super::render::{Selection, is_plausible_id, render};
 use crate::commands::UserCommands;
-use crate::directory::TenantContext;
+use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;
 use crate::http::{
     ListRequest, ScimBody, if_match, if_none_match, no_content, not_modified, scim_json,
@@ -58,7 +58,7 @@ pub async fn get(
     }
     let user = state
         .directory()
-        .get(&tenant, ResourceKind::User, &id, true)
+        .get(&tenant, ResourceKind::User, &id, Members::Exclude)
         .await?;
     if if_none_match(&headers)? == Some(user.version) {
         return Ok(not_modified(user.version));
