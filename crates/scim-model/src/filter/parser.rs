@@ -36,6 +36,7 @@ fn parse_with(input: &str, in_value_path: bool) -> Result<Filter, ScimError> {
     let mut p = Parser {
         tokens: &tokens,
         i: 0,
+        end: input.chars().count(),
     };
     let f = p.or_expr(in_value_path)?;
     match p.peek() {
@@ -47,6 +48,8 @@ fn parse_with(input: &str, in_value_path: bool) -> Result<Filter, ScimError> {
 struct Parser<'a> {
     tokens: &'a [Token],
     i: usize,
+    /// Position just past the input, reported when it ends too early.
+    end: usize,
 }
 
 fn unexpected(t: &Token) -> ScimError {
@@ -56,15 +59,18 @@ fn unexpected(t: &Token) -> ScimError {
     ))
 }
 
-fn end_of_input(expected: &str) -> ScimError {
-    ScimError::InvalidFilter(format!("unexpected end of filter, expected {expected}"))
-}
-
 fn is_keyword(t: &Token, kw: &str) -> bool {
     matches!(&t.tok, Tok::Word(w) if w.eq_ignore_ascii_case(kw))
 }
 
 impl<'a> Parser<'a> {
+    fn end_of_input(&self, expected: &str) -> ScimError {
+        ScimError::InvalidFilter(format!(
+            "unexpected end of filter at position {}, expected {expected}",
+            self.end
+        ))
+    }
+
     fn peek(&self) -> Option<&'a Token> {
         self.tokens.get(self.i)
     }
@@ -74,7 +80,7 @@ impl<'a> Parser<'a> {
     }
 
     fn next(&mut self, expected: &str) -> Result<&'a Token, ScimError> {
-        let t = self.peek().ok_or_else(|| end_of_input(expected))?;
+        let t = self.peek().ok_or_else(|| self.end_of_input(expected))?;
         self.i += 1;
         Ok(t)
     }
@@ -111,7 +117,7 @@ impl<'a> Parser<'a> {
     fn unary(&mut self, vp: bool) -> Result<Filter, ScimError> {
         let t = self
             .peek()
-            .ok_or_else(|| end_of_input("an attribute or '('"))?;
+            .ok_or_else(|| self.end_of_input("an attribute or '('"))?;
         let not_paren =
             is_keyword(t, "not") && self.peek_at(1).is_some_and(|n| n.tok == Tok::LParen);
         if not_paren {
@@ -142,7 +148,9 @@ impl<'a> Parser<'a> {
                 at.pos
             ))
         })?;
-        let t = self.peek().ok_or_else(|| end_of_input("an operator"))?;
+        let t = self
+            .peek()
+            .ok_or_else(|| self.end_of_input("an operator"))?;
         if t.tok != Tok::LBracket {
             return self.attr_op(path);
         }
@@ -361,6 +369,11 @@ mod tests {
         let err = parse_filter(r#"userName zz "a""#).unwrap_err();
         assert!(
             err.detail().contains("unknown operator 'zz' at position 9"),
+            "{err}"
+        );
+        let err = parse_filter(r#"userName eq "é" and"#).unwrap_err();
+        assert!(
+            err.detail().contains("end of filter at position 19"),
             "{err}"
         );
         assert!(parse_filter("").is_err());
