@@ -135,7 +135,9 @@ impl DirectoryReader {
                 MemberSelection::AtMost(max) => Some(i64::from(max) + 1),
                 _ => None,
             };
-            let list = self.group_members_json(tenant_id, &resource.id, limit).await?;
+            let list = self
+                .group_members_json(tenant_id, &resource.id, limit)
+                .await?;
             if limit.is_some_and(|limit| list.len() as i64 >= limit) {
                 resource.members_omitted = true;
             } else {
@@ -154,6 +156,10 @@ impl DirectoryReader {
         let alias = kind.alias();
         let mut where_sql = format!("{alias}.tenant_id = $1");
         let mut params = Vec::new();
+        let filtered = query
+            .filter
+            .as_deref()
+            .is_some_and(|f| !f.trim().is_empty());
         if let Some(filter) = query.filter.as_deref().filter(|f| !f.trim().is_empty()) {
             let parsed = scim_model::parse_filter(filter)?;
             let compiled = compile_filter(&parsed, kind.target(), 2)?;
@@ -163,15 +169,17 @@ impl DirectoryReader {
             params = compiled.params;
         }
         let count_sql = format!("SELECT count(*) FROM {} WHERE {where_sql}", kind.table());
-        let total: i64 = bind_params!(
-            sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(tenant_id),
-            &params
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let total = u64::try_from(total).unwrap_or(0);
-        if query.count == 0 || total == 0 {
-            return Ok((total, Vec::new()));
+        let count_all = || async {
+            let total: i64 = bind_params!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone())).bind(tenant_id),
+                &params
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            Ok::<_, DirectoryError>(u64::try_from(total).unwrap_or(0))
+        };
+        if query.count == 0 {
+            return Ok((count_all().await?, Vec::new()));
         }
         let order = match query.sort_by.as_deref().filter(|s| !s.is_empty()) {
             Some(sort_by) => sort_column(sort_by, kind.target())?,
@@ -179,8 +187,18 @@ impl DirectoryReader {
         };
         let direction = if query.descending { "DESC" } else { "ASC" };
         let limit_param = params.len() + 2;
+        // A filtered list (the lookup an IdP makes before every write) carries
+        // its total along with the page: one round trip. An unfiltered list
+        // counts separately, because a window over the whole tenant would
+        // fetch every row instead of an index-only count plus one page.
+        let total_column = if filtered {
+            "count(*) OVER ()"
+        } else {
+            "NULL::bigint"
+        };
         let sql = format!(
-            "SELECT id, resource, version, created, last_modified FROM {} WHERE {where_sql}
+            "SELECT id, resource, version, created, last_modified, {total_column} AS total_results
+             FROM {} WHERE {where_sql}
              ORDER BY {order} {direction} NULLS LAST, {alias}.id {direction}
              LIMIT ${limit_param} OFFSET ${offset_param}",
             kind.table(),
@@ -195,6 +213,15 @@ impl DirectoryReader {
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
+        let carried = match rows.first() {
+            Some(row) => row.try_get::<Option<i64>, _>("total_results")?,
+            None if offset == 0 && filtered => Some(0),
+            None => None,
+        };
+        let total = match carried {
+            Some(total) => u64::try_from(total).unwrap_or(0),
+            None => count_all().await?,
+        };
         let mut resources = rows
             .iter()
             .map(|row| render(kind, row))
