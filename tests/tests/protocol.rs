@@ -646,3 +646,30 @@ async fn versions_put_rules_and_error_bodies() {
         "urn:ietf:params:scim:api:messages:2.0:Error"
     );
 }
+
+/// Paths as IdPs write them: endpoint names in any case, trailing slashes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_paths_tolerate_case_and_trailing_slashes() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("paths").await.unwrap();
+    let scim = stack.client(&tenant);
+    let id = scim.create_user("path@p.example").await.unwrap();
+    let filter = query_value("userName eq \"path@p.example\"");
+    for path in [
+        format!("/Users/?filter={filter}"),
+        format!("/users?filter={filter}"),
+    ] {
+        let response = scim.get(&path).await.unwrap();
+        assert_eq!(response.status, 200, "{path}: {}", response.body);
+        assert_eq!(response.body["totalResults"], 1, "{path}");
+    }
+    assert_eq!(
+        scim.get(&format!("/USERS/{id}/")).await.unwrap().status,
+        200
+    );
+    assert_eq!(
+        scim.get("/serviceProviderConfig").await.unwrap().status,
+        200
+    );
+    assert_eq!(scim.get("/Widgets").await.unwrap().status, 404);
+}

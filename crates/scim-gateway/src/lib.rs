@@ -77,8 +77,10 @@ impl Application {
         }
         state.readiness().set_ready(true);
         let readiness = state.readiness().clone();
-        let app = routes::router(state);
-        axum::serve(listener, app)
+        // Paths are canonicalised before routing, so the rewrite has to wrap
+        // the router rather than be one of its layers.
+        let app = tower::ServiceExt::map_request(routes::router(state), routes::canonicalize);
+        axum::serve(listener, axum::ServiceExt::into_make_service(app))
             .with_graceful_shutdown(async move {
                 shutdown.cancelled().await;
                 readiness.set_ready(false);

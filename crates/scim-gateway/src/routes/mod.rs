@@ -1,6 +1,7 @@
 //! The HTTP surface: `/scim/v2/...` plus health and metrics.
 
 mod bulk;
+mod canonical_path;
 mod discovery;
 mod groups;
 mod listing;
@@ -19,6 +20,8 @@ use crate::error::ApiError;
 use crate::http::{ListRequest, ScimBody};
 use crate::middleware::{authenticate, observe};
 use crate::state::AppState;
+
+pub use canonical_path::canonicalize;
 
 pub fn router(state: AppState) -> Router {
     let resources = Router::new()
