@@ -645,14 +645,19 @@ async fn provisioning_cycle_with_license_assignment() {
     assert_eq!(still_found.body["Resources"][0]["active"], false);
     let inactive = find_users(&scim, "active eq false").await;
     assert_eq!(ids_of(&inactive), vec![alice.to_owned()]);
+    // The freed seat goes at once to the user waiting longest: dave.
     licenses
-        .settle(2, &[(alice, false), (bob, true), (carol, true)])
+        .settle(
+            3,
+            &[(alice, false), (bob, true), (carol, true), (dave, true)],
+        )
         .await;
     let released = wait_audit(&stack, &tenant, alice, "license.release", 1).await;
     assert_eq!(released[0].detail, "user deactivated");
     assert_eq!(released[0].target_name, "alice.adams@contoso.com");
+    wait_audit(&stack, &tenant, dave, "license.assign", 1).await;
 
-    // ── Reassign: a seat is free, so the license comes back. ──
+    // ── Reassign while the pool is full: active, seatless, denial logged. ──
     let user = patch_ok(
         &scim,
         &alice_path,
@@ -660,32 +665,24 @@ async fn provisioning_cycle_with_license_assignment() {
     )
     .await;
     assert_eq!(user["active"], true);
-    licenses.settle(3, &[(alice, true)]).await;
-    assert_eq!(
-        wait_audit(&stack, &tenant, alice, "license.assign", 2)
-            .await
-            .len(),
-        2
-    );
+    let denials = wait_audit(&stack, &tenant, alice, "license.deny", 1).await;
+    assert_eq!(denials[0].detail, "pool exhausted");
+    licenses.settle(3, &[(alice, false)]).await;
 
-    // A freed seat is not handed to a waiting user by itself; the waiting
-    // user's next provisioning update takes it.
+    // ── Reassign gets the license back as soon as a seat frees up. ──
     patch_ok(
         &scim,
         &bob_path,
         json!([{"op": "replace", "path": "active", "value": false}]),
     )
     .await;
-    licenses.settle(2, &[(bob, false), (dave, false)]).await;
-    patch_ok(
-        &scim,
-        &format!("/Users/{dave}"),
-        json!([{"op": "Replace", "path": "title", "value": "Engineer II"}]),
-    )
-    .await;
-    licenses.settle(3, &[(dave, true)]).await;
-    // Reassigned while the pool is full: the user is active, without a seat,
-    // and the denial is logged.
+    licenses.settle(3, &[(alice, true), (bob, false)]).await;
+    assert_eq!(
+        wait_audit(&stack, &tenant, alice, "license.assign", 2)
+            .await
+            .len(),
+        2
+    );
     let user = patch_ok(
         &scim,
         &bob_path,
@@ -693,8 +690,7 @@ async fn provisioning_cycle_with_license_assignment() {
     )
     .await;
     assert_eq!(user["active"], true);
-    let denials = wait_audit(&stack, &tenant, bob, "license.deny", 1).await;
-    assert_eq!(denials[0].detail, "pool exhausted");
+    wait_audit(&stack, &tenant, bob, "license.deny", 1).await;
     licenses
         .settle(
             3,
@@ -717,7 +713,8 @@ async fn provisioning_cycle_with_license_assignment() {
         0
     );
     assert_eq!(scim.delete(&carol_path).await.unwrap().status, 404);
-    licenses.settle(2, &[(carol, false)]).await;
+    // The deleted user's seat goes to bob, who has been waiting.
+    licenses.settle(3, &[(carol, false), (bob, true)]).await;
     let released = wait_audit(&stack, &tenant, carol, "license.release", 1).await;
     assert_eq!(released[0].detail, "user deleted");
     // The deleted user left the group.

@@ -412,26 +412,54 @@ async fn licenses_are_never_over_assigned_and_freed_on_deactivation() {
         .await
         .unwrap();
     assert_eq!(response.status, 200, "{}", response.body);
+    // The freed seat goes to the user waiting longest, not to a newcomer.
     let newcomer = scim.create_user("late@tailspin.com").await.unwrap();
-    eventually(WAIT, || {
+    let waiting: Vec<String> = ids
+        .iter()
+        .filter(|id| !holders.contains(id))
+        .cloned()
+        .collect();
+    let new_holders = eventually(WAIT, || {
         let mut licenses = licenses.clone();
-        let request = UserLicensesRequest {
-            tenant_id: tenant.tenant_id.clone(),
-            user_id: newcomer.clone(),
-        };
+        let tenant_id = tenant.tenant_id.clone();
+        let waiting = waiting.clone();
         async move {
-            Ok((licenses
-                .user_licenses(request)
-                .await?
-                .into_inner()
-                .assignments
-                .len()
-                == 1)
-                .then_some(()))
+            let mut holding = Vec::new();
+            for id in &waiting {
+                let held = licenses
+                    .user_licenses(UserLicensesRequest {
+                        tenant_id: tenant_id.clone(),
+                        user_id: id.clone(),
+                    })
+                    .await?
+                    .into_inner()
+                    .assignments
+                    .len();
+                if held > 0 {
+                    holding.push(id.clone());
+                }
+            }
+            Ok((!holding.is_empty()).then_some(holding))
         }
     })
     .await
     .unwrap();
+    assert_eq!(
+        new_holders.len(),
+        1,
+        "exactly one waiting user gets the seat"
+    );
+    let newcomer_seats = licenses
+        .user_licenses(UserLicensesRequest {
+            tenant_id: tenant.tenant_id.clone(),
+            user_id: newcomer,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments
+        .len();
+    assert_eq!(newcomer_seats, 0);
     let pool = licenses
         .get_pool(GetPoolRequest { pool_id })
         .await

@@ -40,7 +40,11 @@ impl LicenseAdminService {
         }
     }
 
-    async fn upsert(&self, request: UpsertPoolRequest) -> Result<Pool, ServiceError> {
+    async fn upsert(
+        &self,
+        request: UpsertPoolRequest,
+        correlation_id: String,
+    ) -> Result<Pool, ServiceError> {
         let tenant_id = required("tenant_id", &request.tenant_id)?;
         let config_id = required("config_id", &request.config_id)?;
         let application_instance = required("application_instance", &request.application_instance)?;
@@ -58,6 +62,8 @@ impl LicenseAdminService {
              WHERE pools.tenant_id = EXCLUDED.tenant_id \
              RETURNING {POOL_COLUMNS}"
         );
+        let mut tx = self.db.begin().await?;
+        licensing::lock_tenant(&mut tx, tenant_id).await?;
         let pool = sqlx::query_as::<_, PoolRow>(sqlx::AssertSqlSafe(sql))
             .bind(Uuid::now_v7().to_string())
             .bind(tenant_id)
@@ -66,13 +72,22 @@ impl LicenseAdminService {
             .bind(license_type)
             .bind(seats)
             .bind(request.auto_assign)
-            .fetch_optional(&self.db)
+            .fetch_optional(&mut *tx)
             .await?;
         // No row: the configuration's pool exists under another tenant. Other
         // tenants' resources are reported as absent, never as forbidden.
         let pool = pool.ok_or_else(|| {
             ServiceError::NotFound(format!("configuration {config_id} not found"))
         })?;
+        // A grown pool (or one switched to auto-assign) serves its queue now.
+        let mut tally = Tally::default();
+        let cause = Cause::operator(correlation_id);
+        licensing::hand_over_free_seats(&mut tx, &pool.id, &cause, &mut tally).await?;
+        let pool = licensing::lock_pool(&mut tx, &pool.id)
+            .await?
+            .ok_or_else(|| pool_not_found(&pool.id))?;
+        tx.commit().await?;
+        self.committed(&tally);
         Ok(pool_message(pool))
     }
 
@@ -204,7 +219,10 @@ impl LicenseAdmin for LicenseAdminService {
         &self,
         request: Request<UpsertPoolRequest>,
     ) -> Result<Response<Pool>, Status> {
-        Ok(Response::new(self.upsert(request.into_inner()).await?))
+        let correlation_id = correlation_id(&request);
+        Ok(Response::new(
+            self.upsert(request.into_inner(), correlation_id).await?,
+        ))
     }
 
     async fn list_pools(

@@ -145,18 +145,21 @@ fn decision_event(
         payload,
     );
     if let Some(trigger) = cause.trigger_event_id {
-        event.event_id = derived_event_id(trigger, &pool.id, event.payload.type_name());
+        event.event_id = derived_event_id(trigger, &pool.id, user_id, event.payload.type_name());
     }
     event
 }
 
-/// A UUIDv8 (custom layout) from a hash of the trigger, the pool and the kind
-/// of decision: one triggering event makes at most one decision of each kind
-/// per pool.
-fn derived_event_id(trigger: Uuid, pool_id: &str, kind: &str) -> Uuid {
+/// A UUIDv8 (custom layout) from a hash of the trigger, the pool, the user
+/// and the kind of decision: one triggering event makes at most one decision
+/// of each kind per pool and user (a deactivation releases one user's seat
+/// and hands it to another).
+fn derived_event_id(trigger: Uuid, pool_id: &str, user_id: &str, kind: &str) -> Uuid {
     let mut hasher = Sha256::new();
     hasher.update(trigger.as_bytes());
     hasher.update(pool_id.as_bytes());
+    hasher.update([0]);
+    hasher.update(user_id.as_bytes());
     hasher.update([0]);
     hasher.update(kind.as_bytes());
     let digest = hasher.finalize();
@@ -303,15 +306,46 @@ async fn deny_once(
     Ok(())
 }
 
+/// Gives free seats of an auto-assign pool to the users waiting longest for
+/// one, in the order they were denied (first come, first served). Called when
+/// a seat is freed by a deactivation or deletion and when a pool grows. Each
+/// seat costs one indexed lookup, never a scan of the waiting users.
+pub(crate) async fn hand_over_free_seats(
+    conn: &mut PgConnection,
+    pool_id: &str,
+    cause: &Cause,
+    tally: &mut Tally,
+) -> Result<(), ServiceError> {
+    loop {
+        let Some(pool) = lock_pool(conn, pool_id).await? else {
+            return Ok(());
+        };
+        if !pool.auto_assign || pool.seats_used >= pool.seats {
+            return Ok(());
+        }
+        let next: Option<String> = sqlx::query_scalar(
+            "SELECT d.user_id FROM denials d \
+             JOIN users u ON u.tenant_id = d.tenant_id AND u.user_id = d.user_id \
+             WHERE d.pool_id = $1 AND u.active AND NOT u.deleted \
+             ORDER BY d.queue_position LIMIT 1",
+        )
+        .bind(pool_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(user_id) = next else {
+            return Ok(());
+        };
+        if take_seat(conn, &pool, &user_id, Source::Auto, cause, tally)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+    }
+}
+
 /// Gives an active user a seat in every auto-assign pool of `config_id` where
-/// they hold none, or records a denial for the full ones.
-///
-/// Seats freed by a deactivation are not handed to users already waiting:
-/// they go to the next user event that finds the user active and seatless
-/// (a creation, a reactivation or any update of a waiting user). Re-scanning
-/// the waiting users would need an order among them that the stream does not
-/// define once their events are long past, and would make one deactivation
-/// cost a scan of every waiting user.
+/// they hold none, or records a denial (a place in the queue) for the full ones.
 pub(crate) async fn auto_assign(
     conn: &mut PgConnection,
     tenant_id: &str,
@@ -382,8 +416,9 @@ pub(crate) async fn release_seat(
     Ok(true)
 }
 
-/// Frees every seat of a deactivated or deleted user and forgets their
-/// denials, so that a reactivation is decided (and announced) afresh.
+/// Frees every seat of a deactivated or deleted user, hands each freed seat
+/// to the user waiting longest, and forgets the user's own denials, so that a
+/// reactivation is decided (and announced) afresh.
 pub(crate) async fn release_all(
     conn: &mut PgConnection,
     tenant_id: &str,
@@ -402,14 +437,16 @@ pub(crate) async fn release_all(
         .bind(user_id)
         .fetch_all(&mut *conn)
         .await?;
-    for pool in pools {
-        release_seat(conn, &pool, user_id, reason, cause, tally).await?;
-    }
     sqlx::query("DELETE FROM denials WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant_id)
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
+    for pool in pools {
+        if release_seat(conn, &pool, user_id, reason, cause, tally).await? {
+            hand_over_free_seats(conn, &pool.id, cause, tally).await?;
+        }
+    }
     Ok(())
 }
 
@@ -421,11 +458,12 @@ mod tests {
     #[test]
     fn derived_ids_are_stable_and_distinct_per_decision() {
         let trigger = Uuid::now_v7();
-        let a = derived_event_id(trigger, "p1", "LicenseAssigned");
-        assert_eq!(a, derived_event_id(trigger, "p1", "LicenseAssigned"));
-        assert_ne!(a, derived_event_id(trigger, "p2", "LicenseAssigned"));
-        assert_ne!(a, derived_event_id(trigger, "p1", "LicenseReleased"));
-        assert_ne!(a, derived_event_id(Uuid::now_v7(), "p1", "LicenseAssigned"));
+        let a = derived_event_id(trigger, "p1", "u1", "LicenseAssigned");
+        assert_eq!(a, derived_event_id(trigger, "p1", "u1", "LicenseAssigned"));
+        assert_ne!(a, derived_event_id(trigger, "p2", "u1", "LicenseAssigned"));
+        assert_ne!(a, derived_event_id(trigger, "p1", "u2", "LicenseAssigned"));
+        assert_ne!(a, derived_event_id(trigger, "p1", "u1", "LicenseReleased"));
+        assert_ne!(a, derived_event_id(Uuid::now_v7(), "p1", "u1", "LicenseAssigned"));
         assert_eq!(a.get_version_num(), 8);
     }
 }

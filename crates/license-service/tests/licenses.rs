@@ -64,8 +64,8 @@ fn user(index: usize) -> String {
 
 /// Fifteen users against ten seats, with two replicas on one database and
 /// namespace: exactly the first ten in stream order get a seat, the rest are
-/// denied once; a deactivation frees a seat for the next user that becomes
-/// active; a restart re-applies nothing.
+/// denied once and queued; a freed seat or a grown pool serves the queue in
+/// order; a restart re-applies nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
     let env = TestEnv::new().await;
@@ -115,11 +115,11 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
     eventually(|| async { env.scalar("SELECT count(*) FROM outbox").await == 0 }).await;
     assert_eq!(env.license_event_count(TENANT, &user(12)).await, 1);
 
-    // Deactivating user 3 frees a seat; the waiting users 11..15 do not get it,
-    // the next user that becomes active does.
+    // Deactivating user 3 frees a seat, which goes at once to the user waiting
+    // longest (11), not to whoever happens to change next.
     let deactivate = env.set_active(TENANT, CONFIG, &user(3), false).await;
     env.wait_for_checkpoint(deactivate).await;
-    assert_eq!(pool(&mut admin, &pool_id).await.seats_used, 9);
+    assert_eq!(pool(&mut admin, &pool_id).await.seats_used, 10);
     let id = user(3);
     eventually(|| async {
         matches!(
@@ -128,12 +128,21 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
         )
     })
     .await;
+    let id = user(11);
+    eventually(|| async {
+        matches!(
+            env.last_license_event(TENANT, &id).await,
+            Some(EventPayload::LicenseAssigned(_))
+        )
+    })
+    .await;
+    let mut expected: Vec<String> = (1..=11).filter(|index| *index != 3).map(user).collect();
+    assert_eq!(licensed_users(&env).await, expected);
+
+    // A newcomer joins the back of the queue.
     let newcomer = env.create_user(TENANT, CONFIG, &user(16), true).await;
     env.wait_for_checkpoint(newcomer).await;
-    let mut expected: Vec<String> = (1..=10).filter(|index| *index != 3).map(user).collect();
-    expected.push(user(16));
     assert_eq!(licensed_users(&env).await, expected);
-    assert_eq!(pool(&mut admin, &pool_id).await.seats_used, 10);
 
     // Reactivation retries and, with the pool full, is denied (announced again).
     let reactivate = env.set_active(TENANT, CONFIG, &user(3), true).await;
@@ -147,19 +156,22 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
     })
     .await;
 
-    // Deletion releases with its own reason.
+    // Deletion releases with its own reason; the seat goes to the next in
+    // line (12), and a waiting user who is deactivated leaves the queue (13).
+    let leave = env.set_active(TENANT, CONFIG, &user(13), false).await;
+    env.wait_for_checkpoint(leave).await;
     let delete = env
         .user_event(
             TENANT,
             CONFIG,
-            &user(16),
+            &user(11),
             EventPayload::UserDeleted {
-                user_name: "user016@example.com".into(),
+                user_name: "user011@example.com".into(),
             },
         )
         .await;
     env.wait_for_checkpoint(delete).await;
-    let id = user(16);
+    let id = user(11);
     eventually(|| async {
         matches!(
             env.last_license_event(TENANT, &id).await,
@@ -167,7 +179,18 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
         )
     })
     .await;
-    assert_eq!(pool(&mut admin, &pool_id).await.seats_used, 9);
+    expected.retain(|id| *id != user(11));
+    expected.push(user(12));
+    expected.sort();
+    assert_eq!(licensed_users(&env).await, expected);
+    assert_eq!(pool(&mut admin, &pool_id).await.seats_used, 10);
+
+    // Growing the pool serves the queue in order: 14, then 15.
+    upsert_pool(&mut admin, 12, true).await;
+    expected.extend([user(14), user(15)]);
+    expected.sort();
+    assert_eq!(licensed_users(&env).await, expected);
+    assert_eq!(pool(&mut admin, &pool_id).await.seats_used, 12);
 
     let assignments_before = licensed_users(&env).await;
     let denials_before = env.scalar("SELECT count(*) FROM denials").await;
@@ -186,8 +209,8 @@ async fn seats_are_assigned_first_come_first_served_and_never_over_assigned() {
         env.scalar("SELECT count(*) FROM denials").await,
         denials_before
     );
-    assert_eq!(env.scalar("SELECT seats_used::bigint FROM pools").await, 9);
-    assert_eq!(env.scalar("SELECT count(*) FROM assignments").await, 9);
+    assert_eq!(env.scalar("SELECT seats_used::bigint FROM pools").await, 12);
+    assert_eq!(env.scalar("SELECT count(*) FROM assignments").await, 12);
     restarted.stop().await;
     env.cleanup().await;
 }
