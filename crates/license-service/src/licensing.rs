@@ -463,7 +463,10 @@ mod tests {
         assert_ne!(a, derived_event_id(trigger, "p2", "u1", "LicenseAssigned"));
         assert_ne!(a, derived_event_id(trigger, "p1", "u2", "LicenseAssigned"));
         assert_ne!(a, derived_event_id(trigger, "p1", "u1", "LicenseReleased"));
-        assert_ne!(a, derived_event_id(Uuid::now_v7(), "p1", "u1", "LicenseAssigned"));
+        assert_ne!(
+            a,
+            derived_event_id(Uuid::now_v7(), "p1", "u1", "LicenseAssigned")
+        );
         assert_eq!(a.get_version_num(), 8);
     }
 }
