@@ -191,10 +191,6 @@ impl DirectoryRead for DirectoryReadService {
             .authenticate(&request.into_inner().token)
             .await
             .map_err(DirectoryError::from)?;
-        Ok(Response::new(AuthenticateResponse {
-            tenant_id: token.tenant_id,
-            config_id: token.config_id,
-            token_id: token.token_id,
-        }))
+        Ok(Response::new(AuthenticateResponse::from(token)))
     }
 }

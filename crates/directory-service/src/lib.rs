@@ -158,7 +158,12 @@ impl Application {
         let read_service =
             grpc::DirectoryReadService::new(pool.clone(), accounts.clone(), applied_rx);
         let admin_service = AccountAdminServer::with_interceptor(
-            accounts::AccountAdminService::new(accounts),
+            accounts::AccountAdminService::new(accounts).with_revocation_notifier(
+                accounts::RevocationNotifier {
+                    nats: nats.clone(),
+                    subject: store.namespace().token_revocations_subject(),
+                },
+            ),
             OperatorAuth::new(&config.common.admin_token),
         );
         let grpc_shutdown = shutdown.clone();
@@ -167,10 +172,9 @@ impl Application {
             .add_service(health_service)
             .add_service(DirectoryReadServer::new(read_service))
             .add_service(admin_service)
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(grpc_listener),
-                async move { grpc_shutdown.cancelled().await },
-            );
+            .serve_with_incoming_shutdown(service_kit::grpc::incoming(grpc_listener), async move {
+                grpc_shutdown.cancelled().await
+            });
         let ops = ops_http::serve(
             metrics_listener,
             ops_http::router(Arc::new(registry), readiness.clone()),

@@ -282,10 +282,7 @@ async fn serve_grpc(
         .trace_fn(telemetry::propagation::grpc_server_span)
         .add_service(health)
         .add_service(admin)
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            signal,
-        )
+        .serve_with_incoming_shutdown(service_kit::grpc::incoming(listener), signal)
         .await
         .context("gRPC server")?;
     Ok(())

@@ -65,6 +65,13 @@ impl Namespace {
         format!("{}.dir.>", self.name)
     }
 
+    /// Core NATS subject on which the directory announces revoked token ids,
+    /// so every gateway drops them from its authentication cache at once.
+    /// Deliberately outside `all_subjects`: it is a signal, not an event.
+    pub fn token_revocations_subject(&self) -> String {
+        format!("{}_control.tokens.revoked", self.name)
+    }
+
     pub fn consumer_name(&self, service: &str) -> String {
         format!("{}_{service}", self.name)
     }

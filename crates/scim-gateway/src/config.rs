@@ -23,6 +23,10 @@ pub struct Config {
     /// (unless `attributes=members` asks for them), so a one-member change
     /// never costs a read of the whole group.
     pub write_response_max_members: u32,
+    /// How long an accepted token is remembered (0 disables the cache).
+    /// Revocations evict at once; this only bounds how long a missed
+    /// revocation signal could go unnoticed.
+    pub auth_cache_ttl: std::time::Duration,
 }
 
 impl Config {
@@ -65,6 +69,11 @@ impl Config {
                 "GATEWAY_WRITE_RESPONSE_MAX_MEMBERS",
                 1_000,
             )?,
+            auth_cache_ttl: std::time::Duration::from_secs(parse_or(
+                lookup,
+                "GATEWAY_AUTH_CACHE_SECONDS",
+                30,
+            )?),
         })
     }
 }

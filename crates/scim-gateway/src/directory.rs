@@ -60,7 +60,11 @@ impl DirectoryClient {
         })
     }
 
-    pub async fn authenticate(&self, token: &str) -> Result<TenantContext, ApiError> {
+    /// The token's tenant and how much longer the token is valid.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<(TenantContext, std::time::Duration), ApiError> {
         let response = self
             .client
             .clone()
@@ -69,11 +73,14 @@ impl DirectoryClient {
             })
             .await?
             .into_inner();
-        Ok(TenantContext {
-            tenant_id: response.tenant_id,
-            config_id: response.config_id,
-            token_id: response.token_id,
-        })
+        Ok((
+            TenantContext {
+                tenant_id: response.tenant_id,
+                config_id: response.config_id,
+                token_id: response.token_id,
+            },
+            std::time::Duration::from_millis(response.valid_for_ms),
+        ))
     }
 
     pub async fn get(

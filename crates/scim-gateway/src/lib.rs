@@ -5,6 +5,7 @@
 //! until the directory shows each write before answering. Run as many
 //! replicas as needed.
 
+mod auth_cache;
 mod commands;
 mod config;
 mod directory;
@@ -31,6 +32,7 @@ pub struct Application {
     listener: TcpListener,
     state: state::AppState,
     nats: async_nats::Client,
+    revocations: async_nats::Subscriber,
 }
 
 impl Application {
@@ -44,11 +46,17 @@ impl Application {
             replicas: config.common.stream_replicas,
             ..StoreSettings::default()
         };
+        let revocations_subject = namespace.token_revocations_subject();
         let store = EventStore::connect(nats.clone(), namespace, &settings)
             .await
             .context("preparing the event stream")?;
         let directory = directory::DirectoryClient::connect_lazy(&config.directory_url)
             .with_context(|| format!("DIRECTORY_GRPC_URL {:?}", config.directory_url))?;
+        // Subscribed before serving, so no revocation can slip in between.
+        let revocations = nats
+            .subscribe(revocations_subject)
+            .await
+            .context("subscribing to token revocations")?;
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding GATEWAY_HTTP_ADDR {}", config.http_addr))?;
@@ -57,6 +65,7 @@ impl Application {
             listener,
             state,
             nats,
+            revocations,
         })
     }
 
@@ -71,7 +80,9 @@ impl Application {
             listener,
             state,
             nats,
+            revocations,
         } = self;
+        let evictions = tokio::spawn(evict_revoked_tokens(revocations, state.clone()));
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, base_url = %state.base_url(), "SCIM gateway listening");
         }
@@ -80,6 +91,12 @@ impl Application {
         // Paths are canonicalised before routing, so the rewrite has to wrap
         // the router rather than be one of its layers.
         let app = tower::ServiceExt::map_request(routes::router(state), routes::canonicalize);
+        // Small responses must not wait for the client's delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, axum::ServiceExt::into_make_service(app))
             .with_graceful_shutdown(async move {
                 shutdown.cancelled().await;
@@ -87,9 +104,25 @@ impl Application {
             })
             .await
             .context("HTTP server")?;
+        evictions.abort();
         if let Err(error) = nats.drain().await {
             tracing::warn!(%error, "draining NATS");
         }
         Ok(())
+    }
+}
+
+/// Drops revoked tokens from the authentication cache as the directory
+/// announces them.
+async fn evict_revoked_tokens(mut revocations: async_nats::Subscriber, state: state::AppState) {
+    use futures::StreamExt as _;
+    while let Some(message) = revocations.next().await {
+        match std::str::from_utf8(&message.payload) {
+            Ok(token_id) => {
+                tracing::info!(%token_id, "token revoked; evicted from the authentication cache");
+                state.auth_cache().revoke(token_id.trim());
+            }
+            Err(_) => tracing::warn!("ignoring a malformed token revocation"),
+        }
     }
 }

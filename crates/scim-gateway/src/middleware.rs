@@ -72,7 +72,7 @@ pub async fn authenticate(
         Ok(token) => token.to_owned(),
         Err(error) => return error.into_response(),
     };
-    let tenant = match state.directory().authenticate(&token).await {
+    let tenant = match state.authenticate(&token).await {
         Ok(tenant) => tenant,
         Err(error) => return error.into_response(),
     };

@@ -4,8 +4,10 @@ use event_store::EventStore;
 use prometheus_client::registry::Registry;
 use service_kit::ops_http::Readiness;
 
+use crate::auth_cache::AuthCache;
 use crate::config::Config;
-use crate::directory::DirectoryClient;
+use crate::directory::{DirectoryClient, TenantContext};
+use crate::error::ApiError;
 use crate::metrics::GatewayMetrics;
 
 #[derive(Clone)]
@@ -17,6 +19,7 @@ struct Inner {
     config: Config,
     store: EventStore,
     directory: DirectoryClient,
+    auth_cache: AuthCache,
     metrics: GatewayMetrics,
     registry: Registry,
     readiness: Readiness,
@@ -31,11 +34,13 @@ impl AppState {
     ) -> Self {
         let mut registry = Registry::with_prefix("scim_gateway");
         let metrics = GatewayMetrics::new(&mut registry);
+        let auth_cache = AuthCache::new(config.auth_cache_ttl);
         Self {
             inner: Arc::new(Inner {
                 config,
                 store,
                 directory,
+                auth_cache,
                 metrics,
                 registry,
                 readiness,
@@ -53,6 +58,23 @@ impl AppState {
 
     pub fn directory(&self) -> &DirectoryClient {
         &self.inner.directory
+    }
+
+    pub fn auth_cache(&self) -> &AuthCache {
+        &self.inner.auth_cache
+    }
+
+    /// The tenant a bearer token belongs to: from the cache, else from the
+    /// directory (and then cached).
+    pub async fn authenticate(&self, token: &str) -> Result<TenantContext, ApiError> {
+        if let Some(tenant) = self.inner.auth_cache.get(token) {
+            return Ok(tenant);
+        }
+        let (tenant, valid_for) = self.inner.directory.authenticate(token).await?;
+        self.inner
+            .auth_cache
+            .insert(token, tenant.clone(), valid_for);
+        Ok(tenant)
     }
 
     pub fn metrics(&self) -> &GatewayMetrics {

@@ -160,16 +160,13 @@ fn coerce_complex(
     obj: &Map<String, Value>,
     name: &str,
 ) -> Result<Option<Value>, ScimError> {
-    if def.name == "roles"
-        && let Some(Value::String(s)) = get_ci(obj, "value")
-        && s.trim_start().starts_with('{')
-        && let Ok(Value::Object(inner)) = serde_json::from_str::<Value>(s)
-    {
-        let mut merged = obj.clone();
-        remove_ci(&mut merged, "value");
-        merged.extend(unwrap_role(inner));
-        return coerce_complex(def, &merged, name);
-    }
+    let normalized;
+    let obj = if def.name == "roles" {
+        normalized = normalize_role(obj);
+        &normalized
+    } else {
+        obj
+    };
     let mut out = Map::new();
     for (k, v) in obj {
         let Some(sub) = def.sub_attribute(k) else {
@@ -189,14 +186,29 @@ fn coerce_complex(
     })
 }
 
-/// Entra sends app roles as `{"value": "{\"id\":…,\"value\":\"Admin\",\"displayName\":\"Admin\"}"}`.
-fn unwrap_role(mut inner: Map<String, Value>) -> Map<String, Value> {
-    if get_ci(&inner, "display").is_none()
-        && let Some(d) = remove_ci(&mut inner, "displayName")
+/// Entra's app-role shapes: in PATCH a role is a JSON string inside `value`
+/// (`{"value": "{\"id\":…,\"value\":\"Admin\",\"displayName\":\"Admin\"}"}`), and in both forms
+/// (and in the AppRoleAssignmentsComplex POST) the label is `displayName`, not `display`.
+fn normalize_role(obj: &Map<String, Value>) -> Map<String, Value> {
+    let mut role = obj.clone();
+    if let Some(Value::String(s)) = get_ci(obj, "value")
+        && s.trim_start().starts_with('{')
+        && let Ok(Value::Object(inner)) = serde_json::from_str::<Value>(s)
     {
-        inner.insert("display".into(), d);
+        remove_ci(&mut role, "value");
+        // The encoded role is the authoritative one: its label wins over the wrapper's.
+        role.extend(display_from_display_name(inner));
     }
-    inner
+    display_from_display_name(role)
+}
+
+fn display_from_display_name(mut role: Map<String, Value>) -> Map<String, Value> {
+    if get_ci(&role, "display").is_none()
+        && let Some(d) = remove_ci(&mut role, "displayName")
+    {
+        role.insert("display".into(), d);
+    }
+    role
 }
 
 /// At most one `primary: true` per multi-valued attribute (RFC 7643 §2.4).
@@ -297,6 +309,21 @@ mod tests {
             Some(json!([
                 {"value": "Admin", "display": "Admin", "primary": false, "type": "WindowsAzureActiveDirectoryRole"},
                 {"value": "User"}
+            ]))
+        );
+        // AppRoleAssignmentsComplex POST: a plain object that also says `displayName`.
+        let r = coerce(
+            def("roles"),
+            &json!([{"primary": false, "displayName": "Admin", "value": "Admin"},
+                    {"display": "Kept", "displayName": "Ignored", "value": "x"}]),
+            "roles",
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Some(json!([
+                {"primary": false, "display": "Admin", "value": "Admin"},
+                {"display": "Kept", "value": "x"}
             ]))
         );
     }

@@ -6,6 +6,7 @@
 pub mod admin_auth;
 pub mod checkpoint;
 pub mod config;
+pub mod grpc;
 pub mod leader;
 pub mod main_loop;
 pub mod nats;

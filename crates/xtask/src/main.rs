@@ -16,10 +16,11 @@ const HELP: &str = "\
 cargo xtask <COMMAND>
 
 Commands:
-  up              Start NATS and Postgres if none are reachable, build and run
+  up [--release]  Start NATS and Postgres if none are reachable, build and run
                   the four services, create a demo tenant, print the SCIM base
                   URL and a token (also written to .local/stack.env).
                   Runs in the foreground; Ctrl-C stops everything it started.
+                  --release builds optimised binaries (for benchmarks).
   test [ARGS...]  Start NATS and Postgres if none are reachable, then run the
                   whole suite: `cargo nextest run --workspace --no-fail-fast`
                   (plus doctests) when cargo-nextest is installed, else
@@ -88,9 +89,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = sys::repo_root();
     let result = match args.first().map(String::as_str) {
-        Some("up") if args.len() == 1 => supervised(&root, |sup| up::run(sup, &root)),
+        Some("up") if args.len() == 1 => {
+            supervised(&root, |sup| up::run(sup, &root, up::Profile::Debug))
+        }
+        Some("up") if args.len() == 2 && args[1] == "--release" => {
+            supervised(&root, |sup| up::run(sup, &root, up::Profile::Release))
+        }
         Some("up") => {
-            eprintln!("xtask up takes no arguments\n\n{HELP}");
+            eprintln!("xtask up takes only --release\n\n{HELP}");
             Ok(2)
         }
         Some("test") => supervised(&root, |sup| {

@@ -134,7 +134,14 @@ fn plan(infra: &Infra) -> Result<Plan> {
     })
 }
 
-pub fn run(supervisor: &mut Supervisor, root: &Path) -> Result<i32> {
+/// Which cargo profile `up` builds and runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Debug,
+    Release,
+}
+
+pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result<i32> {
     let infra = infra::ensure(supervisor, root)?;
     infra::create_databases(&infra, &DATABASES)?;
     let plan = plan(&infra)?;
@@ -153,16 +160,23 @@ pub fn run(supervisor: &mut Supervisor, root: &Path) -> Result<i32> {
 
     // xtask itself is excluded: rebuilding it would replace the running
     // executable.
-    println!("xtask: cargo build --workspace --bins --exclude xtask");
+    let mut build = vec!["build", "--workspace", "--bins", "--exclude", "xtask"];
+    if profile == Profile::Release {
+        build.push("--release");
+    }
+    println!("xtask: cargo {}", build.join(" "));
     let status = Command::new(sys::cargo())
-        .args(["build", "--workspace", "--bins", "--exclude", "xtask"])
+        .args(&build)
         .current_dir(root)
         .status()
         .context("cannot run cargo build")?;
     if !status.success() {
         bail!("cargo build failed ({status})");
     }
-    let bin_dir = sys::target_dir(root).join("debug");
+    let bin_dir = sys::target_dir(root).join(match profile {
+        Profile::Debug => "debug",
+        Profile::Release => "release",
+    });
 
     let width = plan
         .services

@@ -14,11 +14,46 @@ use super::store::{AccountStore, AuthenticatedToken, ConfigRecord, TenantRecord,
 /// interceptor's job, not this service's.
 pub struct AccountAdminService {
     store: AccountStore,
+    revocations: Option<RevocationNotifier>,
+}
+
+/// Announces revoked token ids to the gateways, which cache authentications.
+#[derive(Clone)]
+pub struct RevocationNotifier {
+    pub nats: async_nats::Client,
+    pub subject: String,
+}
+
+impl RevocationNotifier {
+    /// Best effort by design: the revocation is already committed, and a
+    /// gateway that misses the signal forgets the token when its cache entry
+    /// expires (GATEWAY_AUTH_CACHE_SECONDS).
+    async fn announce(&self, token_id: &str) {
+        let sent = self
+            .nats
+            .publish(self.subject.clone(), token_id.to_owned().into())
+            .await;
+        let flushed = match sent {
+            Ok(()) => self.nats.flush().await.map_err(|error| error.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = flushed {
+            tracing::warn!(%token_id, %error, "could not announce a token revocation");
+        }
+    }
 }
 
 impl AccountAdminService {
     pub fn new(store: AccountStore) -> Self {
-        Self { store }
+        Self {
+            store,
+            revocations: None,
+        }
+    }
+
+    pub fn with_revocation_notifier(mut self, notifier: RevocationNotifier) -> Self {
+        self.revocations = Some(notifier);
+        self
     }
 
     pub fn into_server(self) -> AccountAdminServer<Self> {
@@ -108,6 +143,9 @@ impl AccountAdmin for AccountAdminService {
             .store
             .revoke_token(&request.into_inner().token_id)
             .await?;
+        if let Some(revocations) = &self.revocations {
+            revocations.announce(&record.id).await;
+        }
         Ok(Response::new(record.into()))
     }
 }
@@ -164,6 +202,7 @@ impl From<AuthenticatedToken> for AuthenticateResponse {
             tenant_id: token.tenant_id,
             config_id: token.config_id,
             token_id: token.token_id,
+            valid_for_ms: u64::try_from(token.valid_for.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -226,12 +265,20 @@ mod tests {
 
             let authenticated: AuthenticateResponse =
                 store.authenticate(&issued.secret).await.unwrap().into();
+            // Issued with the two-year default: valid for nearly all of it.
+            let two_years_ms = 730 * 24 * 3600 * 1000;
+            assert!(
+                (two_years_ms - 60_000..=two_years_ms).contains(&authenticated.valid_for_ms),
+                "{}",
+                authenticated.valid_for_ms
+            );
             assert_eq!(
                 authenticated,
                 AuthenticateResponse {
                     tenant_id: tenant.id.clone(),
                     config_id: config.id.clone(),
                     token_id: info.id.clone(),
+                    valid_for_ms: authenticated.valid_for_ms,
                 }
             );
 

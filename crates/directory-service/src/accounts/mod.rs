@@ -9,7 +9,7 @@ mod test_db;
 pub mod token;
 
 pub use error::AccountError;
-pub use grpc::AccountAdminService;
+pub use grpc::{AccountAdminService, RevocationNotifier};
 pub use store::{
     AccountStore, AuthenticatedToken, ConfigRecord, DEFAULT_VALID_DAYS, MAX_NAME_CHARS,
     MAX_VALID_DAYS, TenantRecord, TokenRecord,

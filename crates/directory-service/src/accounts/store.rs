@@ -55,6 +55,8 @@ pub struct AuthenticatedToken {
     pub tenant_id: String,
     pub config_id: String,
     pub token_id: String,
+    /// Time left until the token expires.
+    pub valid_for: std::time::Duration,
 }
 
 #[derive(sqlx::FromRow)]
@@ -273,10 +275,12 @@ impl AccountStore {
         if stale {
             self.touch(&row.id).await;
         }
+        let valid_for = (row.expires_at - row.db_now).to_std().unwrap_or_default();
         Ok(AuthenticatedToken {
             tenant_id: row.tenant_id,
             config_id: row.config_id,
             token_id: row.id,
+            valid_for,
         })
     }
 
@@ -455,8 +459,10 @@ mod tests {
                     tenant_id: tenant.id.clone(),
                     config_id: config.id.clone(),
                     token_id: record.id.clone(),
+                    valid_for: authenticated.valid_for,
                 }
             );
+            assert!(authenticated.valid_for > std::time::Duration::from_secs(729 * 24 * 3600));
             assert!(token_row(&pool, &record.id).await.last_used_at.is_some());
         })
         .await;
