@@ -477,3 +477,28 @@ fn removing_active_unsets_it_but_the_user_stays_active() {
     assert!(removed.get("active").is_none(), "{removed}");
     assert!(scim_model::is_active(&removed));
 }
+
+/// Entra clears a mapped work email with `""` (or `null`) on the value path:
+/// the element must go, not linger as `{"type": "work"}`.
+#[test]
+fn clearing_an_element_value_removes_the_hollow_element() {
+    let user = scim_model::prepare_new_user(&json!({
+        "userName": "kim",
+        "emails": [{"type": "work", "value": "kim@work.example", "primary": true},
+                   {"type": "home", "value": "kim@home.example"}]
+    }))
+    .unwrap();
+    let cleared = ok(
+        &user,
+        json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": ""}]),
+    );
+    assert_eq!(
+        cleared["emails"],
+        json!([{"type": "home", "value": "kim@home.example"}])
+    );
+    let none_left = ok(
+        &cleared,
+        json!([{"op": "replace", "path": "emails[type eq \"home\"].value", "value": null}]),
+    );
+    assert!(none_left.get("emails").is_none(), "{none_left}");
+}

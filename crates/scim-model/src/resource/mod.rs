@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 pub use select::{apply_attribute_selection, strip_never_returned};
 
 use crate::error::ScimError;
-use crate::schema::{self, AttributeDef, Mutability, ResourceSchema};
+use crate::schema::{self, AttrType, AttributeDef, Mutability, ResourceSchema};
 use crate::value::{check_primary, coerce, get_ci, remove_ci};
 
 /// The uniqueness key for `userName`: RFC 7643 makes userName case-insensitive.
@@ -212,6 +212,7 @@ pub(crate) fn finalize(
     schema: &ResourceSchema,
 ) -> Result<Value, ScimError> {
     remove_ci(&mut map, "schemas");
+    prune_hollow_elements(&mut map, &schema.core.attributes);
     let mut urns = vec![Value::String(schema.core.id.clone())];
     for ext in &schema.extensions {
         if map
@@ -253,6 +254,29 @@ pub(crate) fn finalize(
     out.insert("schemas".into(), Value::Array(urns));
     out.extend(map);
     Ok(Value::Object(out))
+}
+
+/// Drops elements of multi-valued complex attributes that carry nothing but
+/// labels (`type`, `primary`, `display`): what is left after an IdP clears
+/// `emails[type eq "work"].value` with `""` or `null`. An attribute left with
+/// no elements is removed, as if it had never been set.
+fn prune_hollow_elements(map: &mut Map<String, Value>, defs: &[AttributeDef]) {
+    const LABELS: [&str; 3] = ["type", "primary", "display"];
+    for def in defs.iter().filter(|d| d.multi_valued && d.type_ == AttrType::Complex) {
+        let Some(Value::Array(elements)) = map.get_mut(&def.name) else {
+            continue;
+        };
+        elements.retain(|element| match element {
+            Value::Object(fields) => fields.iter().any(|(name, value)| {
+                !LABELS.iter().any(|label| label.eq_ignore_ascii_case(name))
+                    && crate::value::is_present(value)
+            }),
+            other => crate::value::is_present(other),
+        });
+        if elements.is_empty() {
+            map.remove(&def.name);
+        }
+    }
 }
 
 /// Takes `members` out of a group body: ids in order, deduplicated. A bare string element is
