@@ -5,6 +5,7 @@ use prometheus_client::registry::Registry;
 use service_kit::ops_http::Readiness;
 
 use crate::auth_cache::AuthCache;
+use crate::commands::AggregateLocks;
 use crate::config::Config;
 use crate::directory::{DirectoryClient, TenantContext};
 use crate::error::ApiError;
@@ -20,6 +21,7 @@ struct Inner {
     store: EventStore,
     directory: DirectoryClient,
     auth_cache: AuthCache,
+    aggregate_locks: AggregateLocks,
     metrics: GatewayMetrics,
     registry: Registry,
     readiness: Readiness,
@@ -41,6 +43,7 @@ impl AppState {
                 store,
                 directory,
                 auth_cache,
+                aggregate_locks: AggregateLocks::default(),
                 metrics,
                 registry,
                 readiness,
@@ -58,6 +61,10 @@ impl AppState {
 
     pub fn directory(&self) -> &DirectoryClient {
         &self.inner.directory
+    }
+
+    pub fn aggregate_locks(&self) -> &AggregateLocks {
+        &self.inner.aggregate_locks
     }
 
     pub fn auth_cache(&self) -> &AuthCache {

@@ -133,6 +133,7 @@ impl<'a> GroupCommands<'a> {
         method: &str,
         change: impl Fn(&Value) -> Result<(Value, MembershipDelta), ScimError>,
     ) -> Result<u64, ApiError> {
+        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
         for _ in 0..MAX_ATTEMPTS {
             let (current, version) = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != version) {
@@ -179,6 +180,7 @@ impl<'a> GroupCommands<'a> {
     }
 
     pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
+        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
         for _ in 0..MAX_ATTEMPTS {
             let (current, version) = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != version) {
@@ -219,6 +221,10 @@ impl<'a> GroupCommands<'a> {
             .into_iter()
             .collect();
         Ok(ids.into_iter().partition(|id| existing.contains(id)))
+    }
+
+    fn lock_key(&self, id: &str) -> String {
+        format!("{}/group/{id}", self.tenant.tenant_id)
     }
 
     fn event(&self, id: &str, payload: EventPayload) -> EventEnvelope {

@@ -2,9 +2,11 @@
 //! (pure, in scim-model), append with an optimistic version check, then wait
 //! until the directory shows the change before answering (read-your-writes).
 
+mod aggregate_locks;
 mod groups;
 mod users;
 
+pub use aggregate_locks::AggregateLocks;
 pub use groups::GroupCommands;
 pub use users::UserCommands;
 

@@ -103,6 +103,7 @@ impl<'a> UserCommands<'a> {
         method: &str,
         change: impl Fn(&Value) -> Result<Value, ScimError>,
     ) -> Result<UserState, ApiError> {
+        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
         for _ in 0..MAX_ATTEMPTS {
             let current = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != current.version) {
@@ -166,6 +167,7 @@ impl<'a> UserCommands<'a> {
     }
 
     pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
+        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
         for _ in 0..MAX_ATTEMPTS {
             let current = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != current.version) {
@@ -195,6 +197,10 @@ impl<'a> UserCommands<'a> {
         Err(ApiError::Unavailable(
             "too many concurrent changes to this user; retry".into(),
         ))
+    }
+
+    fn lock_key(&self, id: &str) -> String {
+        format!("{}/user/{id}", self.tenant.tenant_id)
     }
 
     fn event(&self, id: &str, payload: EventPayload) -> EventEnvelope {
