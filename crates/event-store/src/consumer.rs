@@ -175,12 +175,12 @@ async fn run_once<H: BatchHandler>(
                 .applied_sequence
                 .set(i64::try_from(sequence).unwrap_or(i64::MAX));
         }
-        for message in &delivered {
-            if let Err(error) = message.ack().await {
-                // The checkpoint already protects us; a lost ack only means
-                // a harmless redelivery.
-                tracing::debug!(%error, "ack failed");
-            }
+        if let Some(message) = delivered.last()
+            && let Err(error) = message.ack().await
+        {
+            // The checkpoint already protects us; a lost ack only means a
+            // harmless redelivery.
+            tracing::debug!(%error, "ack failed");
         }
         if let Some(pending) = delivered
             .last()
@@ -216,7 +216,10 @@ async fn recreate_consumer(
         .create_consumer(pull::Config {
             durable_name: Some(settings.durable_name.clone()),
             filter_subject: settings.filter_subject.clone(),
-            ack_policy: AckPolicy::Explicit,
+            // Batches are applied in order and committed before acking, so
+            // acknowledging the last message of a batch covers the batch:
+            // one ack per batch instead of one per event.
+            ack_policy: AckPolicy::All,
             ack_wait: settings.ack_wait,
             deliver_policy,
             max_ack_pending: batch.saturating_mul(4),

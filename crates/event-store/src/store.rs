@@ -196,6 +196,37 @@ impl EventStore {
     /// Appends an event that needs no concurrency check (e.g. a rejected
     /// request, which is its own aggregate). Still deduplicated by id.
     pub async fn append_unchecked(&self, event: &EventEnvelope) -> Result<u64, StoreError> {
+        self.send_unchecked(event).await?.await
+    }
+
+    /// Appends many events without version checks, in order, with all of
+    /// them in flight at once instead of one round trip each. One result per
+    /// event, in order. Events after a failed one may still have been stored;
+    /// retrying them is safe because their message ids deduplicate.
+    pub async fn append_unchecked_all(
+        &self,
+        events: &[EventEnvelope],
+    ) -> Vec<Result<u64, StoreError>> {
+        let mut in_flight = Vec::with_capacity(events.len());
+        for event in events {
+            in_flight.push(self.send_unchecked(event).await);
+        }
+        let mut results = Vec::with_capacity(events.len());
+        for sent in in_flight {
+            results.push(match sent {
+                Ok(ack) => ack.await,
+                Err(error) => Err(error),
+            });
+        }
+        results
+    }
+
+    /// Sends the publish and returns the pending acknowledgement.
+    async fn send_unchecked(
+        &self,
+        event: &EventEnvelope,
+    ) -> Result<impl std::future::Future<Output = Result<u64, StoreError>> + use<>, StoreError>
+    {
         let subject = self.subject_of(event)?;
         let payload = Bytes::from(event.to_json()?);
         let mut headers = HeaderMap::new();
@@ -209,10 +240,12 @@ impl EventStore {
             .context
             .send_publish(subject, publish)
             .await
-            .map_err(|error| StoreError::jetstream("publish", error))?
-            .await
-            .map_err(|error| StoreError::jetstream("publish ack", error))?;
-        Ok(ack.sequence)
+            .map_err(|error| StoreError::jetstream("publish", error))?;
+        Ok(async move {
+            ack.await
+                .map(|ack| ack.sequence)
+                .map_err(|error| StoreError::jetstream("publish ack", error))
+        })
     }
 
     /// The latest event of an aggregate, or `None` if it never existed.

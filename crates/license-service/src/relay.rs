@@ -102,26 +102,34 @@ impl OutboxRelay {
         let mut done = Vec::with_capacity(rows.len());
         let mut published = 0;
         let mut failure = None;
+        let mut decoded = Vec::with_capacity(rows.len());
         for (id, event) in rows {
-            let envelope = match serde_json::from_value::<EventEnvelope>(event) {
-                Ok(envelope) => envelope,
+            match serde_json::from_value::<EventEnvelope>(event) {
+                Ok(envelope) => decoded.push((id, envelope)),
                 Err(error) => {
                     // Retrying cannot fix it and it would block every later row.
                     tracing::error!(%error, id, "undecodable outbox row dropped");
                     done.push(id);
-                    continue;
                 }
-            };
-            match self.store.append_unchecked(&envelope).await {
+            }
+        }
+        let envelopes: Vec<EventEnvelope> = decoded.iter().map(|(_, e)| e.clone()).collect();
+        // The whole page is in flight at once; acknowledgements come back in
+        // order, so the stream keeps outbox order.
+        let results = self.store.append_unchecked_all(&envelopes).await;
+        for ((id, envelope), result) in decoded.iter().zip(results) {
+            match result {
                 Ok(_) => {
-                    done.push(id);
+                    done.push(*id);
                     published += 1;
                 }
                 Err(error @ (StoreError::Subject(_) | StoreError::Encoding(_))) => {
                     tracing::error!(%error, id, event_id = %envelope.event_id, "unpublishable outbox row dropped");
-                    done.push(id);
+                    done.push(*id);
                 }
                 Err(error) => {
+                    // Later rows stay too; if some of them did land, their
+                    // message ids make the next attempt a no-op for them.
                     failure = Some(error);
                     break;
                 }

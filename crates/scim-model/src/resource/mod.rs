@@ -262,7 +262,10 @@ pub(crate) fn finalize(
 /// no elements is removed, as if it had never been set.
 fn prune_hollow_elements(map: &mut Map<String, Value>, defs: &[AttributeDef]) {
     const LABELS: [&str; 3] = ["type", "primary", "display"];
-    for def in defs.iter().filter(|d| d.multi_valued && d.type_ == AttrType::Complex) {
+    for def in defs
+        .iter()
+        .filter(|d| d.multi_valued && d.type_ == AttrType::Complex)
+    {
         let Some(Value::Array(elements)) = map.get_mut(&def.name) else {
             continue;
         };
