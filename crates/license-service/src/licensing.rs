@@ -354,17 +354,29 @@ pub(crate) async fn auto_assign(
     cause: &Cause,
     tally: &mut Tally,
 ) -> Result<(), ServiceError> {
+    // One query tells, per pool, whether the user already holds a seat or is
+    // already waiting: most user events (updates of settled users) then
+    // need no further statement.
     let sql = format!(
-        "SELECT {POOL_COLUMNS} FROM pools WHERE tenant_id = $1 AND config_id = $2 AND auto_assign \
-         ORDER BY id FOR UPDATE"
+        "SELECT {POOL_COLUMNS}, \
+                EXISTS (SELECT 1 FROM assignments a WHERE a.pool_id = pools.id AND a.user_id = $3) AS held, \
+                EXISTS (SELECT 1 FROM denials d WHERE d.pool_id = pools.id AND d.user_id = $3) AS waiting \
+         FROM pools WHERE tenant_id = $1 AND config_id = $2 AND auto_assign \
+         ORDER BY id FOR UPDATE OF pools"
     );
-    let pools = sqlx::query_as::<_, PoolRow>(sqlx::AssertSqlSafe(sql))
+    let pools = sqlx::query_as::<_, PoolWithUser>(sqlx::AssertSqlSafe(sql))
         .bind(tenant_id)
         .bind(config_id)
+        .bind(user_id)
         .fetch_all(&mut *conn)
         .await?;
-    for pool in pools {
-        if find_assignment(conn, &pool.id, user_id).await?.is_some() {
+    for PoolWithUser {
+        pool,
+        held,
+        waiting,
+    } in pools
+    {
+        if held || (waiting && pool.seats_used >= pool.seats) {
             continue;
         }
         if take_seat(conn, &pool, user_id, Source::Auto, cause, tally)
@@ -375,6 +387,15 @@ pub(crate) async fn auto_assign(
         }
     }
     Ok(())
+}
+
+/// A pool and where one user stands in it.
+#[derive(Debug, FromRow)]
+struct PoolWithUser {
+    #[sqlx(flatten)]
+    pool: PoolRow,
+    held: bool,
+    waiting: bool,
 }
 
 /// Frees the seat `user_id` holds in `pool` (locked by the caller).

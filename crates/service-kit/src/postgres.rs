@@ -12,6 +12,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection on checkout by default: a second round
+        // trip for every query. A broken connection fails its query instead,
+        // which callers already handle (and the pool then replaces it).
+        .test_before_acquire(false)
         .connect_with(options)
         .await
 }
