@@ -146,9 +146,14 @@ async fn apply_event(
                     .await?;
             }
             if !members_removed.is_empty() {
+                // Planned with the actual values every time: a cached generic
+                // plan assumes an average-sized group and, for a group of
+                // 100,000 members, filters all of them instead of probing the
+                // primary key for the few removed (I9).
                 sqlx::query(
                     "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3)",
                 )
+                .persistent(false)
                 .bind(tenant)
                 .bind(id)
                 .bind(members_removed)
