@@ -496,6 +496,18 @@ pub fn create_databases(infra: &Infra, names: &[&str]) -> Result<()> {
             .env("PGCONNECT_TIMEOUT", "10");
         command
     };
+    // The read model and the license queue rely on fresh planner statistics:
+    // without autovacuum (ANALYZE), plans go bad as tables grow during a big
+    // initial sync and throughput collapses by an order of magnitude.
+    if let Ok(output) = run_captured(&mut psql_cmd("SHOW autovacuum"))
+        && String::from_utf8_lossy(&output.stdout).trim() == "off"
+    {
+        eprintln!(
+            "xtask: warning: autovacuum is off on this PostgreSQL server; planner statistics \
+             will go stale as tables grow (see docs/operations.md). Turn it on, or point \
+             DATABASE_URL at a free port to get a private cluster with the defaults."
+        );
+    }
     for name in names {
         // Names are ours (scim_*), never user input: no quoting issues.
         let exists = run_captured(&mut psql_cmd(&format!(
