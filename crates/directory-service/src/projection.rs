@@ -145,21 +145,7 @@ async fn apply_event(
                     .execute(&mut **tx)
                     .await?;
             }
-            if !members_removed.is_empty() {
-                // Planned with the actual values every time: a cached generic
-                // plan assumes an average-sized group and, for a group of
-                // 100,000 members, filters all of them instead of probing the
-                // primary key for the few removed (I9).
-                sqlx::query(
-                    "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3)",
-                )
-                .persistent(false)
-                .bind(tenant)
-                .bind(id)
-                .bind(members_removed)
-                .execute(&mut **tx)
-                .await?;
-            }
+            remove_members(tx, tenant, id, members_removed).await?;
             add_members(tx, tenant, id, members_added).await
         }
         EventPayload::GroupDeleted { .. } => {
@@ -405,6 +391,43 @@ async fn upsert_group(
     .bind(version)
     .bind(group.created)
     .bind(last_modified)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Removes a delta of members. A handful (the usual IdP PATCH) are deleted
+/// one primary-key lookup each: that plan cannot go wrong. Given a list
+/// instead, the planner judges by the group's size in its statistics, which
+/// lag behind a group that just grew to 100,000 members; it then scans the
+/// whole group for every removal (I9).
+async fn remove_members(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: &str,
+    group_id: &str,
+    members: &[String],
+) -> Result<(), sqlx::Error> {
+    const ONE_BY_ONE: usize = 100;
+    if members.len() <= ONE_BY_ONE {
+        for member in members {
+            sqlx::query(
+                "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3",
+            )
+            .bind(tenant)
+            .bind(group_id)
+            .bind(member)
+            .execute(&mut **tx)
+            .await?;
+        }
+        return Ok(());
+    }
+    sqlx::query(
+        "DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2 AND member_id = ANY($3)",
+    )
+    .persistent(false)
+    .bind(tenant)
+    .bind(group_id)
+    .bind(members)
     .execute(&mut **tx)
     .await?;
     Ok(())
