@@ -29,7 +29,7 @@ impl AuditProjection {
     }
 
     async fn apply_batch(&self, batch: Vec<StoredEvent>) -> Result<u64, ServiceError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = checkpoint::begin_batch(&self.db).await?;
         // Serialises with any other consumer on this database and skips what
         // it already recorded; the primary key would reject a duplicate
         // anyway, this just avoids the work.

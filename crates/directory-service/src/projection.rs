@@ -47,7 +47,9 @@ impl BatchHandler for DirectoryProjection {
         let Some(last) = batch.last().map(|event| event.sequence) else {
             return Ok(());
         };
-        let mut tx = self.pool.begin().await.map_err(HandlerError::new)?;
+        let mut tx = checkpoint::begin_batch(&self.pool)
+            .await
+            .map_err(HandlerError::new)?;
         let stored = checkpoint::lock(&mut tx, PROJECTION_NAME)
             .await
             .map_err(HandlerError::new)?;

@@ -40,7 +40,7 @@ impl LicenseProjection {
     }
 
     async fn apply_batch(&self, batch: Vec<StoredEvent>) -> Result<Tally, ServiceError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = checkpoint::begin_batch(&self.db).await?;
         // The row lock makes a second consumer (a replica that wrongly
         // believes it leads, e.g. after its lock session died) wait and then
         // skip what this one applied, instead of applying it twice.

@@ -2,12 +2,27 @@
 //! in each service's table `checkpoint(name text primary key, last_sequence bigint)`.
 //! The projection's changes and its checkpoint commit in one transaction (I5).
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 fn to_sequence(stored: Option<i64>) -> u64 {
     stored
         .and_then(|value| u64::try_from(value).ok())
         .unwrap_or(0)
+}
+
+/// Starts a projection batch's transaction with asynchronous commit: the
+/// commit returns without waiting for the WAL flush. That is safe here and
+/// only here, because the batch and its checkpoint commit together and the
+/// stream keeps every event: a crash that loses the last batches loses their
+/// checkpoint too, and the projection re-applies them on start (I5). What is
+/// briefly lost is visibility, never data. Writes that are not replayable
+/// (tokens, operator decisions) keep synchronous commits.
+pub async fn begin_batch(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// The committed checkpoint, 0 when the projection never ran.
