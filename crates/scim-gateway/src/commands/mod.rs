@@ -8,7 +8,7 @@ mod users;
 
 pub use aggregate_locks::AggregateLocks;
 pub use groups::GroupCommands;
-pub use users::UserCommands;
+pub use users::{UserCommands, UserState};
 
 use scim_events::Actor;
 use serde_json::Value;

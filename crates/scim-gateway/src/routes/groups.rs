@@ -1,29 +1,23 @@
+//! `/Groups` and `/Groups/{id}`.
+
 use axum::Extension;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use scim_rpc::directory::ResourceKind;
 
-use super::listing;
-use super::render::{Selection, is_plausible_id, render};
+use super::listing::{self, GROUPS};
+use super::render::{Selection, render};
+use super::target::{GroupResource, Target};
 use crate::commands::GroupCommands;
 use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;
-use crate::http::{
-    ListRequest, ScimBody, if_match, if_none_match, no_content, not_modified, scim_json,
-};
+use crate::http::{ListRequest, ScimBody, no_content, not_modified, scim_json};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
 type QueryPairs = Query<Vec<(String, String)>>;
-
-fn location(state: &AppState, id: &str) -> String {
-    format!("{}/Groups/{id}", state.base_url())
-}
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("Group {id} not found"))
-}
+type GroupTarget = Target<GroupResource>;
 
 /// Reads the group back from the directory (which already shows the write)
 /// so the response carries its members as stored. Members are included up to
@@ -48,7 +42,7 @@ async fn respond(
         .directory()
         .get(tenant, ResourceKind::Group, id, members)
         .await?;
-    let location = location(state, id);
+    let location = GROUPS.location(state, id);
     let json = render(
         group.json,
         &location,
@@ -74,48 +68,32 @@ pub async fn create(
     let (id, _) = GroupCommands::new(&state, &tenant, &request_id.0)
         .create(&body)
         .await?;
-    respond(
-        &state,
-        &tenant,
-        &id,
-        StatusCode::CREATED,
-        &Selection::from_query(&query),
-    )
-    .await
+    let selection = Selection::from_query(&query);
+    respond(&state, &tenant, &id, StatusCode::CREATED, &selection).await
 }
 
 pub async fn get(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
-    Path(id): Path<String>,
-    Query(query): QueryPairs,
-    headers: HeaderMap,
+    target: GroupTarget,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(not_found(&id));
-    }
-    let selection = Selection::from_query(&query);
+    let members = if target.selection.excludes_members() {
+        Members::Exclude
+    } else {
+        Members::All
+    };
     let group = state
         .directory()
-        .get(
-            &tenant,
-            ResourceKind::Group,
-            &id,
-            if selection.excludes_members() {
-                Members::Exclude
-            } else {
-                Members::All
-            },
-        )
+        .get(&tenant, ResourceKind::Group, &target.id, members)
         .await?;
-    if if_none_match(&headers)? == Some(group.version) {
+    if target.if_none_match == Some(group.version) {
         return Ok(not_modified(group.version));
     }
     let json = render(
         group.json,
-        &location(&state, &id),
+        &GROUPS.location(&state, &target.id),
         scim_model::schema::group(),
-        &selection,
+        &target.selection,
     );
     Ok(scim_json(StatusCode::OK, &json, Some(group.version), None))
 }
@@ -126,7 +104,7 @@ pub async fn list(
     Query(query): QueryPairs,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_query(&query)?;
-    listing::list(&state, &tenant, listing::GROUPS, &request).await
+    listing::list(&state, &tenant, GROUPS, &request).await
 }
 
 pub async fn search(
@@ -135,31 +113,25 @@ pub async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_search_body(&body)?;
-    listing::list(&state, &tenant, listing::GROUPS, &request).await
+    listing::list(&state, &tenant, GROUPS, &request).await
 }
 
 pub async fn replace(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
     Extension(request_id): Extension<RequestId>,
-    Path(id): Path<String>,
-    Query(query): QueryPairs,
-    headers: HeaderMap,
+    target: GroupTarget,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(not_found(&id));
-    }
-    let expected = if_match(&headers)?;
     GroupCommands::new(&state, &tenant, &request_id.0)
-        .replace(&id, expected, &body)
+        .replace(&target.id, target.if_match, &body)
         .await?;
     respond(
         &state,
         &tenant,
-        &id,
+        &target.id,
         StatusCode::OK,
-        &Selection::from_query(&query),
+        &target.selection,
     )
     .await
 }
@@ -168,24 +140,18 @@ pub async fn patch(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
     Extension(request_id): Extension<RequestId>,
-    Path(id): Path<String>,
-    Query(query): QueryPairs,
-    headers: HeaderMap,
+    target: GroupTarget,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(not_found(&id));
-    }
-    let expected = if_match(&headers)?;
     GroupCommands::new(&state, &tenant, &request_id.0)
-        .patch(&id, expected, &body)
+        .patch(&target.id, target.if_match, &body)
         .await?;
     respond(
         &state,
         &tenant,
-        &id,
+        &target.id,
         StatusCode::OK,
-        &Selection::from_query(&query),
+        &target.selection,
     )
     .await
 }
@@ -194,15 +160,10 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
     Extension(request_id): Extension<RequestId>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    target: GroupTarget,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(not_found(&id));
-    }
-    let expected = if_match(&headers)?;
     GroupCommands::new(&state, &tenant, &request_id.0)
-        .delete(&id, expected)
+        .delete(&target.id, target.if_match)
         .await?;
     Ok(no_content())
 }

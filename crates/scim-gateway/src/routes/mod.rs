@@ -6,6 +6,7 @@ mod discovery;
 mod groups;
 mod listing;
 mod render;
+mod target;
 mod users;
 
 use axum::extract::State;

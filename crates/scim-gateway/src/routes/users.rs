@@ -1,24 +1,42 @@
+//! `/Users` and `/Users/{id}`.
+
 use axum::Extension;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use scim_rpc::directory::ResourceKind;
 
-use super::listing;
-use super::render::{Selection, is_plausible_id, render};
-use crate::commands::UserCommands;
+use super::listing::{self, USERS};
+use super::render::{Selection, render};
+use super::target::{Target, UserResource};
+use crate::commands::{UserCommands, UserState};
 use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;
-use crate::http::{
-    ListRequest, ScimBody, if_match, if_none_match, no_content, not_modified, scim_json,
-};
+use crate::http::{ListRequest, ScimBody, no_content, not_modified, scim_json};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
 type QueryPairs = Query<Vec<(String, String)>>;
+type UserTarget = Target<UserResource>;
 
-fn location(state: &AppState, id: &str) -> String {
-    format!("{}/Users/{id}", state.base_url())
+/// The user as the write left it: the command knows the full state, so no
+/// read-back is needed.
+fn respond(
+    state: &AppState,
+    id: &str,
+    user: &UserState,
+    status: StatusCode,
+    selection: &Selection,
+) -> Response {
+    let location = USERS.location(state, id);
+    let json = render(
+        user.to_json(id),
+        &location,
+        scim_model::schema::user(),
+        selection,
+    );
+    let header_location = (status == StatusCode::CREATED).then_some(location.as_str());
+    scim_json(status, &json, Some(user.version), header_location)
 }
 
 pub async fn create(
@@ -31,44 +49,27 @@ pub async fn create(
     let (id, user) = UserCommands::new(&state, &tenant, &request_id.0)
         .create(&body)
         .await?;
-    let location = location(&state, &id);
-    let json = render(
-        user.to_json(&id),
-        &location,
-        scim_model::schema::user(),
-        &Selection::from_query(&query),
-    );
-    Ok(scim_json(
-        StatusCode::CREATED,
-        &json,
-        Some(user.version),
-        Some(&location),
-    ))
+    let selection = Selection::from_query(&query);
+    Ok(respond(&state, &id, &user, StatusCode::CREATED, &selection))
 }
 
 pub async fn get(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
-    Path(id): Path<String>,
-    Query(query): QueryPairs,
-    headers: HeaderMap,
+    target: UserTarget,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(ApiError::NotFound(format!("User {id} not found")));
-    }
     let user = state
         .directory()
-        .get(&tenant, ResourceKind::User, &id, Members::Exclude)
+        .get(&tenant, ResourceKind::User, &target.id, Members::Exclude)
         .await?;
-    if if_none_match(&headers)? == Some(user.version) {
+    if target.if_none_match == Some(user.version) {
         return Ok(not_modified(user.version));
     }
-    let location = location(&state, &id);
     let json = render(
         user.json,
-        &location,
+        &USERS.location(&state, &target.id),
         scim_model::schema::user(),
-        &Selection::from_query(&query),
+        &target.selection,
     );
     Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
 }
@@ -79,7 +80,7 @@ pub async fn list(
     Query(query): QueryPairs,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_query(&query)?;
-    listing::list(&state, &tenant, listing::USERS, &request).await
+    listing::list(&state, &tenant, USERS, &request).await
 }
 
 pub async fn search(
@@ -88,77 +89,60 @@ pub async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_search_body(&body)?;
-    listing::list(&state, &tenant, listing::USERS, &request).await
+    listing::list(&state, &tenant, USERS, &request).await
 }
 
 pub async fn replace(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
     Extension(request_id): Extension<RequestId>,
-    Path(id): Path<String>,
-    Query(query): QueryPairs,
-    headers: HeaderMap,
+    target: UserTarget,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(ApiError::NotFound(format!("User {id} not found")));
-    }
-    let expected = if_match(&headers)?;
     let user = UserCommands::new(&state, &tenant, &request_id.0)
-        .update(&id, expected, "replace", |current| {
+        .update(&target.id, target.if_match, "replace", |current| {
             scim_model::prepare_replaced_user(current, &body)
         })
         .await?;
-    let json = render(
-        user.to_json(&id),
-        &location(&state, &id),
-        scim_model::schema::user(),
-        &Selection::from_query(&query),
-    );
-    Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
+    Ok(respond(
+        &state,
+        &target.id,
+        &user,
+        StatusCode::OK,
+        &target.selection,
+    ))
 }
 
 pub async fn patch(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
     Extension(request_id): Extension<RequestId>,
-    Path(id): Path<String>,
-    Query(query): QueryPairs,
-    headers: HeaderMap,
+    target: UserTarget,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(ApiError::NotFound(format!("User {id} not found")));
-    }
-    let expected = if_match(&headers)?;
     let operations = scim_model::parse_patch_request(&body)?;
     let user = UserCommands::new(&state, &tenant, &request_id.0)
-        .update(&id, expected, "patch", |current| {
+        .update(&target.id, target.if_match, "patch", |current| {
             scim_model::apply_user_patch(current, &operations)
         })
         .await?;
-    let json = render(
-        user.to_json(&id),
-        &location(&state, &id),
-        scim_model::schema::user(),
-        &Selection::from_query(&query),
-    );
-    Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
+    Ok(respond(
+        &state,
+        &target.id,
+        &user,
+        StatusCode::OK,
+        &target.selection,
+    ))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantContext>,
     Extension(request_id): Extension<RequestId>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    target: UserTarget,
 ) -> Result<Response, ApiError> {
-    if !is_plausible_id(&id) {
-        return Err(ApiError::NotFound(format!("User {id} not found")));
-    }
-    let expected = if_match(&headers)?;
     UserCommands::new(&state, &tenant, &request_id.0)
-        .delete(&id, expected)
+        .delete(&target.id, target.if_match)
         .await?;
     Ok(no_content())
 }
