@@ -405,10 +405,6 @@ fn errors() {
             "invalidPath",
         ),
         (
-            json!([{"op": "replace", "path": "urn:example:custom:User:foo", "value": "x"}]),
-            "invalidPath",
-        ),
-        (
             json!([{"op": "replace", "path": "title[value eq \"x\"]", "value": "x"}]),
             "invalidPath",
         ),
@@ -501,4 +497,44 @@ fn clearing_an_element_value_removes_the_hollow_element() {
         json!([{"op": "replace", "path": "emails[type eq \"home\"].value", "value": null}]),
     );
     assert!(none_left.get("emails").is_none(), "{none_left}");
+}
+
+/// Entra lets admins map custom extension attributes; create ignores an
+/// unknown extension, and so must PATCH, or every update of the user fails.
+#[test]
+fn unknown_extension_paths_are_ignored_but_unknown_core_paths_are_not() {
+    let user = scim_model::prepare_new_user(&json!({"userName": "kim"})).unwrap();
+    let custom = "urn:ietf:params:scim:schemas:extension:contoso:2.0:User";
+    let patched = ok(
+        &user,
+        json!([
+            {"op": "Replace", "path": format!("{custom}:costCenter"), "value": "42"},
+            {"op": "Add", "path": format!("{custom}:badges[type eq \"x\"].value"), "value": "y"},
+            {"op": "Replace", "path": "title", "value": "Engineer"}
+        ]),
+    );
+    assert_eq!(patched["title"], "Engineer");
+    assert!(patched.get(custom).is_none(), "{patched}");
+    let typo = patch(
+        &user,
+        json!([{"op": "replace", "path": "titel", "value": "x"}]),
+    );
+    assert!(matches!(typo, Err(ScimError::InvalidPath(_))), "{typo:?}");
+    let enterprise_typo = patch(
+        &user,
+        json!([{"op": "replace",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:departmnt",
+                "value": "x"}]),
+    );
+    assert!(matches!(enterprise_typo, Err(ScimError::InvalidPath(_))));
+    let manager = ok(
+        &user,
+        json!([{"op": "add",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                "value": "boss-id"}]),
+    );
+    assert_eq!(
+        manager["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
+        "boss-id"
+    );
 }

@@ -70,6 +70,10 @@ pub(crate) fn apply_operation(
     schema: &ResourceSchema,
 ) -> Result<(), ScimError> {
     match &op.path {
+        // An attribute of a schema extension this server does not know is
+        // ignored, as it is on create: an IdP mapping a custom extension
+        // must not have every later update refused.
+        Some(path) if names_unknown_extension(path, schema) => Ok(()),
         Some(path) => apply_path_op(map, op.op, path, op.value.as_ref(), schema),
         None => {
             for (path, value) in expand_pathless(map, op, schema)? {
@@ -78,6 +82,22 @@ pub(crate) fn apply_operation(
             Ok(())
         }
     }
+}
+
+fn names_unknown_extension(path: &PatchPath, schema: &ResourceSchema) -> bool {
+    let attribute = match path {
+        PatchPath::Attribute(attribute) | PatchPath::Filtered { attribute, .. } => attribute,
+    };
+    attribute.schema_urn.as_deref().is_some_and(|urn| {
+        let known = urn.eq_ignore_ascii_case(&schema.core.id)
+            || schema.extension(urn).is_some()
+            // A whole known extension parses as `<urn minus its last part>`
+            // + attribute; it is known if the full URN is.
+            || schema
+                .extension(&format!("{urn}:{}", attribute.attribute))
+                .is_some();
+        !known && urn.to_ascii_lowercase().starts_with("urn:")
+    })
 }
 
 /// Turns a path-less add/replace into one operation per attribute. Keys may be attribute
