@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use directory_service::projection::{DirectoryProjection, read_checkpoint};
+use directory_service::projection::{DirectoryProjection, checkpoint_name, read_checkpoint};
 use e2e::{TestStack, database_url, eventually, patch_body};
 use event_store::consumer::{BatchHandler, ConsumerMetrics, ConsumerSettings};
 use event_store::{EventStore, StoreSettings};
@@ -94,7 +94,8 @@ async fn redelivery_changes_nothing_and_a_rebuild_equals_the_live_projection() {
     );
     again.sort_by_key(|event| event.sequence);
     let (applied, _) = tokio::sync::watch::channel(0);
-    let mut projection = DirectoryProjection::new(live.clone(), applied);
+    let mut projection =
+        DirectoryProjection::new(live.clone(), applied, checkpoint_name(&namespace));
     let checkpoint = projection.checkpoint().await.unwrap();
     projection.apply(again).await.unwrap();
     assert_eq!(
@@ -103,8 +104,14 @@ async fn redelivery_changes_nothing_and_a_rebuild_equals_the_live_projection() {
         "re-applying events changed the projection"
     );
     assert_eq!(
-        read_checkpoint(&live).await.unwrap(),
-        checkpoint.max(read_checkpoint(&live).await.unwrap())
+        read_checkpoint(&live, &checkpoint_name(&namespace))
+            .await
+            .unwrap(),
+        checkpoint.max(
+            read_checkpoint(&live, &checkpoint_name(&namespace))
+                .await
+                .unwrap()
+        )
     );
 
     // Rebuild: an empty database and a fresh consumer replay the stream.
@@ -117,7 +124,8 @@ async fn redelivery_changes_nothing_and_a_rebuild_equals_the_live_projection() {
         .await
         .unwrap();
     let (applied, _) = tokio::sync::watch::channel(0);
-    let mut replay = DirectoryProjection::new(rebuilt.clone(), applied);
+    let mut replay =
+        DirectoryProjection::new(rebuilt.clone(), applied, checkpoint_name(&namespace));
     let shutdown = CancellationToken::new();
     let settings = ConsumerSettings {
         durable_name: namespace.consumer_name("directory_rebuild"),
@@ -140,10 +148,14 @@ async fn redelivery_changes_nothing_and_a_rebuild_equals_the_live_projection() {
             .unwrap();
         })
     };
-    let target = read_checkpoint(&live).await.unwrap();
+    let target = read_checkpoint(&live, &checkpoint_name(&namespace))
+        .await
+        .unwrap();
+    let name = checkpoint_name(&namespace);
     eventually(Duration::from_secs(20), || {
         let rebuilt = rebuilt.clone();
-        async move { Ok((read_checkpoint(&rebuilt).await? >= target).then_some(())) }
+        let name = name.clone();
+        async move { Ok((read_checkpoint(&rebuilt, &name).await? >= target).then_some(())) }
     })
     .await
     .unwrap();

@@ -28,15 +28,22 @@ pub struct DirectoryReadService {
     accounts: AccountStore,
     pool: PgPool,
     applied: watch::Receiver<u64>,
+    checkpoint_name: String,
 }
 
 impl DirectoryReadService {
-    pub fn new(pool: PgPool, accounts: AccountStore, applied: watch::Receiver<u64>) -> Self {
+    pub fn new(
+        pool: PgPool,
+        accounts: AccountStore,
+        applied: watch::Receiver<u64>,
+        checkpoint_name: String,
+    ) -> Self {
         Self {
             reader: DirectoryReader::new(pool.clone()),
             accounts,
             pool,
             applied,
+            checkpoint_name,
         }
     }
 
@@ -56,7 +63,7 @@ impl DirectoryReadService {
                     }
                 }
                 _ = tokio::time::sleep(FOLLOWER_POLL) => {
-                    let stored = read_checkpoint(&self.pool).await?;
+                    let stored = read_checkpoint(&self.pool, &self.checkpoint_name).await?;
                     if stored >= sequence {
                         return Ok(stored);
                     }

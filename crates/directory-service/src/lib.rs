@@ -141,7 +141,9 @@ impl Application {
         consumer_metrics.register(&mut registry);
         let readiness = Readiness::default();
 
-        let (applied_tx, applied_rx) = watch::channel(projection::read_checkpoint(&pool).await?);
+        let checkpoint_name = projection::checkpoint_name(store.namespace());
+        let (applied_tx, applied_rx) =
+            watch::channel(projection::read_checkpoint(&pool, &checkpoint_name).await?);
         let consumer = tokio::spawn(run_projection(
             store.clone(),
             pool.clone(),
@@ -155,8 +157,12 @@ impl Application {
         health_reporter
             .set_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
             .await;
-        let read_service =
-            grpc::DirectoryReadService::new(pool.clone(), accounts.clone(), applied_rx);
+        let read_service = grpc::DirectoryReadService::new(
+            pool.clone(),
+            accounts.clone(),
+            applied_rx,
+            checkpoint_name,
+        );
         let admin_service = AccountAdminServer::with_interceptor(
             accounts::AccountAdminService::new(accounts).with_revocation_notifier(
                 accounts::RevocationNotifier {
@@ -228,7 +234,11 @@ async fn run_projection(
         }
     };
     tracing::info!(consumer = %settings.durable_name, "this replica runs the directory projection");
-    let mut handler = projection::DirectoryProjection::new(pool, applied);
+    let mut handler = projection::DirectoryProjection::new(
+        pool,
+        applied,
+        projection::checkpoint_name(&namespace),
+    );
     if let Err(error) =
         event_store::consumer::run(&store, &settings, &mut handler, &metrics, &shutdown).await
     {

@@ -7,32 +7,42 @@
 use chrono::{DateTime, Utc};
 use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
-use scim_events::{EventPayload, GroupState};
+use scim_events::{EventPayload, GroupState, Namespace};
 use serde_json::Value;
 use service_kit::checkpoint;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
 
-pub const PROJECTION_NAME: &str = "directory";
+/// The checkpoint is named after the event namespace, like the durable
+/// consumer: a database that once followed another namespace's stream must
+/// not skip this stream's events up to that stream's sequence.
+pub fn checkpoint_name(namespace: &Namespace) -> String {
+    namespace.consumer_name("directory")
+}
 
 pub struct DirectoryProjection {
     pool: PgPool,
     applied: watch::Sender<u64>,
+    checkpoint_name: String,
 }
 
 impl DirectoryProjection {
-    pub fn new(pool: PgPool, applied: watch::Sender<u64>) -> Self {
-        Self { pool, applied }
+    pub fn new(pool: PgPool, applied: watch::Sender<u64>, checkpoint_name: String) -> Self {
+        Self {
+            pool,
+            applied,
+            checkpoint_name,
+        }
     }
 }
 
-pub async fn read_checkpoint(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    checkpoint::read(pool, PROJECTION_NAME).await
+pub async fn read_checkpoint(pool: &PgPool, checkpoint_name: &str) -> Result<u64, sqlx::Error> {
+    checkpoint::read(pool, checkpoint_name).await
 }
 
 impl BatchHandler for DirectoryProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let sequence = read_checkpoint(&self.pool)
+        let sequence = read_checkpoint(&self.pool, &self.checkpoint_name)
             .await
             .map_err(HandlerError::new)?;
         self.applied.send_if_modified(|current| {
@@ -50,7 +60,7 @@ impl BatchHandler for DirectoryProjection {
         let mut tx = checkpoint::begin_batch(&self.pool)
             .await
             .map_err(HandlerError::new)?;
-        let stored = checkpoint::lock(&mut tx, PROJECTION_NAME)
+        let stored = checkpoint::lock(&mut tx, &self.checkpoint_name)
             .await
             .map_err(HandlerError::new)?;
         // Consecutive user upserts are written together (three statements
@@ -80,7 +90,7 @@ impl BatchHandler for DirectoryProjection {
             .await
             .map_err(|error| HandlerError(format!("user upserts: {error}")))?;
         if last > stored {
-            checkpoint::store(&mut tx, PROJECTION_NAME, last)
+            checkpoint::store(&mut tx, &self.checkpoint_name, last)
                 .await
                 .map_err(HandlerError::new)?;
         }
@@ -455,4 +465,17 @@ async fn add_members(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_of_different_namespaces_never_collide() {
+        let a = Namespace::new("scim").map(|ns| checkpoint_name(&ns));
+        let b = Namespace::new("bench").map(|ns| checkpoint_name(&ns));
+        assert!(a.is_ok() && b.is_ok());
+        assert_ne!(a.ok(), b.ok());
+    }
 }
