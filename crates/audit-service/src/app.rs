@@ -3,11 +3,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use event_store::EventStore;
 use event_store::consumer::{self, ConsumerMetrics, ConsumerSettings};
-use event_store::{EventStore, StoreSettings};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
-use scim_events::Namespace;
 use scim_rpc::audit::audit_query_server::AuditQueryServer;
 use service_kit::admin_auth::OperatorAuth;
 use service_kit::leader;
@@ -43,31 +42,21 @@ impl Application {
     /// bucket exist and binds the gRPC and metrics listeners (port 0 picks a
     /// free port; see [`Application::grpc_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let namespace =
-            Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
-        let db = service_kit::postgres::connect(&config.database_url, MAX_DB_CONNECTIONS)
-            .await
-            .context("connecting to Postgres (AUDIT_DATABASE_URL)")?;
-        sqlx::migrate!("./migrations")
-            .run(&db)
-            .await
-            .context("running audit migrations")?;
-        let nats = service_kit::nats::connect(&config.common.nats_url, SERVICE_NAME)
-            .await
-            .context("connecting to NATS (NATS_URL)")?;
-        let settings = StoreSettings {
-            replicas: config.common.stream_replicas,
-            ..StoreSettings::default()
-        };
-        let store = EventStore::connect(nats.clone(), namespace, &settings)
-            .await
-            .context("setting up the JetStream stream")?;
-        let grpc_listener = TcpListener::bind(config.grpc_addr)
-            .await
-            .with_context(|| format!("binding AUDIT_GRPC_ADDR {}", config.grpc_addr))?;
-        let metrics_listener = ops_http::bind(config.metrics_addr)
-            .await
-            .with_context(|| format!("binding AUDIT_METRICS_ADDR {}", config.metrics_addr))?;
+        static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+        let service_kit::backend::BackendParts {
+            db,
+            nats,
+            store,
+            grpc_listener,
+            metrics_listener,
+        } = service_kit::backend::connect(
+            SERVICE_NAME,
+            &config,
+            &crate::config::ENV,
+            &MIGRATOR,
+            MAX_DB_CONNECTIONS,
+        )
+        .await?;
         let grpc_addr = grpc_listener.local_addr()?;
         let metrics_addr = metrics_listener.local_addr()?;
         Ok(Self {

@@ -4,6 +4,7 @@
 //! `/metrics` + health HTTP endpoint.
 
 pub mod admin_auth;
+pub mod backend;
 pub mod checkpoint;
 pub mod config;
 pub mod grpc;
