@@ -133,7 +133,7 @@ impl<'a> GroupCommands<'a> {
         method: &str,
         change: impl Fn(&Value) -> Result<(Value, MembershipDelta), ScimError>,
     ) -> Result<u64, ApiError> {
-        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
+        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
         for _ in 0..MAX_ATTEMPTS {
             let (current, version) = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != version) {
@@ -141,6 +141,8 @@ impl<'a> GroupCommands<'a> {
             }
             let (resource, mut delta) = change(&current.resource)?;
             if resource == current.resource && delta.is_empty() {
+                // The next writer may go while this one waits for the read model.
+                drop(turn.take());
                 self.await_visible(version).await?;
                 return Ok(version);
             }
@@ -164,6 +166,8 @@ impl<'a> GroupCommands<'a> {
             );
             match self.state.store().append(&event, version).await {
                 Ok(version) => {
+                    // The next writer may go while this one waits for the read model.
+                    drop(turn.take());
                     self.await_visible(version).await?;
                     return Ok(version);
                 }
@@ -180,7 +184,7 @@ impl<'a> GroupCommands<'a> {
     }
 
     pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
-        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
+        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
         for _ in 0..MAX_ATTEMPTS {
             let (current, version) = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != version) {
@@ -191,7 +195,11 @@ impl<'a> GroupCommands<'a> {
                 .to_owned();
             let event = self.event(id, EventPayload::GroupDeleted { display_name });
             match self.state.store().append(&event, version).await {
-                Ok(version) => return self.await_visible(version).await,
+                Ok(version) => {
+                    // The next writer may go while this one waits for the read model.
+                    drop(turn.take());
+                    return self.await_visible(version).await;
+                }
                 Err(AppendError::Conflict { .. }) if if_match.is_none() => {
                     self.state.metrics().publish_conflicts.inc();
                 }

@@ -103,7 +103,7 @@ impl<'a> UserCommands<'a> {
         method: &str,
         change: impl Fn(&Value) -> Result<Value, ScimError>,
     ) -> Result<UserState, ApiError> {
-        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
+        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
         for _ in 0..MAX_ATTEMPTS {
             let current = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != current.version) {
@@ -111,6 +111,8 @@ impl<'a> UserCommands<'a> {
             }
             let updated = without_id(change(&with_id(&current.resource, id))?);
             if updated == current.resource {
+                // The next writer may go while this one waits for the read model.
+                drop(turn.take());
                 self.await_visible(current.version).await?;
                 return Ok(current);
             }
@@ -136,6 +138,8 @@ impl<'a> UserCommands<'a> {
                     if let (true, Some(old_name)) = (renamed, old_name) {
                         self.release(&old_name, id).await;
                     }
+                    // The next writer may go while this one waits for the read model.
+                    drop(turn.take());
                     self.await_visible(version).await?;
                     return Ok(UserState {
                         resource: updated,
@@ -167,7 +171,7 @@ impl<'a> UserCommands<'a> {
     }
 
     pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
-        let _turn = self.state.aggregate_locks().turn(self.lock_key(id)).await;
+        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
         for _ in 0..MAX_ATTEMPTS {
             let current = self.load(id).await?;
             if if_match.is_some_and(|expected| expected != current.version) {
@@ -186,6 +190,8 @@ impl<'a> UserCommands<'a> {
                 Ok(version) => {
                     self.release(&scim_model::normalize_user_name(&user_name), id)
                         .await;
+                    // The next writer may go while this one waits for the read model.
+                    drop(turn.take());
                     return self.await_visible(version).await;
                 }
                 Err(AppendError::Conflict { .. }) if if_match.is_none() => {
