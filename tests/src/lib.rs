@@ -2,6 +2,8 @@
 //! license and audit services) against the real NATS and Postgres, isolated
 //! per test by a random event namespace and fresh databases.
 
+mod leftovers;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -40,10 +42,6 @@ pub fn database_url(name: &str) -> String {
     }
 }
 
-fn short_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
-}
-
 pub fn common_config(namespace: &str) -> CommonConfig {
     CommonConfig {
         nats_url: nats_url(),
@@ -70,7 +68,10 @@ pub struct Databases {
 
 impl Databases {
     pub fn random() -> Self {
-        let id = short_id();
+        Self::for_stack(&leftovers::stack_id())
+    }
+
+    fn for_stack(id: &str) -> Self {
         Self {
             directory: format!("t_{id}_directory"),
             license: format!("t_{id}_license"),
@@ -115,8 +116,10 @@ impl TestStack {
     }
 
     pub async fn start_with(options: StackOptions) -> anyhow::Result<Self> {
-        let namespace = format!("t{}", short_id());
-        let databases = Databases::random();
+        leftovers::sweep_once(&maintenance_database_url(), &nats_url()).await;
+        let id = leftovers::stack_id();
+        let namespace = format!("t{id}");
+        let databases = Databases::for_stack(&id);
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
 
