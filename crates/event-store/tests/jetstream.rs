@@ -20,6 +20,18 @@ async fn store() -> EventStore {
         .unwrap()
 }
 
+/// Deletes the test's stream and its username bucket: a passing test leaves
+/// nothing behind on the shared server.
+async fn remove(store: EventStore) {
+    let namespace = store.namespace().clone();
+    for stream in [
+        namespace.stream_name(),
+        format!("KV_{}", namespace.username_bucket()),
+    ] {
+        store.context().delete_stream(&stream).await.unwrap();
+    }
+}
+
 fn user_event(id: &str, payload: EventPayload) -> EventEnvelope {
     EventEnvelope::new(
         "tenant1",
@@ -76,6 +88,7 @@ async fn appends_are_version_checked_and_creates_must_be_first() {
             .unwrap()
             .is_none()
     );
+    remove(store).await;
 }
 
 /// A publish retried after an unknown outcome must be acknowledged as the
@@ -90,6 +103,7 @@ async fn a_retried_append_is_deduplicated_before_the_version_check() {
     let replayed = store.append(&retry, 0).await.unwrap();
     assert_eq!(replayed, first);
     assert_eq!(store.last_sequence().await.unwrap(), first);
+    remove(store).await;
 }
 
 #[tokio::test]
@@ -186,4 +200,5 @@ async fn user_name_claims_are_exclusive_and_orphans_are_reclaimed() {
             .unwrap(),
         ClaimOutcome::Claimed { .. }
     ));
+    remove(store).await;
 }
