@@ -95,8 +95,34 @@ impl<'a> UserCommands<'a> {
         user_state(last).ok_or_else(|| ApiError::NotFound(format!("User {id} not found")))
     }
 
+    /// PUT: a full replacement under the readOnly/immutable rules.
+    pub async fn replace(
+        &self,
+        id: &str,
+        if_match: Option<u64>,
+        body: &Value,
+    ) -> Result<UserState, ApiError> {
+        self.update(id, if_match, "replace", |current| {
+            scim_model::prepare_replaced_user(current, body)
+        })
+        .await
+    }
+
+    pub async fn patch(
+        &self,
+        id: &str,
+        if_match: Option<u64>,
+        body: &Value,
+    ) -> Result<UserState, ApiError> {
+        let operations = scim_model::parse_patch_request(body)?;
+        self.update(id, if_match, "patch", |current| {
+            scim_model::apply_user_patch(current, &operations)
+        })
+        .await
+    }
+
     /// PUT and PATCH: `change` computes the new resource from the current one.
-    pub async fn update(
+    async fn update(
         &self,
         id: &str,
         if_match: Option<u64>,

@@ -111,20 +111,11 @@ async fn execute(
                     Ok(done(StatusCode::CREATED, id, Some(user.version)))
                 }
                 BulkMethod::Put => {
-                    let user = users
-                        .update(&target, if_match, "replace", |current| {
-                            scim_model::prepare_replaced_user(current, &data)
-                        })
-                        .await?;
+                    let user = users.replace(&target, if_match, &data).await?;
                     Ok(done(StatusCode::OK, target, Some(user.version)))
                 }
                 BulkMethod::Patch => {
-                    let operations = scim_model::parse_patch_request(&data)?;
-                    let user = users
-                        .update(&target, if_match, "patch", |current| {
-                            scim_model::apply_user_patch(current, &operations)
-                        })
-                        .await?;
+                    let user = users.patch(&target, if_match, &data).await?;
                     Ok(done(StatusCode::OK, target, Some(user.version)))
                 }
                 BulkMethod::Delete => {

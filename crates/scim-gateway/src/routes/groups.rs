@@ -12,7 +12,7 @@ use super::target::{GroupResource, Target};
 use crate::commands::GroupCommands;
 use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;
-use crate::http::{ListRequest, ScimBody, no_content, not_modified, scim_json};
+use crate::http::{ListRequest, ScimBody, no_content, scim_json};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
@@ -42,19 +42,13 @@ async fn respond(
         .directory()
         .get(tenant, ResourceKind::Group, id, members)
         .await?;
-    let location = GROUPS.location(state, id);
-    let json = render(
-        group.json,
-        &location,
-        scim_model::schema::group(),
-        selection,
-    );
-    let header_location = (status == StatusCode::CREATED).then_some(location.as_str());
+    let json = render(group.json, state.base_url(), GROUPS, id, selection);
+    let location = (status == StatusCode::CREATED).then(|| GROUPS.location(state, id));
     Ok(scim_json(
         status,
         &json,
         Some(group.version),
-        header_location,
+        location.as_deref(),
     ))
 }
 
@@ -82,20 +76,7 @@ pub async fn get(
     } else {
         Members::All
     };
-    let group = state
-        .directory()
-        .get(&tenant, ResourceKind::Group, &target.id, members)
-        .await?;
-    if target.if_none_match == Some(group.version) {
-        return Ok(not_modified(group.version));
-    }
-    let json = render(
-        group.json,
-        &GROUPS.location(&state, &target.id),
-        scim_model::schema::group(),
-        &target.selection,
-    );
-    Ok(scim_json(StatusCode::OK, &json, Some(group.version), None))
+    listing::get_one(&state, &tenant, GROUPS, &target, members).await
 }
 
 pub async fn list(

@@ -1,5 +1,6 @@
-//! Listing and searching (RFC 7644 §3.4.2–§3.4.3) with index paging and
-//! RFC 9865 cursor paging, for one resource type or across all of them.
+//! Reading: one resource by id (RFC 7644 §3.4.1), and listing and searching
+//! (§3.4.2–§3.4.3) with index paging and RFC 9865 cursor paging, for one
+//! resource type or across all of them.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -8,9 +9,10 @@ use scim_rpc::directory::ResourceKind;
 use serde_json::{Value, json};
 
 use super::render::{Selection, render};
-use crate::directory::{ListParams, TenantContext};
+use super::target::{ResourceName, Target};
+use crate::directory::{ListParams, Members, TenantContext};
 use crate::error::ApiError;
-use crate::http::{LIST_RESPONSE_SCHEMA, ListRequest, scim_json};
+use crate::http::{LIST_RESPONSE_SCHEMA, ListRequest, not_modified, scim_json};
 use crate::state::AppState;
 
 /// A resource type as the listing code needs to know it.
@@ -41,7 +43,11 @@ const ALL: [Listed; 2] = [USERS, GROUPS];
 
 impl Listed {
     pub fn location(&self, state: &AppState, id: &str) -> String {
-        format!("{}/{}/{id}", state.base_url(), self.endpoint)
+        self.location_at(state.base_url(), id)
+    }
+
+    pub fn location_at(&self, base_url: &str, id: &str) -> String {
+        format!("{base_url}/{}/{id}", self.endpoint)
     }
 }
 
@@ -105,6 +111,37 @@ fn shape<'a>(resource_type: &'a str, request: &'a ListRequest) -> QueryShape<'a>
         sort_by: request.sort_by.as_deref().unwrap_or_default(),
         descending: request.sort_descending,
     }
+}
+
+/// `GET /<Type>/{id}`, answering 304 when `If-None-Match` names the
+/// current version.
+pub async fn get_one(
+    state: &AppState,
+    tenant: &TenantContext,
+    listed: Listed,
+    target: &Target<impl ResourceName>,
+    members: Members,
+) -> Result<Response, ApiError> {
+    let resource = state
+        .directory()
+        .get(tenant, listed.kind, &target.id, members)
+        .await?;
+    if target.if_none_match == Some(resource.version) {
+        return Ok(not_modified(resource.version));
+    }
+    let json = render(
+        resource.json,
+        state.base_url(),
+        listed,
+        &target.id,
+        &target.selection,
+    );
+    Ok(scim_json(
+        StatusCode::OK,
+        &json,
+        Some(resource.version),
+        None,
+    ))
 }
 
 /// `GET /<Type>` and `POST /<Type>/.search`.
@@ -186,8 +223,9 @@ async fn fetch(
         .map(|resource| {
             render(
                 resource.json,
-                &listed.location(state, &resource.id),
-                (listed.schema)(),
+                state.base_url(),
+                listed,
+                &resource.id,
                 selection,
             )
         })

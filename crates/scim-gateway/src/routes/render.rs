@@ -1,22 +1,29 @@
 use scim_model::ResourceSchema;
+use scim_rpc::directory::ResourceKind;
 use serde_json::Value;
 
+use super::listing::Listed;
 use crate::http::ListRequest;
 
-/// Adds `meta.location` and applies `attributes` / `excludedAttributes`.
+/// Adds what only the gateway knows, the public URLs (`meta.location`, group
+/// members' `$ref`), and applies `attributes` / `excludedAttributes`.
 pub fn render(
     mut resource: Value,
-    location: &str,
-    schema: &ResourceSchema,
+    base_url: &str,
+    listed: Listed,
+    id: &str,
     selection: &Selection,
 ) -> Value {
     if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
-        meta.insert("location".into(), Value::String(location.to_owned()));
+        meta.insert(
+            "location".into(),
+            Value::String(listed.location_at(base_url, id)),
+        );
     }
-    // Group locations are `<base>/Groups/<id>`; members link to `<base>/Users/<id>`.
-    if let Some((base, _)) = location.rsplit_once("/Groups/") {
-        link_members(&mut resource, base);
+    if listed.kind == ResourceKind::Group {
+        link_members(&mut resource, base_url);
     }
+    let schema: &ResourceSchema = (listed.schema)();
     scim_model::strip_never_returned(&mut resource, schema);
     if selection.attributes.is_empty() && selection.excluded.is_empty() {
         return resource;
@@ -113,8 +120,9 @@ mod tests {
                            "members": [{"value": "u1", "type": "User"}, {"value": "u2"}]});
         let rendered = render(
             group,
-            "https://scim.example/scim/v2/Groups/g1",
-            scim_model::schema::group(),
+            "https://scim.example/scim/v2",
+            crate::routes::listing::GROUPS,
+            "g1",
             &Selection::default(),
         );
         assert_eq!(

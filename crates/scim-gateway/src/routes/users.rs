@@ -4,7 +4,6 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use scim_rpc::directory::ResourceKind;
 
 use super::listing::{self, USERS};
 use super::render::{Selection, render};
@@ -12,7 +11,7 @@ use super::target::{Target, UserResource};
 use crate::commands::{UserCommands, UserState};
 use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;
-use crate::http::{ListRequest, ScimBody, no_content, not_modified, scim_json};
+use crate::http::{ListRequest, ScimBody, no_content, scim_json};
 use crate::middleware::RequestId;
 use crate::state::AppState;
 
@@ -28,15 +27,9 @@ fn respond(
     status: StatusCode,
     selection: &Selection,
 ) -> Response {
-    let location = USERS.location(state, id);
-    let json = render(
-        user.to_json(id),
-        &location,
-        scim_model::schema::user(),
-        selection,
-    );
-    let header_location = (status == StatusCode::CREATED).then_some(location.as_str());
-    scim_json(status, &json, Some(user.version), header_location)
+    let json = render(user.to_json(id), state.base_url(), USERS, id, selection);
+    let location = (status == StatusCode::CREATED).then(|| USERS.location(state, id));
+    scim_json(status, &json, Some(user.version), location.as_deref())
 }
 
 pub async fn create(
@@ -58,20 +51,7 @@ pub async fn get(
     Extension(tenant): Extension<TenantContext>,
     target: UserTarget,
 ) -> Result<Response, ApiError> {
-    let user = state
-        .directory()
-        .get(&tenant, ResourceKind::User, &target.id, Members::Exclude)
-        .await?;
-    if target.if_none_match == Some(user.version) {
-        return Ok(not_modified(user.version));
-    }
-    let json = render(
-        user.json,
-        &USERS.location(&state, &target.id),
-        scim_model::schema::user(),
-        &target.selection,
-    );
-    Ok(scim_json(StatusCode::OK, &json, Some(user.version), None))
+    listing::get_one(&state, &tenant, USERS, &target, Members::Exclude).await
 }
 
 pub async fn list(
@@ -100,9 +80,7 @@ pub async fn replace(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
     let user = UserCommands::new(&state, &tenant, &request_id.0)
-        .update(&target.id, target.if_match, "replace", |current| {
-            scim_model::prepare_replaced_user(current, &body)
-        })
+        .replace(&target.id, target.if_match, &body)
         .await?;
     Ok(respond(
         &state,
@@ -120,11 +98,8 @@ pub async fn patch(
     target: UserTarget,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let operations = scim_model::parse_patch_request(&body)?;
     let user = UserCommands::new(&state, &tenant, &request_id.0)
-        .update(&target.id, target.if_match, "patch", |current| {
-            scim_model::apply_user_patch(current, &operations)
-        })
+        .patch(&target.id, target.if_match, &body)
         .await?;
     Ok(respond(
         &state,
