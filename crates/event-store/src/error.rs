@@ -6,6 +6,10 @@ pub enum StoreError {
     Subject(#[from] scim_events::SubjectError),
     #[error("event encoding: {0}")]
     Encoding(#[from] serde_json::Error),
+    /// The event holds a control character no read model can store (checked last, after
+    /// the request's own validation).
+    #[error("the event holds a control character at byte {offset} and cannot be stored")]
+    Unstorable { offset: usize },
     #[error("JetStream {operation} failed: {message}")]
     JetStream {
         operation: &'static str,

@@ -153,7 +153,7 @@ impl EventStore {
         let message_id = event
             .message_id(expected_version)
             .map_err(StoreError::from)?;
-        let payload = Bytes::from(event.to_json().map_err(StoreError::from)?);
+        let payload = encode(event)?;
         let mut headers = HeaderMap::new();
         headers.insert(EVENT_TYPE_HEADER, event.payload.type_name());
         telemetry::propagation::inject_nats(&mut headers);
@@ -228,7 +228,7 @@ impl EventStore {
     ) -> Result<impl std::future::Future<Output = Result<u64, StoreError>> + use<>, StoreError>
     {
         let subject = self.subject_of(event)?;
-        let payload = Bytes::from(event.to_json()?);
+        let payload = encode(event)?;
         let mut headers = HeaderMap::new();
         headers.insert(EVENT_TYPE_HEADER, event.payload.type_name());
         telemetry::propagation::inject_nats(&mut headers);
@@ -286,4 +286,14 @@ impl EventStore {
             .map_err(|error| StoreError::jetstream("stream info", error))?;
         Ok(info.state.last_sequence)
     }
+}
+
+/// The event as stored, refused when it holds text a projection could not store: the stream
+/// is immutable, so such an event would stall every projection behind it (I11).
+fn encode(event: &EventEnvelope) -> Result<Bytes, StoreError> {
+    let json = event.to_json()?;
+    if let Some(offset) = scim_events::storable::first_unstorable(&json) {
+        return Err(StoreError::Unstorable { offset });
+    }
+    Ok(Bytes::from(json))
 }

@@ -5,6 +5,7 @@
 //! server assigned, so it cannot disagree with the optimistic-concurrency check.
 
 mod envelope;
+pub mod storable;
 mod subjects;
 
 pub use envelope::{

@@ -170,6 +170,9 @@ impl From<StoreError> for ApiError {
             StoreError::JetStream { .. } => {
                 Self::Unavailable(format!("event store unavailable: {error}"))
             }
+            StoreError::Unstorable { .. } => Self::Scim(ScimError::InvalidValue(
+                "the request holds a control character that cannot be stored".into(),
+            )),
             other => Self::internal(other),
         }
     }

@@ -169,6 +169,7 @@ impl ListRequest {
         for (name, value) in pairs {
             request.set(name, Value::String(value.clone()))?;
         }
+        request.check_limits()?;
         Ok(request)
     }
 
@@ -182,7 +183,39 @@ impl ListRequest {
                 request.set(name, value.clone())?;
             }
         }
+        request.check_limits()?;
         Ok(request)
+    }
+
+    /// The limits of `scim_model::limits` that apply to list parameters. The filter's own
+    /// limits (length, depth, terms) are enforced by its parser, wherever it is parsed.
+    fn check_limits(&self) -> Result<(), ApiError> {
+        use scim_model::limits;
+        if let Some(sort_by) = &self.sort_by {
+            limits::check_path("sortBy", sort_by)?;
+        }
+        limits::check_attribute_list("attributes", &self.attributes)?;
+        limits::check_attribute_list("excludedAttributes", &self.excluded_attributes)?;
+        if self
+            .start_index
+            .is_some_and(|start| start > limits::MAX_START_INDEX)
+        {
+            return Err(ScimError::InvalidValue(format!(
+                "startIndex must be at most {}",
+                limits::MAX_START_INDEX
+            ))
+            .into());
+        }
+        if let Some(cursor) = &self.cursor
+            && (cursor.len() > limits::MAX_CURSOR_BYTES || !cursor.is_ascii())
+        {
+            return Err(ScimError::InvalidCursor(format!(
+                "a cursor is at most {} ASCII characters; this one was not issued by this server",
+                limits::MAX_CURSOR_BYTES
+            ))
+            .into());
+        }
+        Ok(())
     }
 
     fn set(&mut self, name: &str, value: Value) -> Result<(), ApiError> {
@@ -231,11 +264,24 @@ impl ListRequest {
 
 fn parse_number(name: &str, text: &str) -> Result<u64, ApiError> {
     // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0.
-    match text.trim().parse::<i64>() {
+    let text = text.trim();
+    match text.parse::<i64>() {
         Ok(number) => Ok(u64::try_from(number).unwrap_or(0)),
-        Err(_) => {
-            Err(ScimError::InvalidValue(format!("{name} must be an integer, got {text:?}")).into())
+        // Past i64: a positive one is simply too large (a count is clamped later, a
+        // startIndex refused by its limit); a negative one is read as 0 like any other.
+        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Ok(u64::MAX),
+        Err(_)
+            if text.len() > 1
+                && text.starts_with('-')
+                && text[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(0)
         }
+        Err(_) => Err(ScimError::InvalidValue(format!(
+            "{name} must be an integer, got {}",
+            scim_model::limits::quoted_prefix(text)
+        ))
+        .into()),
     }
 }
 

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, Rejection};
+use scim_model::limits;
 use tracing::Instrument;
 
 use crate::directory::TenantContext;
@@ -122,6 +123,9 @@ fn bearer_token(request: &Request) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
+/// Bytes of an error detail kept in the provisioning log.
+const MAX_RECORDED_DETAIL_BYTES: usize = 2048;
+
 pub(crate) async fn record_rejection(
     state: &AppState,
     tenant: &TenantContext,
@@ -132,14 +136,18 @@ pub(crate) async fn record_rejection(
     info: Option<RejectionInfo>,
 ) {
     let (resource_type, target_id) = target_of(path);
+    // What a rejected request carried is often exactly what made it invalid (a 10 KB id, a
+    // NUL): it is recorded, but only as much of it as every read model can store.
     let rejection = Rejection {
-        method: method.to_string(),
-        path: path.to_owned(),
+        method: limits::storable_prefix(method.as_str(), 16),
+        path: limits::storable_prefix(path, limits::MAX_PATH_BYTES),
         status,
         scim_type: info.as_ref().and_then(|info| info.scim_type.clone()),
-        detail: info.map(|info| info.detail).unwrap_or_default(),
+        detail: info
+            .map(|info| limits::storable_prefix(&info.detail, MAX_RECORDED_DETAIL_BYTES))
+            .unwrap_or_default(),
         resource_type,
-        target_id,
+        target_id: target_id.filter(|id| limits::is_valid_id(id)),
         target_name: None,
     };
     let event = EventEnvelope::new(

@@ -199,19 +199,35 @@ fn parse_operation(index: usize, value: &Value) -> Result<BulkOperation, ScimErr
         }
     };
     let bulk_id = text("bulkId")?;
-    if bulk_id.as_deref().is_some_and(str::is_empty) {
-        return Err(invalid("bulkId must not be empty"));
+    if let Some(bulk_id) = &bulk_id {
+        crate::limits::check_bulk_id(index, bulk_id)?;
     }
     if method == BulkMethod::Post && bulk_id.is_none() {
         return Err(invalid("bulkId is required for POST"));
     }
     let version = text("version")?;
     let path = text("path")?.ok_or_else(|| invalid("path is required"))?;
+    crate::limits::check_path(&format!("Operations[{index}].path"), &path)?;
     let (endpoint, target) = parse_path(&path).ok_or_else(|| {
         ScimError::InvalidPath(format!(
-            "Operations[{index}]: path {path:?} must be /Users, /Groups, /Users/<id> or /Groups/<id>"
+            "Operations[{index}]: path {} must be /Users, /Groups, /Users/<id> or /Groups/<id>",
+            crate::limits::quoted_prefix(&path)
         ))
     })?;
+    if let Some(target) = &target {
+        let valid = match bulk_reference(target) {
+            Some(reference) => crate::limits::check_bulk_id(index, reference).is_ok(),
+            None => crate::limits::is_valid_id(target),
+        };
+        if !valid {
+            return Err(ScimError::InvalidPath(format!(
+                "Operations[{index}]: the id in path {} is not a resource id (1 to {} characters \
+                 of A-Z, a-z, 0-9, '-' and '_') or a bulkId reference",
+                crate::limits::quoted_prefix(&path),
+                crate::limits::MAX_ID_BYTES
+            )));
+        }
+    }
     match (method, &target) {
         (BulkMethod::Post, Some(_)) => return Err(invalid("POST takes a path without an id")),
         (BulkMethod::Put | BulkMethod::Patch | BulkMethod::Delete, None) => {

@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod error;
 pub mod filter;
+pub mod limits;
 pub mod pagination;
 pub mod patch;
 pub mod path;

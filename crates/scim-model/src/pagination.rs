@@ -46,11 +46,18 @@ pub fn encode_cursor(shape: &QueryShape<'_>, offset: u64) -> String {
 
 /// Decodes a cursor issued by [`encode_cursor`] for the same query shape.
 pub fn decode_cursor(shape: &QueryShape<'_>, cursor: &str) -> Result<u64, ScimError> {
-    let invalid =
-        || ScimError::InvalidCursor(format!("cursor {cursor:?} was not issued by this server"));
+    let invalid = || {
+        ScimError::InvalidCursor(format!(
+            "cursor {} was not issued by this server",
+            crate::limits::quoted_prefix(cursor)
+        ))
+    };
     let body = cursor.strip_prefix(CURSOR_PREFIX).ok_or_else(invalid)?;
     let (offset, fingerprint) = body.split_once('.').ok_or_else(invalid)?;
-    let offset = u64::from_str_radix(offset, 16).map_err(|_| invalid())?;
+    let offset = u64::from_str_radix(offset, 16)
+        .ok()
+        .filter(|offset| *offset <= crate::limits::MAX_START_INDEX)
+        .ok_or_else(invalid)?;
     let fingerprint = u64::from_str_radix(fingerprint, 16).map_err(|_| invalid())?;
     if fingerprint != shape.fingerprint() {
         return Err(ScimError::InvalidCursor(

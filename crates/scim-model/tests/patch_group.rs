@@ -159,9 +159,31 @@ fn delta_stays_consistent() {
 fn bare_string_member_values_and_single_object() {
     let out = ok(json!([
         {"op": "add", "path": "members", "value": {"value": "single"}},
-        {"op": "add", "path": "members", "value": ["string id 1"]}
+        {"op": "add", "path": "members", "value": ["string-id-1"]}
     ]));
-    assert_eq!(out.members_added, strings(&["single", "string id 1"]));
+    assert_eq!(out.members_added, strings(&["single", "string-id-1"]));
+}
+
+/// Member ids are ours: text that no id can be (spaces, NUL, 10 KB) is refused, naming the
+/// rule, rather than carried into an event and the provisioning log.
+#[test]
+fn member_ids_that_cannot_exist_are_refused() {
+    for bad in ["string id 1", "a\u{0}b", &"x".repeat(65)] {
+        let operations: Value = json!([{"op": "add", "path": "members", "value": [bad]}]);
+        let ops = scim_model::parse_patch_request(&json!({ "Operations": operations })).unwrap();
+        let error = apply_group_patch(&json!({"displayName": "g"}), &ops).unwrap_err();
+        assert_eq!(error.scim_type(), Some("invalidValue"), "{bad:?}");
+        assert!(error.detail().contains("members.value"), "{error}");
+    }
+    let many: Vec<Value> = (0..=scim_model::limits::MAX_MEMBERS_PER_REQUEST)
+        .map(|i| json!({"value": format!("u{i}")}))
+        .collect();
+    let ops = scim_model::parse_patch_request(
+        &json!({"Operations": [{"op": "add", "path": "members", "value": many}]}),
+    )
+    .unwrap();
+    let error = apply_group_patch(&json!({"displayName": "g"}), &ops).unwrap_err();
+    assert_eq!(error.scim_type(), Some("tooMany"));
 }
 
 #[test]

@@ -16,7 +16,6 @@ use scim_model::{
 use serde_json::{Value, json};
 
 use super::listing::{GROUPS, Listed, USERS};
-use super::render::is_plausible_id;
 use crate::commands::{GroupCommands, UserCommands};
 use crate::directory::TenantContext;
 use crate::error::{ApiError, RejectionInfo};
@@ -93,7 +92,7 @@ async fn execute(
     let data = operation.data.clone().unwrap_or_else(|| json!({}));
     let target = match (&operation.method, operation.target.as_deref()) {
         (BulkMethod::Post, _) => String::new(),
-        (_, Some(id)) if is_plausible_id(id) => id.to_owned(),
+        (_, Some(id)) if scim_model::limits::is_valid_id(id) => id.to_owned(),
         (_, id) => {
             return Err(ApiError::NotFound(format!(
                 "{} {} not found",
@@ -187,7 +186,11 @@ fn failure(state: &AppState, operation: &BulkOperation, error: &ApiError, body: 
     if let Some(bulk_id) = &operation.bulk_id {
         result["bulkId"] = json!(bulk_id);
     }
-    if let Some(id) = operation.target.as_deref().filter(|id| is_plausible_id(id)) {
+    if let Some(id) = operation
+        .target
+        .as_deref()
+        .filter(|id| scim_model::limits::is_valid_id(id))
+    {
         result["location"] = json!(listed(operation.endpoint).location(state, id));
     }
     result

@@ -59,10 +59,10 @@ pub async fn create(
     Query(query): QueryPairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
+    let selection = Selection::from_query(&query)?;
     let (id, _) = GroupCommands::new(&state, &tenant, &request_id.0)
         .create(&body)
         .await?;
-    let selection = Selection::from_query(&query);
     respond(&state, &tenant, &id, StatusCode::CREATED, &selection).await
 }
 

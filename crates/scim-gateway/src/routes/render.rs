@@ -3,6 +3,7 @@ use scim_rpc::directory::ResourceKind;
 use serde_json::Value;
 
 use super::listing::Listed;
+use crate::error::ApiError;
 use crate::http::ListRequest;
 
 /// Adds what only the gateway knows, the public URLs (`meta.location`, group
@@ -71,10 +72,8 @@ impl Selection {
         }
     }
 
-    pub fn from_query(pairs: &[(String, String)]) -> Self {
-        ListRequest::from_query(pairs)
-            .map(|request| Self::from_list(&request))
-            .unwrap_or_default()
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        ListRequest::from_query(pairs).map(|request| Self::from_list(&request))
     }
 
     /// Whether group members can be left out of the directory query.
@@ -96,16 +95,6 @@ fn names_members(list: &[String]) -> bool {
                 .get(..8)
                 .is_some_and(|prefix| prefix.eq_ignore_ascii_case("members."))
     })
-}
-
-/// A valid resource id: what we issue (UUIDs) and nothing that could alter a
-/// subject. Anything else cannot exist, so it is simply not found.
-pub fn is_plausible_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]

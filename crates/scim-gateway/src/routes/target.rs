@@ -7,7 +7,9 @@ use std::marker::PhantomData;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 
-use super::render::{Selection, is_plausible_id};
+use scim_model::ScimError;
+
+use super::render::Selection;
 use crate::error::ApiError;
 use crate::http::{if_match, if_none_match};
 
@@ -41,13 +43,19 @@ impl<R: ResourceName, S: Send + Sync> FromRequestParts<S> for Target<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let not_found = |id: &str| ApiError::NotFound(format!("{} {id} not found", R::NAME));
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| not_found(""))?;
-        // Anything but an id we could have issued cannot exist.
-        if !is_plausible_id(&id) {
-            return Err(not_found(&id));
+            .map_err(|_| ApiError::NotFound(format!("{} not found", R::NAME)))?;
+        // Ids are ours (UUIDs): anything else could only reach a subject or an index.
+        if !scim_model::limits::is_valid_id(&id) {
+            return Err(ScimError::InvalidPath(format!(
+                "{} id {} is not a resource id: ids are 1 to {} characters of A-Z, a-z, 0-9, \
+                 '-' and '_'",
+                R::NAME,
+                scim_model::limits::quoted_prefix(&id),
+                scim_model::limits::MAX_ID_BYTES
+            ))
+            .into());
         }
         let pairs = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
             .map(|Query(pairs)| pairs)
@@ -55,7 +63,7 @@ impl<R: ResourceName, S: Send + Sync> FromRequestParts<S> for Target<R> {
         Ok(Self {
             if_match: if_match(&parts.headers)?,
             if_none_match: if_none_match(&parts.headers)?,
-            selection: Selection::from_query(&pairs),
+            selection: Selection::from_query(&pairs)?,
             id,
             resource: PhantomData,
         })

@@ -39,10 +39,10 @@ pub async fn create(
     Query(query): QueryPairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
+    let selection = Selection::from_query(&query)?;
     let (id, user) = UserCommands::new(&state, &tenant, &request_id.0)
         .create(&body)
         .await?;
-    let selection = Selection::from_query(&query);
     Ok(respond(&state, &id, &user, StatusCode::CREATED, &selection))
 }
 

@@ -16,6 +16,7 @@ use std::str::FromStr;
 use super::lexer::{Tok, Token, tokenize};
 use super::{CompareOp, CompareValue, Filter};
 use crate::error::ScimError;
+use crate::limits::{MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_FILTER_TERMS};
 use crate::path::{AttrPath, is_valid_name, parse_attr_path};
 
 /// Parses a filter expression.
@@ -29,6 +30,12 @@ pub(crate) fn parse_value_filter(input: &str) -> Result<Filter, ScimError> {
 }
 
 fn parse_with(input: &str, in_value_path: bool) -> Result<Filter, ScimError> {
+    if input.len() > MAX_FILTER_BYTES {
+        return Err(ScimError::InvalidFilter(format!(
+            "the filter is {} bytes long; the limit is {MAX_FILTER_BYTES} bytes",
+            input.len()
+        )));
+    }
     let tokens = tokenize(input)?;
     if tokens.is_empty() {
         return Err(ScimError::InvalidFilter("empty filter".into()));
@@ -37,6 +44,8 @@ fn parse_with(input: &str, in_value_path: bool) -> Result<Filter, ScimError> {
         tokens: &tokens,
         i: 0,
         end: input.chars().count(),
+        depth: 0,
+        terms: 0,
     };
     let f = p.or_expr(in_value_path)?;
     match p.peek() {
@@ -50,6 +59,10 @@ struct Parser<'a> {
     i: usize,
     /// Position just past the input, reported when it ends too early.
     end: usize,
+    /// Open `(`, `not (` and `[` around the current token: the recursion depth.
+    depth: usize,
+    /// Comparisons and `pr` tests so far.
+    terms: usize,
 }
 
 fn unexpected(t: &Token) -> ScimError {
@@ -94,6 +107,21 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Enters a nested expression, refusing to go deeper than the limit: the parser recurses
+    /// once per level, and so does everything that later walks the tree.
+    fn nested(&mut self, vp: bool, at: &Token) -> Result<Filter, ScimError> {
+        if self.depth >= MAX_FILTER_DEPTH {
+            return Err(ScimError::InvalidFilter(format!(
+                "the filter nests deeper than {MAX_FILTER_DEPTH} levels at position {}",
+                at.pos
+            )));
+        }
+        self.depth += 1;
+        let inner = self.or_expr(vp);
+        self.depth -= 1;
+        inner
+    }
+
     fn or_expr(&mut self, vp: bool) -> Result<Filter, ScimError> {
         let mut left = self.and_expr(vp)?;
         while self.peek().is_some_and(|t| is_keyword(t, "or")) {
@@ -122,14 +150,14 @@ impl<'a> Parser<'a> {
             is_keyword(t, "not") && self.peek_at(1).is_some_and(|n| n.tok == Tok::LParen);
         if not_paren {
             self.i += 2;
-            let inner = self.or_expr(vp)?;
+            let inner = self.nested(vp, t)?;
             self.expect(Tok::RParen, "')'")?;
             return Ok(Filter::Not(Box::new(inner)));
         }
         match &t.tok {
             Tok::LParen => {
                 self.i += 1;
-                let inner = self.or_expr(vp)?;
+                let inner = self.nested(vp, t)?;
                 self.expect(Tok::RParen, "')'")?;
                 Ok(inner)
             }
@@ -158,7 +186,7 @@ impl<'a> Parser<'a> {
             return Err(unexpected(t));
         }
         self.i += 1;
-        let mut inner = self.or_expr(true)?;
+        let mut inner = self.nested(true, t)?;
         let close = self.expect(Tok::RBracket, "']'")?;
         let sub = match self.peek() {
             Some(Token {
@@ -189,6 +217,13 @@ impl<'a> Parser<'a> {
     /// `pr`, or a comparison operator and its value.
     fn attr_op(&mut self, path: AttrPath) -> Result<Filter, ScimError> {
         let t = self.next("an operator")?;
+        self.terms += 1;
+        if self.terms > MAX_FILTER_TERMS {
+            return Err(ScimError::InvalidFilter(format!(
+                "the filter has more than {MAX_FILTER_TERMS} comparisons (at position {})",
+                t.pos
+            )));
+        }
         let Tok::Word(w) = &t.tok else {
             return Err(unexpected(t));
         };
@@ -200,6 +235,12 @@ impl<'a> Parser<'a> {
         })?;
         let v = self.next("a value")?;
         let value = match &v.tok {
+            Tok::Str(s) if !s.chars().all(crate::limits::is_storable_char) => {
+                return Err(ScimError::InvalidFilter(format!(
+                    "the value at position {} contains a control character",
+                    v.pos
+                )));
+            }
             Tok::Str(s) => CompareValue::String(s.clone()),
             Tok::Word(w) => bare_value(w),
             _ => return Err(unexpected(v)),
@@ -394,6 +435,34 @@ mod tests {
             parse_filter("a eq (").unwrap_err(),
             ScimError::InvalidFilter(_)
         ));
+    }
+
+    #[test]
+    fn nesting_terms_and_length_are_bounded_before_recursing() {
+        let nested = |n: usize| format!("{}userName pr{}", "not (".repeat(n), ")".repeat(n));
+        assert!(parse_filter(&nested(MAX_FILTER_DEPTH)).is_ok());
+        let error = parse_filter(&nested(MAX_FILTER_DEPTH + 1)).unwrap_err();
+        assert!(error.detail().contains("nests deeper than 16"), "{error}");
+        // 2,000 levels overflowed the stack before the limit: now a plain invalidFilter.
+        let error = parse_filter(&nested(2000).chars().take(4000).collect::<String>());
+        assert!(matches!(error, Err(ScimError::InvalidFilter(_))));
+        let parens = format!("{}a pr{}", "(".repeat(3000), ")".repeat(3000));
+        assert!(matches!(
+            parse_filter(&parens),
+            Err(ScimError::InvalidFilter(_))
+        ));
+        let terms = |n: usize| vec!["id pr"; n].join(" or ");
+        assert!(parse_filter(&terms(MAX_FILTER_TERMS)).is_ok());
+        let error = parse_filter(&terms(MAX_FILTER_TERMS + 1)).unwrap_err();
+        assert!(
+            error.detail().contains("more than 64 comparisons"),
+            "{error}"
+        );
+        let long = format!("userName eq \"{}\"", "a".repeat(MAX_FILTER_BYTES));
+        let error = parse_filter(&long).unwrap_err();
+        assert!(error.detail().contains("limit is 4096 bytes"), "{error}");
+        let brackets = format!("emails[{}value pr{}]", "(".repeat(20), ")".repeat(20));
+        assert!(parse_filter(&brackets).is_err());
     }
 
     #[test]

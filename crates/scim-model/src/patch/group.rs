@@ -1,12 +1,15 @@
 //! PATCH of Group resources. Membership is returned as a delta so that a change costs the
 //! same for a 10-member and a 100,000-member group: the member list is never loaded here.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::engine::{apply_path_op, expand_pathless};
 use super::{PatchOp, PatchOperation, PatchPath};
 use crate::error::ScimError;
 use crate::filter::{CompareOp, CompareValue, Filter};
+use crate::limits;
 use crate::resource::{finalize, member_ids};
 use crate::schema;
 use crate::value::{is_present, remove_ci};
@@ -25,45 +28,94 @@ pub struct GroupPatchOutcome {
     pub replace_members: Option<Vec<String>>,
 }
 
-impl GroupPatchOutcome {
-    fn add(&mut self, id: &str) {
-        if let Some(list) = &mut self.replace_members {
-            push_unique(list, id);
-            return;
+/// Ids in first-inserted order with constant-time membership, so a request naming thousands
+/// of members costs linear, not quadratic, time.
+#[derive(Debug, Default)]
+struct OrderedIds {
+    order: HashMap<String, u64>,
+    next: u64,
+}
+
+impl OrderedIds {
+    fn insert(&mut self, id: &str) {
+        if !self.order.contains_key(id) {
+            self.order.insert(id.to_owned(), self.next);
+            self.next += 1;
         }
-        self.members_removed.retain(|x| x != id);
-        push_unique(&mut self.members_added, id);
     }
 
     fn remove(&mut self, id: &str) {
-        if let Some(list) = &mut self.replace_members {
-            list.retain(|x| x != id);
+        self.order.remove(id);
+    }
+
+    fn into_vec(self) -> Vec<String> {
+        let mut ids: Vec<(String, u64)> = self.order.into_iter().collect();
+        ids.sort_unstable_by_key(|(_, position)| *position);
+        ids.into_iter().map(|(id, _)| id).collect()
+    }
+}
+
+/// The membership delta while operations are applied; becomes the outcome's lists at the end.
+#[derive(Debug, Default)]
+struct MemberDelta {
+    added: OrderedIds,
+    removed: OrderedIds,
+    remove_all: bool,
+    replace: Option<OrderedIds>,
+    /// Member ids named so far, against [`limits::MAX_MEMBERS_PER_REQUEST`].
+    named: usize,
+}
+
+impl MemberDelta {
+    fn name(&mut self, count: usize) -> Result<(), ScimError> {
+        self.named = self.named.saturating_add(count);
+        limits::check_member_count(self.named)
+    }
+
+    fn add(&mut self, id: &str) {
+        if let Some(list) = &mut self.replace {
+            list.insert(id);
             return;
         }
-        self.members_added.retain(|x| x != id);
-        if !self.remove_all_members {
-            push_unique(&mut self.members_removed, id);
+        self.removed.remove(id);
+        self.added.insert(id);
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(list) = &mut self.replace {
+            list.remove(id);
+            return;
+        }
+        self.added.remove(id);
+        if !self.remove_all {
+            self.removed.insert(id);
         }
     }
 
     fn clear(&mut self) {
-        self.members_added.clear();
-        self.members_removed.clear();
-        self.replace_members = None;
-        self.remove_all_members = true;
+        self.added = OrderedIds::default();
+        self.removed = OrderedIds::default();
+        self.replace = None;
+        self.remove_all = true;
     }
 
-    fn replace(&mut self, ids: Vec<String>) {
-        self.members_added.clear();
-        self.members_removed.clear();
-        self.remove_all_members = false;
-        self.replace_members = Some(ids);
+    fn replace(&mut self, ids: &[String]) {
+        self.added = OrderedIds::default();
+        self.removed = OrderedIds::default();
+        self.remove_all = false;
+        let mut list = OrderedIds::default();
+        ids.iter().for_each(|id| list.insert(id));
+        self.replace = Some(list);
     }
-}
 
-fn push_unique(list: &mut Vec<String>, id: &str) {
-    if !list.iter().any(|x| x == id) {
-        list.push(id.to_string());
+    fn into_outcome(self, resource: Value) -> GroupPatchOutcome {
+        GroupPatchOutcome {
+            resource,
+            members_added: self.added.into_vec(),
+            members_removed: self.removed.into_vec(),
+            remove_all_members: self.remove_all,
+            replace_members: self.replace.map(OrderedIds::into_vec),
+        }
     }
 }
 
@@ -78,7 +130,7 @@ pub fn apply_group_patch(
         .cloned()
         .ok_or_else(|| ScimError::InvalidSyntax("the resource must be a JSON object".into()))?;
     remove_ci(&mut map, "members");
-    let mut out = GroupPatchOutcome::default();
+    let mut out = MemberDelta::default();
     for op in ops {
         let steps: Vec<(PatchPath, Option<Value>)> = match &op.path {
             Some(p) => vec![(p.clone(), op.value.clone())],
@@ -95,8 +147,8 @@ pub fn apply_group_patch(
             }
         }
     }
-    out.resource = finalize(map, schema)?;
-    Ok(out)
+    let resource = finalize(map, schema)?;
+    Ok(out.into_outcome(resource))
 }
 
 fn targets_members(path: &PatchPath) -> bool {
@@ -111,7 +163,7 @@ fn targets_members(path: &PatchPath) -> bool {
 }
 
 fn apply_members(
-    out: &mut GroupPatchOutcome,
+    out: &mut MemberDelta,
     op: PatchOp,
     path: &PatchPath,
     value: Option<&Value>,
@@ -132,16 +184,18 @@ fn apply_members(
     if let Some(f) = filter {
         let mut ids = Vec::new();
         ids_from_filter(f, &mut ids)?;
+        out.name(ids.len())?;
         ids.iter().for_each(|id| out.remove(id));
         if op == PatchOp::Remove {
             return Ok(());
         }
     }
     let listed = member_ids(value)?;
+    out.name(listed.len())?;
     match op {
         PatchOp::Add => listed.iter().for_each(|id| out.add(id)),
         PatchOp::Replace if filter.is_some() => listed.iter().for_each(|id| out.add(id)),
-        PatchOp::Replace => out.replace(listed),
+        PatchOp::Replace => out.replace(&listed),
         PatchOp::Remove if value.is_some_and(is_present) => {
             listed.iter().for_each(|id| out.remove(id))
         }
@@ -162,7 +216,8 @@ fn ids_from_filter(f: &Filter, ids: &mut Vec<String>) -> Result<(), ScimError> {
             && path.sub_attribute.is_none()
             && path.schema_urn.is_none() =>
         {
-            push_unique(ids, id);
+            limits::check_member_id(id)?;
+            ids.push(id.clone());
             Ok(())
         }
         Filter::Or(a, b) => {

@@ -13,6 +13,7 @@ pub use user::apply_user_patch;
 
 use crate::error::ScimError;
 use crate::filter::{Filter, parse_value_filter};
+use crate::limits;
 use crate::path::{AttrPath, is_valid_name, parse_attr_path};
 use crate::schema::{PATCH_OP_SCHEMA, known_schema_urn};
 use crate::value::get_ci;
@@ -102,6 +103,13 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>, ScimErro
         }
         None => return Err(ScimError::InvalidSyntax("'Operations' is required".into())),
     };
+    if ops.len() > limits::MAX_PATCH_OPERATIONS {
+        return Err(ScimError::TooMany(format!(
+            "the request has {} operations; the limit is {} per PATCH",
+            ops.len(),
+            limits::MAX_PATCH_OPERATIONS
+        )));
+    }
     ops.iter()
         .enumerate()
         .map(|(i, op)| parse_operation(i, op))
@@ -128,7 +136,10 @@ fn parse_operation(index: usize, op: &Value) -> Result<PatchOperation, ScimError
     let path = match get_ci(obj, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(parse_patch_path(s)?),
+        Some(Value::String(s)) => {
+            limits::check_path(&format!("Operations[{index}].path"), s)?;
+            Some(parse_patch_path(s)?)
+        }
         Some(_) => {
             return Err(ScimError::InvalidPath(format!(
                 "operation {index} has a non-string 'path'"

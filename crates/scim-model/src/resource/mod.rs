@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 pub use select::{apply_attribute_selection, strip_never_returned};
 
 use crate::error::ScimError;
+use crate::limits;
 use crate::schema::{self, AttrType, AttributeDef, Mutability, ResourceSchema};
 use crate::value::{check_primary, coerce, get_ci, remove_ci};
 
@@ -253,7 +254,17 @@ pub(crate) fn finalize(
     let mut out = Map::new();
     out.insert("schemas".into(), Value::Array(urns));
     out.extend(map);
-    Ok(Value::Object(out))
+    let resource = Value::Object(out);
+    limits::check_resource(&resource)?;
+    for indexed in ["userName", "displayName"] {
+        if let Some(text) = resource.get(indexed).and_then(Value::as_str) {
+            limits::check_folded(indexed, &text.to_lowercase())?;
+        }
+    }
+    for (email, _, _) in email_values(&resource) {
+        limits::check_folded("emails.value", &email.to_lowercase())?;
+    }
+    Ok(resource)
 }
 
 /// Drops elements of multi-valued complex attributes that carry nothing but
@@ -298,8 +309,11 @@ fn split_members(body: &Value) -> Result<(Value, Vec<String>), ScimError> {
 
 /// Member ids from a `members` value (array, single object, or bare strings).
 pub(crate) fn member_ids(members: Option<&Value>) -> Result<Vec<String>, ScimError> {
-    let mut ids: Vec<String> = Vec::new();
-    for m in members.map(crate::value::elements).unwrap_or_default() {
+    let elements = members.map(crate::value::elements).unwrap_or_default();
+    limits::check_member_count(elements.len())?;
+    let mut ids: Vec<String> = Vec::with_capacity(elements.len());
+    let mut seen = std::collections::HashSet::with_capacity(elements.len());
+    for m in elements {
         let id = match m {
             Value::String(s) => s.as_str(),
             Value::Object(o) => match get_ci(o, "value") {
@@ -317,7 +331,11 @@ pub(crate) fn member_ids(members: Option<&Value>) -> Result<Vec<String>, ScimErr
                 ));
             }
         };
-        if !id.is_empty() && !ids.iter().any(|x| x == id) {
+        if id.is_empty() {
+            continue;
+        }
+        limits::check_member_id(id)?;
+        if seen.insert(id) {
             ids.push(id.to_string());
         }
     }
