@@ -27,6 +27,10 @@ pub struct Config {
     /// Revocations evict at once; this only bounds how long a missed
     /// revocation signal could go unnoticed.
     pub auth_cache_ttl: std::time::Duration,
+    /// Per-tenant admission on this replica (429 with `Retry-After` beyond it).
+    pub tenant_limits: crate::tenant_limits::TenantLimitSettings,
+    /// The longest a SCIM request may take before it is answered 503.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -73,6 +77,16 @@ impl Config {
                 lookup,
                 "GATEWAY_AUTH_CACHE_SECONDS",
                 30,
+            )?),
+            tenant_limits: crate::tenant_limits::TenantLimitSettings {
+                rate_per_second: parse_or(lookup, "GATEWAY_TENANT_RATE_PER_SECOND", 10_000)?,
+                burst: parse_or(lookup, "GATEWAY_TENANT_BURST", 10_000)?,
+                max_concurrent: parse_or(lookup, "GATEWAY_TENANT_MAX_CONCURRENT", 128)?,
+            },
+            request_timeout: std::time::Duration::from_millis(parse_or(
+                lookup,
+                "GATEWAY_REQUEST_TIMEOUT_MS",
+                60_000,
             )?),
         })
     }

@@ -38,6 +38,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    /// 429: the tenant is over its limit on this replica.
+    #[error("{}", .0.detail())]
+    TooManyRequests(crate::tenant_limits::Throttled),
 }
 
 /// What the rejection recorder needs to know about an error response.
@@ -62,6 +65,7 @@ impl ApiError {
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -103,6 +107,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let scim_type = self.scim_type();
+        let retry_after = match &self {
+            Self::TooManyRequests(throttled) => Some(throttled.retry_after_seconds()),
+            _ => None,
+        };
         let (body, detail) = self.to_body();
         let mut response = (status, body.to_string()).into_response();
         let headers = response.headers_mut();
@@ -115,6 +123,9 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"scim\""),
             );
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response.extensions_mut().insert(RejectionInfo {
             scim_type: scim_type.map(str::to_owned),

@@ -15,6 +15,7 @@ mod metrics;
 mod middleware;
 mod routes;
 mod state;
+mod tenant_limits;
 
 use std::net::SocketAddr;
 

@@ -21,6 +21,8 @@ pub struct GatewayMetrics {
     pub publish_conflicts: Counter,
     pub uniqueness_conflicts: Counter,
     pub rejections_unrecorded: Counter,
+    pub tenant_throttled: Counter,
+    pub panics: Counter,
 }
 
 impl GatewayMetrics {
@@ -35,7 +37,19 @@ impl GatewayMetrics {
             publish_conflicts: Counter::default(),
             uniqueness_conflicts: Counter::default(),
             rejections_unrecorded: Counter::default(),
+            tenant_throttled: Counter::default(),
+            panics: Counter::default(),
         };
+        registry.register(
+            "tenant_throttled",
+            "Requests answered 429 because their tenant exceeded its rate or concurrency limit",
+            metrics.tenant_throttled.clone(),
+        );
+        registry.register(
+            "handler_panics",
+            "Requests whose handler panicked (answered 500; each one is a bug)",
+            metrics.panics.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests answered",

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::directory::TenantContext;
 use crate::error::{ApiError, RejectionInfo};
-use crate::metrics::HttpLabels;
+use crate::metrics::{GatewayMetrics, HttpLabels};
 use crate::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -50,7 +50,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     let started = Instant::now();
     let mut response = next.run(request).instrument(span).await;
     let labels = HttpLabels {
-        method: method.to_string(),
+        method: metric_method(&method).to_owned(),
         route,
         status: response.status().as_u16(),
     };
@@ -85,7 +85,30 @@ pub async fn authenticate(
         .map(|id| id.0.clone())
         .unwrap_or_default();
     request.extensions_mut().insert(tenant.clone());
-    let response = next.run(request).await;
+    let admission = match state.tenant_limiter().admit(&tenant.tenant_id) {
+        Ok(admission) => admission,
+        Err(refused) => {
+            state.metrics().tenant_throttled.inc();
+            let response = ApiError::TooManyRequests(refused.reason).into_response();
+            if refused.record {
+                let info = response.extensions().get::<RejectionInfo>().cloned();
+                record_rejection(&state, &tenant, &method, &path, &request_id, 429, info).await;
+            }
+            return response;
+        }
+    };
+    let timeout = state.config().request_timeout;
+    let response = match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        // Whatever the request had appended stays appended and is visible once the
+        // projections catch up; the client is told to retry, as after any 503.
+        Err(_) => ApiError::Unavailable(format!(
+            "the request did not complete within {} ms (GATEWAY_REQUEST_TIMEOUT_MS); retry",
+            timeout.as_millis()
+        ))
+        .into_response(),
+    };
+    drop(admission);
     if response.status().is_client_error() || response.status().is_server_error() {
         let info = response.extensions().get::<RejectionInfo>().cloned();
         record_rejection(
@@ -100,6 +123,38 @@ pub async fn authenticate(
         .await;
     }
     response
+}
+
+/// The method as a metric label: any token is a valid HTTP method, so unknown ones share one
+/// label instead of each creating a time series.
+fn metric_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// The last resort for a bug: a handler that panics answers 500 for its own request and
+/// leaves a log line with the request's id (the span of [`observe`] is current here). The
+/// process, and every other tenant's request, carries on.
+pub fn panic_response(
+    metrics: &GatewayMetrics,
+    panic: Box<dyn std::any::Any + Send + 'static>,
+) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic payload".to_owned());
+    metrics.panics.inc();
+    tracing::error!(panic = %message, "request handler panicked");
+    ApiError::Internal(format!("handler panicked: {message}")).into_response()
 }
 
 fn bearer_token(request: &Request) -> Result<&str, ApiError> {
@@ -200,6 +255,52 @@ mod tests {
         assert_eq!(target_of("/scim/v2/Groups"), (Some("Group".into()), None));
         assert_eq!(target_of("/scim/v2/Users/.search"), (None, None));
         assert_eq!(target_of("/scim/v2/Bulk"), (None, None));
+    }
+
+    #[allow(clippy::panic)]
+    async fn boom() -> &'static str {
+        panic!("bug in a handler")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_server_goes_on() {
+        use axum::routing::get;
+        use tower::ServiceExt as _;
+
+        let metrics = GatewayMetrics::new(&mut prometheus_client::registry::Registry::default());
+        let layer_metrics = metrics.clone();
+        let app = axum::Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { "ok" }))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                move |panic| panic_response(&layer_metrics, panic),
+            ));
+        let get = |uri: &str| {
+            Request::builder()
+                .uri(uri)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let response = app.clone().oneshot(get("/boom")).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["detail"], "internal error",
+            "the cause stays in the log"
+        );
+        assert_eq!(metrics.panics.get(), 1);
+        let response = app.oneshot(get("/fine")).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    #[test]
+    fn unknown_methods_share_one_metric_label() {
+        assert_eq!(metric_method(&Method::PATCH), "PATCH");
+        let custom = Method::from_bytes(b"AAAA0001").unwrap();
+        assert_eq!(metric_method(&custom), "OTHER");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::directory::{DirectoryClient, TenantContext};
 use crate::error::ApiError;
 use crate::metrics::GatewayMetrics;
+use crate::tenant_limits::TenantLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +26,7 @@ struct Inner {
     metrics: GatewayMetrics,
     registry: Registry,
     readiness: Readiness,
+    tenant_limiter: TenantLimiter,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
         let mut registry = Registry::with_prefix("scim_gateway");
         let metrics = GatewayMetrics::new(&mut registry);
         let auth_cache = AuthCache::new(config.auth_cache_ttl);
+        let tenant_limiter = TenantLimiter::new(config.tenant_limits);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -47,6 +50,7 @@ impl AppState {
                 metrics,
                 registry,
                 readiness,
+                tenant_limiter,
             }),
         }
     }
@@ -82,6 +86,10 @@ impl AppState {
             .auth_cache
             .insert(token, tenant.clone(), valid_for);
         Ok(tenant)
+    }
+
+    pub fn tenant_limiter(&self) -> &TenantLimiter {
+        &self.inner.tenant_limiter
     }
 
     pub fn metrics(&self) -> &GatewayMetrics {

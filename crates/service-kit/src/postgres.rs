@@ -7,8 +7,22 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 /// Connects a pool to `url`, creating the database first when it is missing
 /// (handy locally and in tests; production databases are provisioned ahead).
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?;
+    connect_bounded(url, max_connections, None).await
+}
+
+/// Like [`connect`], with every statement on the pool's connections cancelled by Postgres
+/// after `statement_timeout`: for pools that serve tenants' requests, so no single query
+/// (an unindexed filter over a huge tenant) can hold a connection for long.
+pub async fn connect_bounded(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, sqlx::Error> {
+    let mut options = PgConnectOptions::from_str(url)?;
     create_database_if_missing(&options).await?;
+    if let Some(timeout) = statement_timeout {
+        options = options.options([("statement_timeout", format!("{}", timeout.as_millis()))]);
+    }
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -15,11 +15,12 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::http::{ListRequest, ScimBody};
-use crate::middleware::{authenticate, observe};
+use crate::middleware::{authenticate, observe, panic_response};
 use crate::state::AppState;
 
 pub use canonical_path::canonicalize;
@@ -77,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .layer(CatchPanicLayer::custom({
+            let metrics = state.metrics().clone();
+            move |panic| panic_response(&metrics, panic)
+        }))
         .layer(from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
