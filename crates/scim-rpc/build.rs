@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "scim/v1/account.proto",
         "scim/v1/license.proto",
         "scim/v1/audit.proto",
+        "scim/v1/quarantine.proto",
     ];
     let descriptors = protox::compile(files, [proto_root])?;
     tonic_prost_build::configure().compile_fds(descriptors)?;

@@ -13,6 +13,7 @@ use scim_rpc::account::{CreateScimConfigRequest, CreateTenantRequest, IssueToken
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::license::UpsertPoolRequest;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
+use scim_rpc::quarantine::quarantine_admin_client::QuarantineAdminClient;
 use serde_json::Value;
 use service_kit::admin_auth::OperatorCredential;
 use service_kit::config::CommonConfig;
@@ -85,7 +86,11 @@ pub struct TestStack {
     pub namespace: String,
     pub databases: Databases,
     pub gateway_urls: Vec<String>,
+    /// The first directory replica (the one that runs the projection at start).
     pub directory_addr: SocketAddr,
+    pub directory_addrs: Vec<SocketAddr>,
+    /// One task per directory replica, to kill one (see [`TestStack::kill_directory`]).
+    directory_tasks: Vec<tokio::task::JoinHandle<()>>,
     pub license_addrs: Vec<SocketAddr>,
     pub audit_addr: SocketAddr,
     shutdown: CancellationToken,
@@ -98,6 +103,10 @@ pub struct StackOptions {
     pub license_services: usize,
     /// `GATEWAY_WRITE_RESPONSE_MAX_MEMBERS`; `None` keeps the default.
     pub write_response_max_members: Option<u32>,
+    /// Directory replicas; every gateway balances over all of them.
+    pub directories: usize,
+    /// The gateways' per-tenant limits; `None` keeps the defaults.
+    pub tenant_limits: Option<scim_gateway::TenantLimitSettings>,
 }
 
 impl Default for StackOptions {
@@ -106,6 +115,8 @@ impl Default for StackOptions {
             gateways: 1,
             license_services: 1,
             write_response_max_members: None,
+            directories: 1,
+            tenant_limits: None,
         }
     }
 }
@@ -123,20 +134,29 @@ impl TestStack {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
 
-        let directory = directory_service::Application::build(directory_service::Config {
-            common: common_config(&namespace),
-            database_url: database_url(&databases.directory),
-            grpc_addr: loopback(),
-            metrics_addr: loopback(),
-            database_max_connections: 10,
-        })
-        .await
-        .context("directory")?;
-        let directory_addr = directory.grpc_addr()?;
-        tasks.push(spawn(
-            "directory",
-            directory.run_until_stopped(shutdown.clone()),
-        ));
+        let mut directory_addrs = Vec::new();
+        let mut directory_tasks = Vec::new();
+        for _ in 0..options.directories.max(1) {
+            let mut config = directory_service::Config::from_lookup(&|_: &str| None)?;
+            config.common = common_config(&namespace);
+            config.database_url = database_url(&databases.directory);
+            config.grpc_addr = loopback();
+            config.metrics_addr = loopback();
+            config.database_max_connections = 10;
+            let directory = directory_service::Application::build(config)
+                .await
+                .context("directory")?;
+            directory_addrs.push(directory.grpc_addr()?);
+            directory_tasks.push(spawn(
+                "directory",
+                directory.run_until_stopped(shutdown.clone()),
+            ));
+            if directory_tasks.len() == 1 {
+                // The first replica takes the projection lock before the next one starts.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        let directory_addr = directory_addrs[0];
 
         let mut license_addrs = Vec::new();
         for _ in 0..options.license_services.max(1) {
@@ -175,9 +195,16 @@ impl TestStack {
             config.common = common_config(&namespace);
             config.http_addr = addr;
             config.public_base_url = format!("http://{addr}/scim/v2");
-            config.directory_url = format!("http://{directory_addr}");
+            config.directory_url = directory_addrs
+                .iter()
+                .map(|addr| format!("http://{addr}"))
+                .collect::<Vec<_>>()
+                .join(",");
             if let Some(max) = options.write_response_max_members {
                 config.write_response_max_members = max;
+            }
+            if let Some(limits) = options.tenant_limits {
+                config.tenant_limits = limits;
             }
             let gateway = scim_gateway::Application::build(config)
                 .await
@@ -195,11 +222,42 @@ impl TestStack {
             databases,
             gateway_urls,
             directory_addr,
+            directory_addrs,
+            directory_tasks,
             license_addrs,
             audit_addr,
             shutdown,
             tasks,
         })
+    }
+
+    /// Kills directory replica `index` as a crash would: no drain, its connections (and with
+    /// them its projection lock) simply go away.
+    pub async fn kill_directory(&mut self, index: usize) {
+        if let Some(task) = self.directory_tasks.get(index) {
+            task.abort();
+        }
+        if let Some(task) = self.directory_tasks.get_mut(index) {
+            let _ = task.await;
+        }
+    }
+
+    /// The quarantine admin API of one event-consuming service.
+    pub async fn quarantine_admin(
+        &self,
+        service: Projection,
+    ) -> anyhow::Result<
+        QuarantineAdminClient<InterceptedService<Channel, OperatorCredential>>,
+    > {
+        let addr = match service {
+            Projection::Directory => self.directory_addr,
+            Projection::License => self.license_addrs[0],
+            Projection::Audit => self.audit_addr,
+        };
+        Ok(QuarantineAdminClient::with_interceptor(
+            Self::channel(addr).await?,
+            OperatorCredential::new(ADMIN_TOKEN)?,
+        ))
     }
 
     pub fn base_url(&self) -> &str {
@@ -304,7 +362,7 @@ impl TestStack {
 
     pub async fn stop(mut self) {
         self.shutdown.cancel();
-        for task in self.tasks.drain(..) {
+        for task in self.tasks.drain(..).chain(self.directory_tasks.drain(..)) {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
     }
@@ -325,6 +383,14 @@ fn spawn(
             eprintln!("{name} stopped with an error: {error:#}");
         }
     })
+}
+
+/// The services that run a projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    Directory,
+    License,
+    Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -373,6 +439,18 @@ impl ScimClient {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> anyhow::Result<ScimResponse> {
+        self.send_bytes(method, path, body.map(|body| body.to_string().into_bytes()), headers)
+            .await
+    }
+
+    /// Like [`ScimClient::send`] with the body as raw bytes (invalid JSON, invalid UTF-8).
+    pub async fn send_bytes(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<ScimResponse> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base_url))
@@ -384,7 +462,7 @@ impl ScimClient {
             request = request.header(*name, *value);
         }
         if let Some(body) = body {
-            request = request.body(body.to_string());
+            request = request.body(body);
         }
         let response = request.send().await?;
         let status = response.status().as_u16();

@@ -4,21 +4,21 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use event_store::EventStore;
-use event_store::consumer::{self, ConsumerMetrics, ConsumerSettings};
+use event_store::consumer::{ConsumerMetrics, ConsumerSettings};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use scim_rpc::audit::audit_query_server::AuditQueryServer;
 use service_kit::admin_auth::OperatorAuth;
-use service_kit::leader;
+use service_kit::lifecycle::{self, join, spawn_part};
 use service_kit::ops_http::{self, Readiness};
+use service_kit::quarantine_admin::{self, QuarantineServer};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::grpc::AuditQueryService;
-use crate::projection::AuditProjection;
+use crate::projection::{AuditProjection, AuditReapply};
 
 const SERVICE_NAME: &str = "audit-service";
 const BATCH_SIZE: usize = 500;
@@ -124,19 +124,29 @@ impl Application {
             batch_size: BATCH_SIZE,
             ack_wait: Duration::from_secs(30),
         };
-        let projection = AuditProjection::new(db.clone(), durable_name, rows_written);
-        let consumer_task = spawn_part(
-            "consumer",
-            stop.clone(),
-            run_consumer(
-                db.clone(),
-                store,
-                settings,
-                projection,
-                consumer_metrics,
-                stop.clone(),
-            ),
+        let quarantine = quarantine_admin::server(
+            db.clone(),
+            store.clone(),
+            durable_name.clone(),
+            AuditReapply,
+            OperatorAuth::new(&config.common.admin_token),
         );
+        let projection = AuditProjection::new(db.clone(), durable_name, rows_written);
+        let consumer_task = spawn_part("consumer", stop.clone(), {
+            let (db, store, stop) = (db.clone(), store, stop.clone());
+            let mut projection = projection;
+            async move {
+                lifecycle::run_projection(
+                    &db,
+                    &store,
+                    &settings,
+                    &mut projection,
+                    &consumer_metrics,
+                    &stop,
+                )
+                .await
+            }
+        });
 
         let service = AuditQueryService::new(db.clone(), queries);
         let grpc_task = spawn_part(
@@ -145,6 +155,7 @@ impl Application {
             serve_grpc(
                 grpc_listener,
                 service,
+                quarantine,
                 OperatorAuth::new(&config.common.admin_token),
                 readiness.clone(),
                 stop.clone(),
@@ -181,54 +192,10 @@ impl Application {
     }
 }
 
-/// Spawns one long-running part; its failure stops the whole service.
-fn spawn_part(
-    part: &'static str,
-    stop: CancellationToken,
-    future: impl Future<Output = anyhow::Result<()>> + Send + 'static,
-) -> JoinHandle<anyhow::Result<()>> {
-    tokio::spawn(async move {
-        let outcome = future.await;
-        if let Err(error) = &outcome {
-            tracing::error!(part, error = %format!("{error:#}"), "service part failed, stopping");
-            stop.cancel();
-        }
-        outcome
-    })
-}
-
-async fn join(part: &'static str, task: JoinHandle<anyhow::Result<()>>) -> Option<anyhow::Error> {
-    match task.await {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(error.context(part)),
-        Err(error) => Some(anyhow::anyhow!("{part} panicked: {error}")),
-    }
-}
-
-async fn run_consumer(
-    db: PgPool,
-    store: EventStore,
-    settings: ConsumerSettings,
-    mut projection: AuditProjection,
-    metrics: ConsumerMetrics,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let Some(_leadership) = leader::acquire(&db, leader::lock_key(&settings.durable_name), &stop)
-        .await
-        .context("acquiring the consumer leader lock")?
-    else {
-        return Ok(());
-    };
-    tracing::info!(consumer = %settings.durable_name, "leading the audit consumer");
-    consumer::run(&store, &settings, &mut projection, &metrics, &stop)
-        .await
-        .context("audit consumer")?;
-    Ok(())
-}
-
 async fn serve_grpc(
     listener: TcpListener,
     service: AuditQueryService,
+    quarantine: QuarantineServer<AuditReapply>,
     auth: OperatorAuth,
     readiness: Readiness,
     stop: CancellationToken,
@@ -249,6 +216,7 @@ async fn serve_grpc(
         .trace_fn(telemetry::propagation::grpc_server_span)
         .add_service(health)
         .add_service(service)
+        .add_service(quarantine)
         .serve_with_incoming_shutdown(service_kit::grpc::incoming(listener), signal)
         .await
         .context("gRPC server")?;

@@ -12,6 +12,17 @@ pub enum ServiceError {
     Encoding(#[from] serde_json::Error),
 }
 
+impl From<ServiceError> for event_store::consumer::HandlerError {
+    /// For the projection: database errors by their class (the environment's fault is
+    /// retried, the event's is quarantined); anything else is the event's.
+    fn from(error: ServiceError) -> Self {
+        match &error {
+            ServiceError::Database(database) => service_kit::quarantine::handler_error(database),
+            _ => Self::permanent(error),
+        }
+    }
+}
+
 impl From<ServiceError> for tonic::Status {
     fn from(error: ServiceError) -> Self {
         match error {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
 use prometheus_client::metrics::counter::Counter;
-use service_kit::checkpoint;
+use service_kit::{checkpoint, quarantine};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::error::ServiceError;
@@ -62,12 +62,51 @@ impl BatchHandler for AuditProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
         checkpoint::read(&self.db, &self.checkpoint_name)
             .await
-            .map_err(HandlerError::new)
+            .map_err(|error| quarantine::handler_error(&error))
+    }
+
+    async fn quarantine(
+        &mut self,
+        event: &StoredEvent,
+        error: &HandlerError,
+    ) -> Result<(), HandlerError> {
+        quarantine::record(
+            &self.db,
+            &self.checkpoint_name,
+            &self.checkpoint_name,
+            event,
+            error,
+        )
+        .await
+        .map_err(|error| quarantine::handler_error(&error))
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {
-        let written = self.apply_batch(batch).await.map_err(HandlerError::new)?;
+        let written = self.apply_batch(batch).await.map_err(HandlerError::from)?;
         self.rows_written.inc_by(written);
+        Ok(())
+    }
+}
+
+/// Records a quarantined event again (`scimctl quarantine retry`), as the live projection
+/// would have.
+pub struct AuditReapply;
+
+impl quarantine::Reapply for AuditReapply {
+    async fn reapply(
+        &self,
+        conn: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), HandlerError> {
+        let mut rows = vec![
+            AuditRow::from_event(event)
+                .map_err(|error| HandlerError::from(ServiceError::from(error)))?,
+        ];
+        let db_error = |error: sqlx::Error| quarantine::handler_error(&error);
+        name_license_targets(conn, &mut rows)
+            .await
+            .map_err(db_error)?;
+        insert_rows(conn, &rows).await.map_err(db_error)?;
         Ok(())
     }
 }

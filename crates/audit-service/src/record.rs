@@ -103,6 +103,16 @@ impl AuditRow {
                 row.status = Some(i32::from(rejection.status));
                 row.detail = Some(rejection.detail.clone());
             }
+            EventPayload::EventQuarantined(notice) => {
+                row.outcome = FAILURE;
+                let (resource_type, target_id) = subject_target(&notice.subject);
+                row.resource_type = resource_type;
+                row.target_id = target_id;
+                row.detail = Some(format!(
+                    "{} could not apply event {} and set it aside until an operator retries it: {}",
+                    notice.consumer, notice.sequence, notice.error
+                ));
+            }
         }
         Ok(row)
     }
@@ -123,6 +133,17 @@ impl AuditRow {
         let name = self.target_name.clone()?;
         Some(((self.tenant_id.clone(), target_id), name))
     }
+}
+
+/// The resource an event subject (`<ns>.dir.<tenant>.user.<id>`) names.
+fn subject_target(subject: &str) -> (Option<String>, Option<String>) {
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let resource_type = match tokens.get(3) {
+        Some(&"user") => Some("User".to_owned()),
+        Some(&"group") => Some("Group".to_owned()),
+        _ => None,
+    };
+    (resource_type, tokens.get(4).map(|id| (*id).to_owned()))
 }
 
 fn skipped_detail(skipped: &[String]) -> String {

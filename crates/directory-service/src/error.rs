@@ -16,6 +16,9 @@ pub enum DirectoryError {
     InvalidArgument(String),
     #[error("projection did not reach sequence {0} in time")]
     NotYetApplied(u64),
+    /// The event is stored but the projection set it aside (see `scimctl quarantine`).
+    #[error("event {0} is quarantined")]
+    Quarantined(u64),
     #[error(transparent)]
     Account(#[from] AccountError),
     #[error("database: {0}")]
@@ -38,6 +41,12 @@ impl From<DirectoryError> for tonic::Status {
             DirectoryError::InvalidArgument(message) => tonic::Status::invalid_argument(message),
             DirectoryError::NotYetApplied(sequence) => tonic::Status::deadline_exceeded(format!(
                 "projection has not applied sequence {sequence} yet"
+            )),
+            // DATA_LOSS: the write is durable in the stream but will not be visible until an
+            // operator retries it; the gateway answers that one request with a 500 saying so.
+            DirectoryError::Quarantined(sequence) => tonic::Status::data_loss(format!(
+                "the change was stored as event {sequence}, but the directory could not apply \
+                 it and has set it aside for an operator; it is not visible yet"
             )),
             DirectoryError::Account(error) => error.into(),
             DirectoryError::Database(error) => {

@@ -14,8 +14,9 @@ use tonic::{Request, Response, Status};
 
 use crate::accounts::AccountStore;
 use crate::error::DirectoryError;
-use crate::projection::read_checkpoint;
+use crate::projection::Applied;
 use crate::read::{DirectoryReader, Kind, ListQuery, MemberSelection, ResourceRow};
+use service_kit::quarantine;
 
 /// Upper bound on how long a gateway may block waiting for the projection.
 const MAX_AWAIT: Duration = Duration::from_secs(10);
@@ -27,7 +28,7 @@ pub struct DirectoryReadService {
     reader: DirectoryReader,
     accounts: AccountStore,
     pool: PgPool,
-    applied: watch::Receiver<u64>,
+    applied: watch::Receiver<Applied>,
     checkpoint_name: String,
 }
 
@@ -35,7 +36,7 @@ impl DirectoryReadService {
     pub fn new(
         pool: PgPool,
         accounts: AccountStore,
-        applied: watch::Receiver<u64>,
+        applied: watch::Receiver<Applied>,
         checkpoint_name: String,
     ) -> Self {
         Self {
@@ -47,25 +48,26 @@ impl DirectoryReadService {
         }
     }
 
+    /// Waits until the projection has applied `sequence`: from the in-process watch on the
+    /// replica that runs it, else (another replica runs it, or this one's projection
+    /// stopped) from the checkpoint in the database. A quarantined sequence answers at once.
     async fn await_applied(&self, sequence: u64, timeout: Duration) -> Result<u64, DirectoryError> {
         let deadline = tokio::time::Instant::now() + timeout.min(MAX_AWAIT);
         let mut applied = self.applied.clone();
+        let mut local_open = true;
         loop {
             let local = *applied.borrow_and_update();
-            if local >= sequence {
-                return Ok(local);
+            if local.sequence >= sequence {
+                return self.settled(sequence, local).await;
             }
             tokio::select! {
-                changed = applied.changed() => {
-                    if changed.is_err() {
-                        // No local consumer any more; fall back to the database.
-                        tokio::time::sleep(FOLLOWER_POLL).await;
-                    }
+                changed = applied.changed(), if local_open => {
+                    local_open = changed.is_ok();
                 }
                 _ = tokio::time::sleep(FOLLOWER_POLL) => {
-                    let stored = read_checkpoint(&self.pool, &self.checkpoint_name).await?;
-                    if stored >= sequence {
-                        return Ok(stored);
+                    let stored = Applied::read(&self.pool, &self.checkpoint_name).await?;
+                    if stored.sequence >= sequence {
+                        return self.settled(sequence, stored).await;
                     }
                 }
             }
@@ -73,6 +75,16 @@ impl DirectoryReadService {
                 return Err(DirectoryError::NotYetApplied(sequence));
             }
         }
+    }
+
+    /// `sequence` is at or below the checkpoint: applied, unless it was quarantined.
+    async fn settled(&self, sequence: u64, applied: Applied) -> Result<u64, DirectoryError> {
+        if sequence <= applied.highest_quarantined
+            && quarantine::contains(&self.pool, &self.checkpoint_name, sequence).await?
+        {
+            return Err(DirectoryError::Quarantined(sequence));
+        }
+        Ok(applied.sequence)
     }
 }
 

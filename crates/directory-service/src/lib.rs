@@ -27,7 +27,9 @@ use scim_rpc::account::account_admin_server::AccountAdminServer;
 use scim_rpc::directory::directory_read_server::DirectoryReadServer;
 use service_kit::admin_auth::OperatorAuth;
 use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
+use service_kit::lifecycle::{self, join, spawn_part};
 use service_kit::ops_http::{self, Readiness};
+use service_kit::quarantine_admin::{self, QuarantineServer};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -41,7 +43,13 @@ pub struct Config {
     pub database_url: String,
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// Connections for tenants' reads (gets, lists, lookups).
     pub database_max_connections: u32,
+    /// Postgres cancels a tenant's read after this long.
+    pub read_statement_timeout: Duration,
+    /// Connections for token authentication and the account center: a pool of its own, so
+    /// tenants' reads can never make authentication wait.
+    pub accounts_max_connections: u32,
 }
 
 impl Config {
@@ -68,13 +76,33 @@ impl Config {
                 SocketAddr::from(([127, 0, 0, 1], 9101)),
             )?,
             database_max_connections: parse_or(lookup, "DIRECTORY_DATABASE_MAX_CONNECTIONS", 16)?,
+            read_statement_timeout: Duration::from_millis(parse_or(
+                lookup,
+                "DIRECTORY_READ_STATEMENT_TIMEOUT_MS",
+                5_000,
+            )?),
+            accounts_max_connections: parse_or(
+                lookup,
+                "DIRECTORY_ACCOUNTS_DATABASE_MAX_CONNECTIONS",
+                4,
+            )?,
         })
     }
 }
 
+/// The projection's connections: the leader lock's session and one batch at a time.
+const PROJECTION_MAX_CONNECTIONS: u32 = 3;
+/// Postgres cancels an authentication or account-center statement after this long.
+const ACCOUNTS_STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub struct Application {
     config: Config,
+    /// Projection writes and the leader lock; no statement timeout (a batch may be large).
     pool: PgPool,
+    /// Tenants' reads, with `statement_timeout`.
+    read_pool: PgPool,
+    /// Authentication and the account center.
+    accounts_pool: PgPool,
     nats: async_nats::Client,
     store: EventStore,
     grpc_listener: TcpListener,
@@ -85,14 +113,27 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let namespace =
             Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
-        let pool =
-            service_kit::postgres::connect(&config.database_url, config.database_max_connections)
-                .await
-                .context("connecting to the directory database")?;
+        let pool = service_kit::postgres::connect(&config.database_url, PROJECTION_MAX_CONNECTIONS)
+            .await
+            .context("connecting to the directory database (DIRECTORY_DATABASE_URL)")?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .context("running directory migrations")?;
+        let read_pool = service_kit::postgres::connect_bounded(
+            &config.database_url,
+            config.database_max_connections,
+            Some(config.read_statement_timeout),
+        )
+        .await
+        .context("connecting the read pool (DIRECTORY_DATABASE_URL)")?;
+        let accounts_pool = service_kit::postgres::connect_bounded(
+            &config.database_url,
+            config.accounts_max_connections,
+            Some(ACCOUNTS_STATEMENT_TIMEOUT),
+        )
+        .await
+        .context("connecting the accounts pool (DIRECTORY_DATABASE_URL)")?;
         let nats = service_kit::nats::connect(&config.common.nats_url, "directory-service")
             .await
             .context("connecting to NATS")?;
@@ -112,6 +153,8 @@ impl Application {
         Ok(Self {
             config,
             pool,
+            read_pool,
+            accounts_pool,
             nats,
             store,
             grpc_listener,
@@ -127,38 +170,65 @@ impl Application {
         self.metrics_listener.local_addr()
     }
 
+    /// Serves reads and the account center, and runs the projection on the replica that
+    /// holds its lock, until `shutdown` or until a part fails (then the service drains and
+    /// returns the error, so it exits and is restarted rather than serving without it).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
             pool,
+            read_pool,
+            accounts_pool,
             nats,
             store,
             grpc_listener,
             metrics_listener,
         } = self;
+        let stop = shutdown.child_token();
+        let ops_stop = CancellationToken::new();
         let mut registry = Registry::with_prefix("directory");
         let consumer_metrics = ConsumerMetrics::default();
         consumer_metrics.register(&mut registry);
         let readiness = Readiness::default();
-
-        let checkpoint_name = projection::checkpoint_name(store.namespace());
-        let (applied_tx, applied_rx) =
-            watch::channel(projection::read_checkpoint(&pool, &checkpoint_name).await?);
-        let consumer = tokio::spawn(run_projection(
-            store.clone(),
-            pool.clone(),
-            applied_tx,
-            consumer_metrics,
-            shutdown.clone(),
+        let ops = tokio::spawn(ops_http::serve(
+            metrics_listener,
+            ops_http::router(Arc::new(registry), readiness.clone()),
+            ops_stop.clone(),
         ));
 
-        let accounts = accounts::AccountStore::new(pool.clone());
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
-            .await;
+        let namespace = store.namespace().clone();
+        let checkpoint_name = projection::checkpoint_name(&namespace);
+        let (applied_tx, applied_rx) =
+            watch::channel(projection::Applied::read(&pool, &checkpoint_name).await?);
+        let settings = ConsumerSettings {
+            durable_name: namespace.consumer_name("directory"),
+            filter_subject: namespace.directory_subjects(),
+            batch_size: 500,
+            ack_wait: Duration::from_secs(30),
+        };
+        let projection_task = spawn_part("projection", stop.clone(), {
+            let (pool, store, stop) = (pool.clone(), store.clone(), stop.clone());
+            let mut handler = projection::DirectoryProjection::new(
+                pool.clone(),
+                applied_tx,
+                checkpoint_name.clone(),
+            );
+            async move {
+                lifecycle::run_projection(
+                    &pool,
+                    &store,
+                    &settings,
+                    &mut handler,
+                    &consumer_metrics,
+                    &stop,
+                )
+                .await
+            }
+        });
+
+        let accounts = accounts::AccountStore::new(accounts_pool.clone());
         let read_service = grpc::DirectoryReadService::new(
-            pool.clone(),
+            read_pool.clone(),
             accounts.clone(),
             applied_rx,
             checkpoint_name,
@@ -172,77 +242,85 @@ impl Application {
             ),
             OperatorAuth::new(&config.common.admin_token),
         );
-        let grpc_shutdown = shutdown.clone();
-        let grpc = tonic::transport::Server::builder()
-            .trace_fn(telemetry::propagation::grpc_server_span)
-            .add_service(health_service)
-            .add_service(DirectoryReadServer::new(read_service))
-            .add_service(admin_service)
-            .serve_with_incoming_shutdown(service_kit::grpc::incoming(grpc_listener), async move {
-                grpc_shutdown.cancelled().await
-            });
-        let ops = ops_http::serve(
-            metrics_listener,
-            ops_http::router(Arc::new(registry), readiness.clone()),
-            shutdown.clone(),
+        let quarantine = quarantine_admin::server(
+            pool.clone(),
+            store.clone(),
+            projection::checkpoint_name(&namespace),
+            projection::DirectoryReapply,
+            OperatorAuth::new(&config.common.admin_token),
         );
+        let grpc_task = spawn_part(
+            "grpc",
+            stop.clone(),
+            serve_grpc(
+                grpc_listener,
+                read_service,
+                admin_service,
+                quarantine,
+                readiness.clone(),
+                stop.clone(),
+            ),
+        );
+
         readiness.set_ready(true);
-        let drain = {
-            let shutdown = shutdown.clone();
-            let readiness = readiness.clone();
-            async move {
-                shutdown.cancelled().await;
-                readiness.set_ready(false);
-                health_reporter
-                    .set_not_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
-                    .await;
+        stop.cancelled().await;
+        readiness.set_ready(false);
+        let mut first_error = None;
+        for (part, task) in [("grpc", grpc_task), ("projection", projection_task)] {
+            if let Some(error) = join(part, task).await {
+                first_error.get_or_insert(error);
             }
-        };
-        let (grpc_result, ops_result, ()) = tokio::join!(grpc, ops, drain);
-        grpc_result.context("gRPC server")?;
-        ops_result.context("ops HTTP server")?;
-        consumer.await.context("projection task")?;
+        }
+        ops_stop.cancel();
+        match ops.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                first_error.get_or_insert(anyhow::Error::new(error).context("ops HTTP endpoint"));
+            }
+            Err(error) => {
+                first_error.get_or_insert(anyhow::anyhow!("ops HTTP endpoint failed: {error}"));
+            }
+        }
         if let Err(error) = nats.drain().await {
             tracing::warn!(%error, "draining NATS");
         }
-        pool.close().await;
-        Ok(())
+        for pool in [pool, read_pool, accounts_pool] {
+            pool.close().await;
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 
-async fn run_projection(
-    store: EventStore,
-    pool: PgPool,
-    applied: watch::Sender<u64>,
-    metrics: ConsumerMetrics,
-    shutdown: CancellationToken,
-) {
-    let namespace = store.namespace().clone();
-    let settings = ConsumerSettings {
-        durable_name: namespace.consumer_name("directory"),
-        filter_subject: namespace.directory_subjects(),
-        batch_size: 500,
-        ack_wait: Duration::from_secs(30),
+async fn serve_grpc(
+    listener: TcpListener,
+    read_service: grpc::DirectoryReadService,
+    admin_service: tonic::service::interceptor::InterceptedService<
+        AccountAdminServer<accounts::AccountAdminService>,
+        OperatorAuth,
+    >,
+    quarantine: QuarantineServer<projection::DirectoryReapply>,
+    readiness: Readiness,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
+        .await;
+    let signal = async move {
+        stop.cancelled().await;
+        readiness.set_ready(false);
+        health_reporter
+            .set_not_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
+            .await;
     };
-    let lock = service_kit::leader::lock_key(&settings.durable_name);
-    let leadership = match service_kit::leader::acquire(&pool, lock, &shutdown).await {
-        Ok(Some(leadership)) => leadership,
-        Ok(None) => return,
-        Err(error) => {
-            tracing::error!(%error, "cannot take the projection lock");
-            return;
-        }
-    };
-    tracing::info!(consumer = %settings.durable_name, "this replica runs the directory projection");
-    let mut handler = projection::DirectoryProjection::new(
-        pool,
-        applied,
-        projection::checkpoint_name(&namespace),
-    );
-    if let Err(error) =
-        event_store::consumer::run(&store, &settings, &mut handler, &metrics, &shutdown).await
-    {
-        tracing::error!(%error, "directory projection stopped");
-    }
-    drop(leadership);
+    tonic::transport::Server::builder()
+        .trace_fn(telemetry::propagation::grpc_server_span)
+        .add_service(health_service)
+        .add_service(DirectoryReadServer::new(read_service))
+        .add_service(admin_service)
+        .add_service(quarantine)
+        .serve_with_incoming_shutdown(service_kit::grpc::incoming(listener), signal)
+        .await
+        .context("gRPC server")?;
+    Ok(())
 }

@@ -9,8 +9,8 @@ use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
 use scim_events::{EventPayload, GroupState, Namespace};
 use serde_json::Value;
-use service_kit::checkpoint;
-use sqlx::{PgPool, Postgres, Transaction};
+use service_kit::{checkpoint, quarantine};
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
 /// The checkpoint is named after the event namespace, like the durable
@@ -22,47 +22,106 @@ pub fn checkpoint_name(namespace: &Namespace) -> String {
 
 pub struct DirectoryProjection {
     pool: PgPool,
-    applied: watch::Sender<u64>,
+    applied: watch::Sender<Applied>,
     checkpoint_name: String,
 }
 
+/// How far the projection got, as the read API needs to know it: the checkpoint, and the
+/// highest quarantined sequence, so that a wait for any later sequence needs no lookup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub sequence: u64,
+    pub highest_quarantined: u64,
+}
+
+impl Applied {
+    /// From the database: what a replica that does not run the projection knows.
+    pub async fn read(pool: &PgPool, checkpoint_name: &str) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            sequence: checkpoint::read(pool, checkpoint_name).await?,
+            highest_quarantined: quarantine::highest(pool, checkpoint_name).await?,
+        })
+    }
+}
+
 impl DirectoryProjection {
-    pub fn new(pool: PgPool, applied: watch::Sender<u64>, checkpoint_name: String) -> Self {
+    pub fn new(pool: PgPool, applied: watch::Sender<Applied>, checkpoint_name: String) -> Self {
         Self {
             pool,
             applied,
             checkpoint_name,
         }
     }
+
+    fn advance(&self, sequence: u64, quarantined: bool) {
+        self.applied.send_if_modified(|current| {
+            let before = *current;
+            current.sequence = current.sequence.max(sequence);
+            if quarantined {
+                current.highest_quarantined = current.highest_quarantined.max(sequence);
+            }
+            *current != before
+        });
+    }
 }
 
-pub async fn read_checkpoint(pool: &PgPool, checkpoint_name: &str) -> Result<u64, sqlx::Error> {
-    checkpoint::read(pool, checkpoint_name).await
+/// Applies a quarantined event again (`scimctl quarantine retry`): the same code as the live
+/// projection, version-guarded like it, so an event retried after newer ones of its resource
+/// never overwrites their state.
+pub struct DirectoryReapply;
+
+impl quarantine::Reapply for DirectoryReapply {
+    async fn reapply(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), HandlerError> {
+        apply_event(conn, event)
+            .await
+            .map_err(|error| quarantine::handler_error(&error))
+    }
 }
 
 impl BatchHandler for DirectoryProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let sequence = read_checkpoint(&self.pool, &self.checkpoint_name)
+        let sequence = checkpoint::read(&self.pool, &self.checkpoint_name)
             .await
-            .map_err(HandlerError::new)?;
-        self.applied.send_if_modified(|current| {
-            let advanced = sequence > *current;
-            *current = (*current).max(sequence);
-            advanced
-        });
+            .map_err(|error| quarantine::handler_error(&error))?;
+        self.advance(sequence, false);
         Ok(sequence)
+    }
+
+    async fn quarantine(
+        &mut self,
+        event: &StoredEvent,
+        error: &HandlerError,
+    ) -> Result<(), HandlerError> {
+        quarantine::record(
+            &self.pool,
+            &self.checkpoint_name,
+            &self.checkpoint_name,
+            event,
+            error,
+        )
+        .await
+        .map_err(|error| {
+            quarantine::handler_error(&error).context("recording a quarantined event")
+        })?;
+        self.advance(event.sequence, true);
+        Ok(())
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {
         let Some(last) = batch.last().map(|event| event.sequence) else {
             return Ok(());
         };
+        let db_error = |error: sqlx::Error| quarantine::handler_error(&error);
         let mut tx = checkpoint::begin_batch(&self.pool)
             .await
-            .map_err(HandlerError::new)?;
+            .map_err(db_error)?;
         let stored = checkpoint::lock(&mut tx, &self.checkpoint_name)
             .await
-            .map_err(HandlerError::new)?;
+            .map_err(db_error)?;
         // Consecutive user upserts are written together (three statements
         // for the run instead of three per event): during an IdP's initial
         // sync nearly every event is one, and this projection is on the
@@ -76,10 +135,10 @@ impl BatchHandler for DirectoryProjection {
             users
                 .flush(&mut tx)
                 .await
-                .map_err(|error| HandlerError(format!("user upserts: {error}")))?;
+                .map_err(|error| db_error(error).context("user upserts"))?;
             apply_event(&mut tx, event).await.map_err(|error| {
-                HandlerError(format!(
-                    "event {} ({}): {error}",
+                db_error(error).context(format!(
+                    "event {} ({})",
                     event.sequence,
                     event.envelope.payload.type_name()
                 ))
@@ -88,18 +147,14 @@ impl BatchHandler for DirectoryProjection {
         users
             .flush(&mut tx)
             .await
-            .map_err(|error| HandlerError(format!("user upserts: {error}")))?;
+            .map_err(|error| db_error(error).context("user upserts"))?;
         if last > stored {
             checkpoint::store(&mut tx, &self.checkpoint_name, last)
                 .await
-                .map_err(HandlerError::new)?;
+                .map_err(db_error)?;
         }
-        tx.commit().await.map_err(HandlerError::new)?;
-        self.applied.send_if_modified(|current| {
-            let advanced = last > *current;
-            *current = (*current).max(last);
-            advanced
-        });
+        tx.commit().await.map_err(db_error)?;
+        self.advance(last, false);
         Ok(())
     }
 }
@@ -108,10 +163,7 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-async fn apply_event(
-    tx: &mut Transaction<'static, Postgres>,
-    event: &StoredEvent,
-) -> Result<(), sqlx::Error> {
+async fn apply_event(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), sqlx::Error> {
     let envelope = &event.envelope;
     let tenant = envelope.tenant_id.as_str();
     let id = envelope.aggregate_id.as_str();
@@ -127,12 +179,12 @@ async fn apply_event(
             sqlx::query("DELETE FROM group_members WHERE tenant_id = $1 AND member_id = $2")
                 .bind(tenant)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             Ok(())
         }
@@ -154,7 +206,7 @@ async fn apply_event(
                 sqlx::query("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2")
                     .bind(tenant)
                     .bind(id)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
             }
             remove_members(tx, tenant, id, members_removed).await?;
@@ -164,19 +216,20 @@ async fn apply_event(
             sqlx::query("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2")
                 .bind(tenant)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             Ok(())
         }
         EventPayload::LicenseAssigned(_)
         | EventPayload::LicenseReleased(_)
         | EventPayload::LicenseDenied(_)
-        | EventPayload::RequestRejected(_) => Ok(()),
+        | EventPayload::RequestRejected(_)
+        | EventPayload::EventQuarantined(_) => Ok(()),
     }
 }
 
@@ -211,7 +264,8 @@ impl UserUpserts {
             EventPayload::LicenseAssigned(_)
             | EventPayload::LicenseReleased(_)
             | EventPayload::LicenseDenied(_)
-            | EventPayload::RequestRejected(_) => return true,
+            | EventPayload::RequestRejected(_)
+            | EventPayload::EventQuarantined(_) => return true,
             _ => return false,
         };
         let row = UserRow {
@@ -233,7 +287,7 @@ impl UserUpserts {
         true
     }
 
-    async fn flush(&mut self, tx: &mut Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
+    async fn flush(&mut self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
         if self.rows.is_empty() {
             return Ok(());
         }
@@ -269,7 +323,7 @@ impl UserUpserts {
         .bind(&columns.versions)
         .bind(&columns.created)
         .bind(&columns.last_modified)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
         if written.is_empty() {
             return Ok(());
@@ -282,7 +336,7 @@ impl UserUpserts {
         )
         .bind(&tenants)
         .bind(&ids)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         let mut emails = EmailColumns::default();
         for row in rows
@@ -307,7 +361,7 @@ impl UserUpserts {
             .bind(&emails.values)
             .bind(&emails.types)
             .bind(&emails.primaries)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         Ok(())
@@ -376,7 +430,7 @@ struct EmailColumns {
 }
 
 async fn upsert_group(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut PgConnection,
     tenant: &str,
     id: &str,
     group: &GroupState,
@@ -403,7 +457,7 @@ async fn upsert_group(
     .bind(version)
     .bind(group.created)
     .bind(last_modified)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -414,7 +468,7 @@ async fn upsert_group(
 /// lag behind a group that just grew to 100,000 members; it then scans the
 /// whole group for every removal (I9).
 async fn remove_members(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut PgConnection,
     tenant: &str,
     group_id: &str,
     members: &[String],
@@ -428,7 +482,7 @@ async fn remove_members(
             .bind(tenant)
             .bind(group_id)
             .bind(member)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         return Ok(());
@@ -440,13 +494,13 @@ async fn remove_members(
     .bind(tenant)
     .bind(group_id)
     .bind(members)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 async fn add_members(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut PgConnection,
     tenant: &str,
     group_id: &str,
     member_ids: &[String],
@@ -462,7 +516,7 @@ async fn add_members(
     .bind(tenant)
     .bind(group_id)
     .bind(member_ids)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use scim_events::EventEnvelope;
+use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, QuarantineNotice};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -36,6 +36,7 @@ pub struct ConsumerMetrics {
     pub applied_sequence: Gauge,
     pub events_applied: Counter,
     pub events_terminated: Counter,
+    pub events_quarantined: Counter,
     pub batch_retries: Counter,
 }
 
@@ -62,6 +63,11 @@ impl ConsumerMetrics {
             self.events_terminated.clone(),
         );
         registry.register(
+            "consumer_events_quarantined",
+            "Events the projection could not apply, set aside for an operator (see scimctl quarantine)",
+            self.events_quarantined.clone(),
+        );
+        registry.register(
             "consumer_batch_retries",
             "Batch handler failures retried",
             self.batch_retries.clone(),
@@ -69,13 +75,38 @@ impl ConsumerMetrics {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
+/// Why a projection could not apply events, and whether trying again can help.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct HandlerError {
+    pub message: String,
+    /// A failure of the environment (database unreachable, a timeout): retried as it is,
+    /// forever, because the events are fine. Otherwise the failure belongs to an event (it
+    /// cannot be stored, or the code cannot handle it): that event is quarantined.
+    pub transient: bool,
+}
 
 impl HandlerError {
-    pub fn new(error: impl std::fmt::Display) -> Self {
-        Self(error.to_string())
+    pub fn transient(error: impl std::fmt::Display) -> Self {
+        Self {
+            message: error.to_string(),
+            transient: true,
+        }
+    }
+
+    pub fn permanent(error: impl std::fmt::Display) -> Self {
+        Self {
+            message: error.to_string(),
+            transient: false,
+        }
+    }
+
+    /// The same failure with what it happened to in front.
+    pub fn context(self, what: impl std::fmt::Display) -> Self {
+        Self {
+            message: format!("{what}: {}", self.message),
+            transient: self.transient,
+        }
     }
 }
 
@@ -89,6 +120,15 @@ pub trait BatchHandler: Send {
     fn apply(
         &mut self,
         batch: Vec<StoredEvent>,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Sets `event` aside as one this projection cannot apply, and moves the checkpoint past
+    /// it, in one transaction: the projection goes on with the next event instead of stopping
+    /// for every tenant (I11). An operator can list and retry quarantined events.
+    fn quarantine(
+        &mut self,
+        event: &StoredEvent,
+        error: &HandlerError,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
@@ -164,9 +204,17 @@ async fn run_once<H: BatchHandler>(
                     telemetry::propagation::extract_nats(first),
                 );
             }
-            apply_with_retry(handler, batch, &delivered, metrics, shutdown)
-                .instrument(span)
-                .await?;
+            apply_with_retry(
+                store,
+                &settings.durable_name,
+                handler,
+                batch,
+                &delivered,
+                metrics,
+                shutdown,
+            )
+            .instrument(span)
+            .await?;
             metrics.events_applied.inc_by(size as u64);
         }
         if let Some(sequence) = last_in_batch {
@@ -269,33 +317,129 @@ async fn decode_batch(
     batch
 }
 
+/// Applies a batch; transient failures are retried in order with backoff. A batch that fails
+/// for a reason of its own is applied again one event at a time, so that exactly the events
+/// that fail are quarantined and every other event is applied, in stream order.
 async fn apply_with_retry<H: BatchHandler>(
+    store: &EventStore,
+    consumer: &str,
     handler: &mut H,
     batch: Vec<StoredEvent>,
     delivered: &[Message],
     metrics: &ConsumerMetrics,
     shutdown: &CancellationToken,
 ) -> Result<(), StoreError> {
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = Backoff::default();
     loop {
         match handler.apply(batch.clone()).await {
             Ok(()) => return Ok(()),
-            Err(error) => {
+            Err(error) if error.transient => {
                 metrics.batch_retries.inc();
                 tracing::error!(%error, "applying batch failed, retrying in order");
-                // Keep the messages ours while we retry instead of letting
-                // them be redelivered behind later ones.
-                for message in delivered {
-                    let _ = message.ack_with(AckKind::Progress).await;
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => {
-                        return Err(StoreError::jetstream("apply batch", "shut down while retrying"));
-                    }
-                    _ = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(10));
+                backoff.wait(delivered, shutdown).await?;
+            }
+            Err(error) => {
+                tracing::warn!(%error, size = batch.len(), "a batch failed; applying its events one by one");
+                break;
             }
         }
+    }
+    for event in batch {
+        let mut backoff = Backoff::default();
+        loop {
+            let outcome = match handler.apply(vec![event.clone()]).await {
+                Ok(()) => break,
+                Err(error) if error.transient => Err(error),
+                Err(error) => {
+                    let quarantined = handler.quarantine(&event, &error).await;
+                    if quarantined.is_ok() {
+                        metrics.events_quarantined.inc();
+                        tracing::error!(
+                            sequence = event.sequence,
+                            subject = %event.subject,
+                            tenant = %event.envelope.tenant_id,
+                            %error,
+                            "event quarantined; the projection goes on"
+                        );
+                        announce_quarantine(store, consumer, &event, &error).await;
+                    }
+                    quarantined
+                }
+            };
+            if let Err(error) = outcome {
+                metrics.batch_retries.inc();
+                tracing::error!(%error, sequence = event.sequence, "applying event failed, retrying");
+                backoff.wait(delivered, shutdown).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tells the tenant's provisioning log that one of its events was set aside. Never for a
+/// notice itself: a projection that cannot apply notices must not announce that forever.
+async fn announce_quarantine(
+    store: &EventStore,
+    consumer: &str,
+    event: &StoredEvent,
+    error: &HandlerError,
+) {
+    if matches!(event.envelope.payload, EventPayload::EventQuarantined(_)) {
+        return;
+    }
+    let notice = EventEnvelope::new(
+        event.envelope.tenant_id.clone(),
+        AggregateKind::Request,
+        format!("quarantine-{consumer}-{}", event.sequence),
+        Actor {
+            config_id: None,
+            token_id: None,
+            system: Some(consumer.to_owned()),
+        },
+        &event.envelope.correlation_id,
+        EventPayload::EventQuarantined(QuarantineNotice::new(
+            consumer,
+            event.sequence,
+            &event.subject,
+            &error.message,
+        )),
+    );
+    if let Err(error) = store.append_unchecked(&notice).await {
+        tracing::error!(%error, sequence = event.sequence, "could not record the quarantine in the provisioning log");
+    }
+}
+
+/// Exponential backoff between attempts, keeping the delivered messages ours meanwhile.
+struct Backoff {
+    delay: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            delay: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Backoff {
+    async fn wait(
+        &mut self,
+        delivered: &[Message],
+        shutdown: &CancellationToken,
+    ) -> Result<(), StoreError> {
+        // Keep the messages ours while we retry instead of letting them be redelivered
+        // behind later ones.
+        for message in delivered {
+            let _ = message.ack_with(AckKind::Progress).await;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                return Err(StoreError::jetstream("apply batch", "shut down while retrying"));
+            }
+            _ = tokio::time::sleep(self.delay) => {}
+        }
+        self.delay = (self.delay * 2).min(Duration::from_secs(10));
+        Ok(())
     }
 }

@@ -277,6 +277,25 @@ impl EventStore {
         }
     }
 
+    /// The event stored at `sequence`, `None` when there is none (or it is not an event).
+    pub async fn load_sequence(&self, sequence: u64) -> Result<Option<StoredEvent>, StoreError> {
+        match self.stream.direct_get(sequence).await {
+            Ok(message) => {
+                let envelope = EventEnvelope::from_json(&message.payload)?;
+                Ok(Some(StoredEvent {
+                    sequence: message.sequence,
+                    subject: message.subject.to_string(),
+                    envelope,
+                    headers: Some(message.headers),
+                }))
+            }
+            Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(error) => Err(StoreError::jetstream("load event", error)),
+        }
+    }
+
     /// The sequence of the last message in the stream (0 when empty).
     pub async fn last_sequence(&self) -> Result<u64, StoreError> {
         let mut stream = self.stream.clone();

@@ -4,22 +4,22 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use event_store::EventStore;
-use event_store::consumer::{self, ConsumerMetrics, ConsumerSettings};
+use event_store::consumer::{ConsumerMetrics, ConsumerSettings};
 use prometheus_client::registry::Registry;
 use scim_rpc::license::license_admin_server::LicenseAdminServer;
 use service_kit::admin_auth::OperatorAuth;
-use service_kit::leader;
+use service_kit::lifecycle::{self, join, spawn_part};
 use service_kit::ops_http::{self, Readiness};
+use service_kit::quarantine_admin::{self, QuarantineServer};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::grpc::LicenseAdminService;
 use crate::metrics::LicenseMetrics;
-use crate::projection::LicenseProjection;
+use crate::projection::{LicenseProjection, LicenseReapply};
 use crate::relay::OutboxRelay;
 
 const SERVICE_NAME: &str = "license-service";
@@ -134,24 +134,34 @@ impl Application {
             batch_size: BATCH_SIZE,
             ack_wait: Duration::from_secs(30),
         };
+        let quarantine = quarantine_admin::server(
+            db.clone(),
+            store.clone(),
+            durable_name.clone(),
+            LicenseReapply,
+            OperatorAuth::new(&config.common.admin_token),
+        );
         let projection = LicenseProjection::new(
             db.clone(),
             durable_name,
             relay_wake.clone(),
             metrics.clone(),
         );
-        let consumer_task = spawn_part(
-            "consumer",
-            stop.clone(),
-            run_consumer(
-                db.clone(),
-                store.clone(),
-                settings,
-                projection,
-                consumer_metrics,
-                stop.clone(),
-            ),
-        );
+        let consumer_task = spawn_part("consumer", stop.clone(), {
+            let (db, store, stop) = (db.clone(), store.clone(), stop.clone());
+            let mut projection = projection;
+            async move {
+                lifecycle::run_projection(
+                    &db,
+                    &store,
+                    &settings,
+                    &mut projection,
+                    &consumer_metrics,
+                    &stop,
+                )
+                .await
+            }
+        });
 
         let admin = LicenseAdminService::new(db.clone(), relay_wake, metrics);
         let grpc_task = spawn_part(
@@ -160,6 +170,7 @@ impl Application {
             serve_grpc(
                 grpc_listener,
                 admin,
+                quarantine,
                 OperatorAuth::new(&config.common.admin_token),
                 readiness.clone(),
                 stop.clone(),
@@ -203,54 +214,10 @@ impl Application {
     }
 }
 
-/// Spawns one long-running part; its failure stops the whole service.
-fn spawn_part(
-    part: &'static str,
-    stop: CancellationToken,
-    future: impl Future<Output = anyhow::Result<()>> + Send + 'static,
-) -> JoinHandle<anyhow::Result<()>> {
-    tokio::spawn(async move {
-        let outcome = future.await;
-        if let Err(error) = &outcome {
-            tracing::error!(part, error = %format!("{error:#}"), "service part failed, stopping");
-            stop.cancel();
-        }
-        outcome
-    })
-}
-
-async fn join(part: &'static str, task: JoinHandle<anyhow::Result<()>>) -> Option<anyhow::Error> {
-    match task.await {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(error.context(part)),
-        Err(error) => Some(anyhow::anyhow!("{part} panicked: {error}")),
-    }
-}
-
-async fn run_consumer(
-    db: PgPool,
-    store: EventStore,
-    settings: ConsumerSettings,
-    mut projection: LicenseProjection,
-    metrics: ConsumerMetrics,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let Some(_leadership) = leader::acquire(&db, leader::lock_key(&settings.durable_name), &stop)
-        .await
-        .context("acquiring the consumer leader lock")?
-    else {
-        return Ok(());
-    };
-    tracing::info!(consumer = %settings.durable_name, "leading the license consumer");
-    consumer::run(&store, &settings, &mut projection, &metrics, &stop)
-        .await
-        .context("license consumer")?;
-    Ok(())
-}
-
 async fn serve_grpc(
     listener: TcpListener,
     admin: LicenseAdminService,
+    quarantine: QuarantineServer<LicenseReapply>,
     auth: OperatorAuth,
     readiness: Readiness,
     stop: CancellationToken,
@@ -271,6 +238,7 @@ async fn serve_grpc(
         .trace_fn(telemetry::propagation::grpc_server_span)
         .add_service(health)
         .add_service(admin)
+        .add_service(quarantine)
         .serve_with_incoming_shutdown(service_kit::grpc::incoming(listener), signal)
         .await
         .context("gRPC server")?;

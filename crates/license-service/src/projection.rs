@@ -7,7 +7,7 @@ use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
 use scim_events::{AggregateKind, EventPayload};
 use serde_json::Value;
-use service_kit::checkpoint;
+use service_kit::{checkpoint, quarantine};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 
@@ -76,16 +76,53 @@ impl BatchHandler for LicenseProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
         checkpoint::read(&self.db, &self.checkpoint_name)
             .await
-            .map_err(HandlerError::new)
+            .map_err(|error| quarantine::handler_error(&error))
+    }
+
+    async fn quarantine(
+        &mut self,
+        event: &StoredEvent,
+        error: &HandlerError,
+    ) -> Result<(), HandlerError> {
+        quarantine::record(
+            &self.db,
+            &self.checkpoint_name,
+            &self.checkpoint_name,
+            event,
+            error,
+        )
+        .await
+        .map_err(|error| quarantine::handler_error(&error))
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {
-        let tally = self.apply_batch(batch).await.map_err(HandlerError::new)?;
+        let tally = self.apply_batch(batch).await.map_err(HandlerError::from)?;
         self.metrics.record(&tally);
         if !tally.is_empty() {
             self.relay_wake.notify_one();
         }
         Ok(())
+    }
+}
+
+/// Applies a quarantined event again (`scimctl quarantine retry`) with the live projection's
+/// code; its decisions reach the outbox and the relay publishes them on its next tick.
+pub struct LicenseReapply;
+
+impl quarantine::Reapply for LicenseReapply {
+    async fn reapply(
+        &self,
+        conn: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), HandlerError> {
+        if event.envelope.aggregate_kind == AggregateKind::User {
+            licensing::lock_tenant(conn, &event.envelope.tenant_id)
+                .await
+                .map_err(HandlerError::from)?;
+        }
+        apply_event(conn, event, &mut Tally::default())
+            .await
+            .map_err(HandlerError::from)
     }
 }
 

@@ -80,6 +80,43 @@ pub struct Rejection {
     pub target_name: Option<String>,
 }
 
+/// A projection could not apply one of the tenant's events and set it aside (quarantined)
+/// instead of stopping for everyone; an operator can retry it once the cause is fixed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantineNotice {
+    /// The projection's consumer, e.g. `scim_directory`.
+    pub consumer: String,
+    pub sequence: u64,
+    pub subject: String,
+    pub error: String,
+}
+
+impl QuarantineNotice {
+    /// Bytes of the error kept: enough to diagnose, and always storable.
+    const MAX_ERROR_BYTES: usize = 1024;
+
+    pub fn new(consumer: &str, sequence: u64, subject: &str, error: &str) -> Self {
+        let mut kept = String::new();
+        for c in error.chars() {
+            let c = if c.is_control() && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            };
+            if kept.len() + c.len_utf8() > Self::MAX_ERROR_BYTES {
+                break;
+            }
+            kept.push(c);
+        }
+        Self {
+            consumer: consumer.to_owned(),
+            sequence,
+            subject: subject.to_owned(),
+            error: kept,
+        }
+    }
+}
+
 /// What happened. User events carry the user's full resulting state (a user is
 /// small), so loading a user is one read of the last message on its subject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +169,7 @@ pub enum EventPayload {
     /// Auto-assignment found no free seat.
     LicenseDenied(LicenseChange),
     RequestRejected(Rejection),
+    EventQuarantined(QuarantineNotice),
 }
 
 impl EventPayload {
@@ -148,6 +186,7 @@ impl EventPayload {
             Self::LicenseReleased(_) => "LicenseReleased",
             Self::LicenseDenied(_) => "LicenseDenied",
             Self::RequestRejected(_) => "RequestRejected",
+            Self::EventQuarantined(_) => "EventQuarantined",
         }
     }
 }
@@ -235,6 +274,7 @@ impl EventEnvelope {
             EventPayload::LicenseReleased(_) => "license.release",
             EventPayload::LicenseDenied(_) => "license.deny",
             EventPayload::RequestRejected(_) => "reject",
+            EventPayload::EventQuarantined(_) => "quarantine",
         }
     }
 }

@@ -51,10 +51,22 @@ pub struct DirectoryClient {
 }
 
 impl DirectoryClient {
-    pub fn connect_lazy(url: &str) -> Result<Self, tonic::transport::Error> {
-        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
-            .tcp_nodelay(true)
-            .connect_lazy();
+    /// `urls` is one directory URL, or several separated by commas to balance over them
+    /// (a replica that goes away is left out until it answers again).
+    pub fn connect_lazy(urls: &str) -> Result<Self, tonic::transport::Error> {
+        let endpoints = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                tonic::transport::Endpoint::from_shared(url.to_owned())
+                    .map(|endpoint| endpoint.tcp_nodelay(true))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let channel = match endpoints.as_slice() {
+            [one] => one.connect_lazy(),
+            _ => Channel::balance_list(endpoints.into_iter()),
+        };
         Ok(Self {
             client: DirectoryReadClient::with_interceptor(channel, TracePropagation),
         })

@@ -38,6 +38,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    /// 500 that says what happened: the write is stored, but a projection quarantined it,
+    /// so it will not be visible until an operator retries it.
+    #[error("{0}")]
+    Quarantined(String),
     /// 429: the tenant is over its limit on this replica.
     #[error("{}", .0.detail())]
     TooManyRequests(crate::tenant_limits::Throttled),
@@ -66,6 +70,7 @@ impl ApiError {
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Quarantined(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -159,6 +164,7 @@ impl From<tonic::Status> for ApiError {
                 Self::Unauthorized("the bearer token is invalid, expired or revoked")
             }
             Code::DeadlineExceeded | Code::Unavailable => Self::Unavailable(message),
+            Code::DataLoss => Self::Quarantined(message),
             _ => Self::Internal(format!("directory: {status}")),
         }
     }

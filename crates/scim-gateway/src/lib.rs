@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
 pub use error::ApiError;
+pub use tenant_limits::TenantLimitSettings;
 
 pub struct Application {
     listener: TcpListener,

@@ -15,3 +15,7 @@ pub mod license {
 pub mod audit {
     tonic::include_proto!("scim.audit.v1");
 }
+
+pub mod quarantine {
+    tonic::include_proto!("scim.quarantine.v1");
+}

@@ -88,6 +88,34 @@ pub enum Command {
     /// The provisioning (audit) log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Events a service's projection could not apply and set aside.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+/// Which service's projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectionService {
+    Directory,
+    License,
+    Audit,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List the quarantined events of one service, oldest first.
+    List {
+        #[arg(long, value_enum)]
+        service: ProjectionService,
+    },
+    /// Apply quarantined events again (after fixing their cause), in stream order.
+    Retry {
+        #[arg(long, value_enum)]
+        service: ProjectionService,
+        /// The event's stream sequence; without it, every quarantined event is retried.
+        #[arg(long)]
+        sequence: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

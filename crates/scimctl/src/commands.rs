@@ -22,7 +22,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
     AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, LicenseCommand, PoolCommand,
-    TenantCommand, TokenCommand,
+    ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
 };
 use crate::render::{self, Rendered};
 
@@ -294,6 +294,46 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
             })
         }
         Command::Audit(AuditCommand::Query(args)) => audit_query(cli, &ctx, args).await,
+        Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
+    }
+}
+
+async fn quarantine(cli: &Cli, ctx: &Ctx, command: &QuarantineCommand) -> Result<Rendered> {
+    use scim_rpc::quarantine::quarantine_admin_client::QuarantineAdminClient;
+    use scim_rpc::quarantine::{ListQuarantinedRequest, RetryQuarantinedRequest};
+
+    let service = match command {
+        QuarantineCommand::List { service } | QuarantineCommand::Retry { service, .. } => *service,
+    };
+    let (name, url, flag) = match service {
+        ProjectionService::Directory => {
+            ("directory-service", &cli.directory_url, "--directory-url")
+        }
+        ProjectionService::License => ("license-service", &cli.license_url, "--license-url"),
+        ProjectionService::Audit => ("audit-service", &cli.audit_url, "--audit-url"),
+    };
+    let mut client = QuarantineAdminClient::new(connect(name, url, flag).await?);
+    match command {
+        QuarantineCommand::List { .. } => {
+            let events = client
+                .list(ctx.request(ListQuarantinedRequest {}))
+                .await
+                .context("list quarantined events")?
+                .into_inner()
+                .events;
+            Ok(render::quarantined(&events))
+        }
+        QuarantineCommand::Retry { sequence, .. } => {
+            let results = client
+                .retry(ctx.request(RetryQuarantinedRequest {
+                    sequence: sequence.unwrap_or(0),
+                }))
+                .await
+                .context("retry quarantined events")?
+                .into_inner()
+                .results;
+            Ok(render::retried(&results))
+        }
     }
 }
 

@@ -305,6 +305,71 @@ pub fn audit_table(records: &[AuditRecord]) -> String {
     )
 }
 
+pub fn quarantined(events: &[scim_rpc::quarantine::QuarantinedEvent]) -> Rendered {
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|event| {
+            vec![
+                event.sequence.to_string(),
+                event.tenant_id.clone(),
+                event.event_type.clone(),
+                event.attempts.to_string(),
+                event.quarantined_at.clone(),
+                event.error.clone(),
+            ]
+        })
+        .collect();
+    let text = if rows.is_empty() {
+        "no quarantined events\n".to_owned()
+    } else {
+        table(
+            &["SEQUENCE", "TENANT", "EVENT", "ATTEMPTS", "SINCE", "ERROR"],
+            &rows,
+        )
+    };
+    let json = json!({
+        "events": events.iter().map(|event| json!({
+            "consumer": event.consumer,
+            "sequence": event.sequence,
+            "subject": event.subject,
+            "tenant_id": event.tenant_id,
+            "event_type": event.event_type,
+            "error": event.error,
+            "attempts": event.attempts,
+            "quarantined_at": event.quarantined_at,
+        })).collect::<Vec<_>>(),
+    });
+    Rendered { json, text }
+}
+
+pub fn retried(results: &[scim_rpc::quarantine::RetryResult]) -> Rendered {
+    let text = if results.is_empty() {
+        "no quarantined events\n".to_owned()
+    } else {
+        results
+            .iter()
+            .map(|result| {
+                if result.applied {
+                    format!("event {}: applied\n", result.sequence)
+                } else {
+                    format!(
+                        "event {}: still failing: {}\n",
+                        result.sequence, result.error
+                    )
+                }
+            })
+            .collect()
+    };
+    let json = json!({
+        "results": results.iter().map(|result| json!({
+            "sequence": result.sequence,
+            "applied": result.applied,
+            "error": if result.applied { Value::Null } else { json!(result.error) },
+        })).collect::<Vec<_>>(),
+    });
+    Rendered { json, text }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
