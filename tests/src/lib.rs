@@ -89,8 +89,8 @@ pub struct TestStack {
     /// The first directory replica (the one that runs the projection at start).
     pub directory_addr: SocketAddr,
     pub directory_addrs: Vec<SocketAddr>,
-    /// One task per directory replica, to kill one (see [`TestStack::kill_directory`]).
-    directory_tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// One runtime per directory replica, to kill one (see [`TestStack::kill_directory`]).
+    directory_runtimes: Vec<Option<Replica>>,
     pub license_addrs: Vec<SocketAddr>,
     pub audit_addr: SocketAddr,
     shutdown: CancellationToken,
@@ -135,7 +135,7 @@ impl TestStack {
         let mut tasks = Vec::new();
 
         let mut directory_addrs = Vec::new();
-        let mut directory_tasks = Vec::new();
+        let mut directory_runtimes = Vec::new();
         for _ in 0..options.directories.max(1) {
             let mut config = directory_service::Config::from_lookup(&|_: &str| None)?;
             config.common = common_config(&namespace);
@@ -143,17 +143,19 @@ impl TestStack {
             config.grpc_addr = loopback();
             config.metrics_addr = loopback();
             config.database_max_connections = 10;
-            let directory = directory_service::Application::build(config)
+            let (replica, addr) = Replica::start_directory(config, shutdown.clone()).await?;
+            directory_addrs.push(addr);
+            directory_runtimes.push(Some(replica));
+            if directory_runtimes.len() == 1 {
+                // The first replica runs the projection: it holds the lock before the next
+                // replica starts.
+                let directory_db = databases.directory.clone();
+                eventually(Duration::from_secs(10), || {
+                    let directory_db = directory_db.clone();
+                    async move { projection_lock_holder(&directory_db).await }
+                })
                 .await
-                .context("directory")?;
-            directory_addrs.push(directory.grpc_addr()?);
-            directory_tasks.push(spawn(
-                "directory",
-                directory.run_until_stopped(shutdown.clone()),
-            ));
-            if directory_tasks.len() == 1 {
-                // The first replica takes the projection lock before the next one starts.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                .context("the first directory replica never took the projection lock")?;
             }
         }
         let directory_addr = directory_addrs[0];
@@ -223,7 +225,7 @@ impl TestStack {
             gateway_urls,
             directory_addr,
             directory_addrs,
-            directory_tasks,
+            directory_runtimes,
             license_addrs,
             audit_addr,
             shutdown,
@@ -234,21 +236,26 @@ impl TestStack {
     /// Kills directory replica `index` as a crash would: no drain, its connections (and with
     /// them its projection lock) simply go away.
     pub async fn kill_directory(&mut self, index: usize) {
-        if let Some(task) = self.directory_tasks.get(index) {
-            task.abort();
+        if let Some(replica) = self
+            .directory_runtimes
+            .get_mut(index)
+            .and_then(Option::take)
+        {
+            replica.runtime.shutdown_background();
         }
-        if let Some(task) = self.directory_tasks.get_mut(index) {
-            let _ = task.await;
-        }
+    }
+
+    /// The Postgres backend pid holding the directory's projection lock, if any.
+    pub async fn directory_projection_holder(&self) -> anyhow::Result<Option<i32>> {
+        projection_lock_holder(&self.databases.directory).await
     }
 
     /// The quarantine admin API of one event-consuming service.
     pub async fn quarantine_admin(
         &self,
         service: Projection,
-    ) -> anyhow::Result<
-        QuarantineAdminClient<InterceptedService<Channel, OperatorCredential>>,
-    > {
+    ) -> anyhow::Result<QuarantineAdminClient<InterceptedService<Channel, OperatorCredential>>>
+    {
         let addr = match service {
             Projection::Directory => self.directory_addr,
             Projection::License => self.license_addrs[0],
@@ -362,8 +369,12 @@ impl TestStack {
 
     pub async fn stop(mut self) {
         self.shutdown.cancel();
-        for task in self.tasks.drain(..).chain(self.directory_tasks.drain(..)) {
+        for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        for replica in self.directory_runtimes.drain(..).flatten() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), replica.stopped).await;
+            replica.runtime.shutdown_background();
         }
     }
 }
@@ -383,6 +394,61 @@ fn spawn(
             eprintln!("{name} stopped with an error: {error:#}");
         }
     })
+}
+
+/// A service replica on a runtime of its own, so that killing it ends every task it spawned
+/// and closes every connection it holds, as the end of a process would.
+struct Replica {
+    runtime: tokio::runtime::Runtime,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Replica {
+    async fn start_directory(
+        config: directory_service::Config,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<(Self, SocketAddr)> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let (stopped_tx, stopped) = tokio::sync::oneshot::channel();
+        runtime.spawn(async move {
+            let directory = match directory_service::Application::build(config).await {
+                Ok(directory) => directory,
+                Err(error) => {
+                    let _ = addr_tx.send(Err(error));
+                    return;
+                }
+            };
+            let addr = directory.grpc_addr().map_err(anyhow::Error::from);
+            let _ = addr_tx.send(addr);
+            if let Err(error) = directory.run_until_stopped(shutdown).await {
+                eprintln!("directory stopped with an error: {error:#}");
+            }
+            let _ = stopped_tx.send(());
+        });
+        let addr = addr_rx
+            .await
+            .context("directory replica")?
+            .context("directory")?;
+        Ok((Self { runtime, stopped }, addr))
+    }
+}
+
+/// The backend holding an advisory lock (the projection leader's) in database `name`.
+async fn projection_lock_holder(name: &str) -> anyhow::Result<Option<i32>> {
+    let pool = service_kit::postgres::connect(&maintenance_database_url(), 1).await?;
+    let holder = sqlx::query_scalar(
+        "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE l.locktype = 'advisory' AND l.granted AND d.datname = $1 LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(&pool)
+    .await?;
+    pool.close().await;
+    Ok(holder)
 }
 
 /// The services that run a projection.
@@ -439,8 +505,13 @@ impl ScimClient {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> anyhow::Result<ScimResponse> {
-        self.send_bytes(method, path, body.map(|body| body.to_string().into_bytes()), headers)
-            .await
+        self.send_bytes(
+            method,
+            path,
+            body.map(|body| body.to_string().into_bytes()),
+            headers,
+        )
+        .await
     }
 
     /// Like [`ScimClient::send`] with the body as raw bytes (invalid JSON, invalid UTF-8).

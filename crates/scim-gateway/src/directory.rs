@@ -5,6 +5,9 @@ use scim_rpc::directory::{
     AuthenticateRequest, AwaitAppliedRequest, ExistingUserIdsRequest, GetResourceRequest,
     ListResourcesRequest, ResourceKind,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde_json::Value;
 use telemetry::propagation::TracePropagation;
 use tonic::service::interceptor::InterceptedService;
@@ -45,31 +48,63 @@ pub struct ListParams {
     pub exclude_members: bool,
 }
 
+type ReadClient = DirectoryReadClient<InterceptedService<Channel, TracePropagation>>;
+
+/// The directory's replicas, called in turn. Every directory call is a read, so a call that
+/// could not reach one replica (it died, it is restarting) is made again on the next one:
+/// losing a replica costs its callers a retry, not an error.
 #[derive(Clone)]
 pub struct DirectoryClient {
-    client: DirectoryReadClient<InterceptedService<Channel, TracePropagation>>,
+    replicas: Arc<[ReadClient]>,
+    next: Arc<AtomicUsize>,
 }
 
 impl DirectoryClient {
-    /// `urls` is one directory URL, or several separated by commas to balance over them
-    /// (a replica that goes away is left out until it answers again).
+    /// `urls` is one directory URL, or several separated by commas (one per replica).
     pub fn connect_lazy(urls: &str) -> Result<Self, tonic::transport::Error> {
-        let endpoints = urls
+        let replicas = urls
             .split(',')
             .map(str::trim)
             .filter(|url| !url.is_empty())
             .map(|url| {
-                tonic::transport::Endpoint::from_shared(url.to_owned())
-                    .map(|endpoint| endpoint.tcp_nodelay(true))
+                let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
+                    .tcp_nodelay(true)
+                    .connect_lazy();
+                Ok(DirectoryReadClient::with_interceptor(
+                    channel,
+                    TracePropagation,
+                ))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let channel = match endpoints.as_slice() {
-            [one] => one.connect_lazy(),
-            _ => Channel::balance_list(endpoints.into_iter()),
-        };
+            .collect::<Result<Vec<_>, tonic::transport::Error>>()?;
         Ok(Self {
-            client: DirectoryReadClient::with_interceptor(channel, TracePropagation),
+            replicas: replicas.into(),
+            next: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Makes one call, starting at the next replica in turn and moving on while a replica
+    /// cannot be reached.
+    async fn call<T, F, Fut>(&self, call: F) -> Result<T, tonic::Status>
+    where
+        F: Fn(ReadClient) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let count = self.replicas.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut unreachable = None;
+        for offset in 0..count {
+            let Some(client) = self.replicas.get((start + offset) % count) else {
+                continue;
+            };
+            match call(client.clone()).await {
+                Err(status) if status.code() == tonic::Code::Unavailable => {
+                    unreachable = Some(status);
+                }
+                outcome => return outcome.map(tonic::Response::into_inner),
+            }
+        }
+        Err(unreachable
+            .unwrap_or_else(|| tonic::Status::unavailable("no directory replica is configured")))
     }
 
     /// The token's tenant and how much longer the token is valid.
@@ -78,13 +113,14 @@ impl DirectoryClient {
         token: &str,
     ) -> Result<(TenantContext, std::time::Duration), ApiError> {
         let response = self
-            .client
-            .clone()
-            .authenticate(AuthenticateRequest {
-                token: token.to_owned(),
+            .call(|mut client| async move {
+                client
+                    .authenticate(AuthenticateRequest {
+                        token: token.to_owned(),
+                    })
+                    .await
             })
-            .await?
-            .into_inner();
+            .await?;
         Ok((
             TenantContext {
                 tenant_id: response.tenant_id,
@@ -102,21 +138,22 @@ impl DirectoryClient {
         id: &str,
         members: Members,
     ) -> Result<FetchedResource, ApiError> {
+        let request = GetResourceRequest {
+            tenant_id: tenant.tenant_id.clone(),
+            kind: kind as i32,
+            id: id.to_owned(),
+            exclude_members: members == Members::Exclude,
+            max_members: match members {
+                Members::AtMost(max) => max.max(1),
+                Members::Exclude | Members::All => 0,
+            },
+        };
         let resource = self
-            .client
-            .clone()
-            .get_resource(GetResourceRequest {
-                tenant_id: tenant.tenant_id.clone(),
-                kind: kind as i32,
-                id: id.to_owned(),
-                exclude_members: members == Members::Exclude,
-                max_members: match members {
-                    Members::AtMost(max) => max.max(1),
-                    Members::Exclude | Members::All => 0,
-                },
+            .call(|mut client| {
+                let request = request.clone();
+                async move { client.get_resource(request).await }
             })
-            .await?
-            .into_inner();
+            .await?;
         decode(resource)
     }
 
@@ -126,21 +163,22 @@ impl DirectoryClient {
         kind: ResourceKind,
         params: ListParams,
     ) -> Result<(u64, Vec<FetchedResource>), ApiError> {
+        let request = ListResourcesRequest {
+            tenant_id: tenant.tenant_id.clone(),
+            kind: kind as i32,
+            filter: params.filter,
+            start_index: params.start_index,
+            count: params.count,
+            sort_by: params.sort_by,
+            sort_descending: params.descending,
+            exclude_members: params.exclude_members,
+        };
         let response = self
-            .client
-            .clone()
-            .list_resources(ListResourcesRequest {
-                tenant_id: tenant.tenant_id.clone(),
-                kind: kind as i32,
-                filter: params.filter,
-                start_index: params.start_index,
-                count: params.count,
-                sort_by: params.sort_by,
-                sort_descending: params.descending,
-                exclude_members: params.exclude_members,
+            .call(|mut client| {
+                let request = request.clone();
+                async move { client.list_resources(request).await }
             })
-            .await?
-            .into_inner();
+            .await?;
         let resources = response
             .resources
             .into_iter()
@@ -151,19 +189,21 @@ impl DirectoryClient {
 
     /// Blocks until the directory shows everything up to `sequence`.
     pub async fn await_applied(&self, sequence: u64, timeout_ms: u32) -> Result<(), ApiError> {
-        self.client
-            .clone()
-            .await_applied(AwaitAppliedRequest {
-                sequence,
-                timeout_ms,
-            })
-            .await
-            .map_err(|status| match status.code() {
-                tonic::Code::DeadlineExceeded => ApiError::Unavailable(
-                    "the change is stored but not yet visible; retry the read shortly".into(),
-                ),
-                _ => ApiError::from(status),
-            })?;
+        self.call(|mut client| async move {
+            client
+                .await_applied(AwaitAppliedRequest {
+                    sequence,
+                    timeout_ms,
+                })
+                .await
+        })
+        .await
+        .map_err(|status| match status.code() {
+            tonic::Code::DeadlineExceeded => ApiError::Unavailable(
+                "the change is stored but not yet visible; retry the read shortly".into(),
+            ),
+            _ => ApiError::from(status),
+        })?;
         Ok(())
     }
 
@@ -175,15 +215,16 @@ impl DirectoryClient {
         if ids.is_empty() {
             return Ok(ids);
         }
+        let request = ExistingUserIdsRequest {
+            tenant_id: tenant.tenant_id.clone(),
+            ids,
+        };
         Ok(self
-            .client
-            .clone()
-            .existing_user_ids(ExistingUserIdsRequest {
-                tenant_id: tenant.tenant_id.clone(),
-                ids,
+            .call(|mut client| {
+                let request = request.clone();
+                async move { client.existing_user_ids(request).await }
             })
             .await?
-            .into_inner()
             .ids)
     }
 }

@@ -48,10 +48,17 @@ pub fn is_permanent(error: &sqlx::Error) -> bool {
 
 /// A database error as a projection failure, classified by [`is_permanent`].
 pub fn handler_error(error: &sqlx::Error) -> HandlerError {
+    let message = match error {
+        sqlx::Error::Database(database) => match database.code() {
+            Some(code) => format!("{error} (SQLSTATE {code})"),
+            None => error.to_string(),
+        },
+        _ => error.to_string(),
+    };
     if is_permanent(error) {
-        HandlerError::permanent(error)
+        HandlerError::permanent(message)
     } else {
-        HandlerError::transient(error)
+        HandlerError::transient(message)
     }
 }
 
