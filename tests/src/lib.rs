@@ -236,13 +236,12 @@ impl TestStack {
     /// Kills directory replica `index` as a crash would: no drain, its connections (and with
     /// them its projection lock) simply go away.
     pub async fn kill_directory(&mut self, index: usize) {
-        if let Some(replica) = self
-            .directory_runtimes
-            .get_mut(index)
-            .and_then(Option::take)
-        {
-            replica.runtime.shutdown_background();
-        }
+        // Dropping the replica lets its runtime go: every task ends, every connection closes.
+        drop(
+            self.directory_runtimes
+                .get_mut(index)
+                .and_then(Option::take),
+        );
     }
 
     /// The Postgres backend pid holding the directory's projection lock, if any.
@@ -372,9 +371,8 @@ impl TestStack {
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
-        for replica in self.directory_runtimes.drain(..).flatten() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), replica.stopped).await;
-            replica.runtime.shutdown_background();
+        for mut replica in self.directory_runtimes.drain(..).flatten() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), &mut replica.stopped).await;
         }
     }
 }
@@ -399,8 +397,17 @@ fn spawn(
 /// A service replica on a runtime of its own, so that killing it ends every task it spawned
 /// and closes every connection it holds, as the end of a process would.
 struct Replica {
-    runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
     stopped: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Drop for Replica {
+    /// A runtime may not be dropped inside another one (the tests' own), only let go of.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Replica {
@@ -433,7 +440,13 @@ impl Replica {
             .await
             .context("directory replica")?
             .context("directory")?;
-        Ok((Self { runtime, stopped }, addr))
+        Ok((
+            Self {
+                runtime: Some(runtime),
+                stopped,
+            },
+            addr,
+        ))
     }
 }
 

@@ -18,6 +18,26 @@ use crate::projection::Applied;
 use crate::read::{DirectoryReader, Kind, ListQuery, MemberSelection, ResourceRow};
 use service_kit::quarantine;
 
+/// Most resources one list call returns.
+const MAX_LIST_COUNT: u64 = 1000;
+/// Most bytes of resources one list response carries: a page ends early rather than exceed
+/// it (the client pages on from `itemsPerPage`), well inside gRPC's 4 MiB message limit.
+const MAX_LIST_RESPONSE_BYTES: usize = 3 * 1024 * 1024;
+
+/// The resources, in order, that fit [`MAX_LIST_RESPONSE_BYTES`]; at least the first.
+fn within_budget(resources: impl Iterator<Item = Resource>) -> Vec<Resource> {
+    let mut used = 0;
+    let mut page = Vec::new();
+    for resource in resources {
+        used += resource.json.len();
+        if used > MAX_LIST_RESPONSE_BYTES && !page.is_empty() {
+            break;
+        }
+        page.push(resource);
+    }
+    page
+}
+
 /// Upper bound on how long a gateway may block waiting for the projection.
 const MAX_AWAIT: Duration = Duration::from_secs(10);
 /// Replicas that are not the active consumer learn progress from the
@@ -120,6 +140,26 @@ fn require_tenant(tenant_id: &str) -> Result<(), DirectoryError> {
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(bytes: usize) -> Resource {
+        Resource {
+            json: "x".repeat(bytes),
+            ..Resource::default()
+        }
+    }
+
+    #[test]
+    fn a_page_ends_before_its_byte_budget_but_never_empty() {
+        let page = within_budget((0..10).map(|_| resource(MAX_LIST_RESPONSE_BYTES / 4)));
+        assert_eq!(page.len(), 4);
+        let page = within_budget(std::iter::once(resource(MAX_LIST_RESPONSE_BYTES * 2)));
+        assert_eq!(page.len(), 1);
+    }
+}
+
 #[tonic::async_trait]
 impl DirectoryRead for DirectoryReadService {
     async fn get_resource(
@@ -148,10 +188,18 @@ impl DirectoryRead for DirectoryReadService {
         let request = request.into_inner();
         require_tenant(&request.tenant_id)?;
         let kind = kind_of(request.kind)?;
+        if request.start_index > scim_model::limits::MAX_START_INDEX {
+            return Err(DirectoryError::InvalidArgument(format!(
+                "start_index must be at most {}",
+                scim_model::limits::MAX_START_INDEX
+            ))
+            .into());
+        }
         let query = ListQuery {
             filter: Some(request.filter),
             start_index: request.start_index,
-            count: request.count,
+            // The gateway asks for at most its page size; a direct caller gets no more.
+            count: request.count.min(MAX_LIST_COUNT),
             sort_by: Some(request.sort_by),
             descending: request.sort_descending,
             exclude_members: request.exclude_members,
@@ -159,7 +207,7 @@ impl DirectoryRead for DirectoryReadService {
         let (total, rows) = self.reader.list(&request.tenant_id, kind, &query).await?;
         Ok(Response::new(ListResourcesResponse {
             total_results: total,
-            resources: rows.into_iter().map(|row| to_proto(kind, row)).collect(),
+            resources: within_budget(rows.into_iter().map(|row| to_proto(kind, row))),
         }))
     }
 

@@ -61,6 +61,11 @@ impl Kind {
     }
 }
 
+/// A listed group with more members than this is listed without them (`members_omitted`);
+/// a read of the group itself returns them. Keeps a page of groups bounded whatever their
+/// sizes (I9, I11).
+pub const LIST_MAX_MEMBERS_PER_GROUP: usize = 1000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceRow {
     pub id: String,
@@ -231,7 +236,11 @@ impl DirectoryReader {
             let mut members = self.members_json(tenant_id, &ids).await?;
             for resource in &mut resources {
                 let list = members.remove(&resource.id).unwrap_or_default();
-                attach_members(resource, list);
+                if list.len() > LIST_MAX_MEMBERS_PER_GROUP {
+                    resource.members_omitted = true;
+                } else {
+                    attach_members(resource, list);
+                }
             }
         }
         Ok((total, resources))
@@ -293,13 +302,20 @@ impl DirectoryReader {
         // Members carry no `display`: it is optional (RFC 7643 §4.2), a join
         // per member would make large groups expensive to read, and a value
         // the client never set would not round-trip through PATCH.
+        // One more than a listed group may carry tells which groups have too many.
         let rows = sqlx::query(
-            "SELECT m.group_id, m.member_id FROM group_members m
-             WHERE m.tenant_id = $1 AND m.group_id = ANY($2)
-             ORDER BY m.group_id, m.member_id",
+            "SELECT group_id, member_id FROM (
+                 SELECT m.group_id, m.member_id,
+                        row_number() OVER (PARTITION BY m.group_id ORDER BY m.member_id) AS position
+                 FROM group_members m
+                 WHERE m.tenant_id = $1 AND m.group_id = ANY($2)
+             ) ranked
+             WHERE position <= $3
+             ORDER BY group_id, member_id",
         )
         .bind(tenant_id)
         .bind(group_ids)
+        .bind(i64::try_from(LIST_MAX_MEMBERS_PER_GROUP).unwrap_or(i64::MAX) + 1)
         .fetch_all(&self.pool)
         .await?;
         let mut members: std::collections::HashMap<String, Vec<Value>> =

@@ -48,6 +48,11 @@ pub struct ListParams {
     pub exclude_members: bool,
 }
 
+/// Largest directory answer accepted: a single group read returns all its members (about
+/// 45 bytes each), so gRPC's default of 4 MiB would fail groups of ~90,000; lists are
+/// bounded by the directory itself (3 MiB a page).
+const MAX_DIRECTORY_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
 type ReadClient = DirectoryReadClient<InterceptedService<Channel, TracePropagation>>;
 
 /// The directory's replicas, called in turn. Every directory call is a read, so a call that
@@ -70,10 +75,10 @@ impl DirectoryClient {
                 let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
                     .tcp_nodelay(true)
                     .connect_lazy();
-                Ok(DirectoryReadClient::with_interceptor(
-                    channel,
-                    TracePropagation,
-                ))
+                Ok(
+                    DirectoryReadClient::with_interceptor(channel, TracePropagation)
+                        .max_decoding_message_size(MAX_DIRECTORY_MESSAGE_BYTES),
+                )
             })
             .collect::<Result<Vec<_>, tonic::transport::Error>>()?;
         Ok(Self {
