@@ -140,26 +140,6 @@ fn require_tenant(tenant_id: &str) -> Result<(), DirectoryError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn resource(bytes: usize) -> Resource {
-        Resource {
-            json: "x".repeat(bytes),
-            ..Resource::default()
-        }
-    }
-
-    #[test]
-    fn a_page_ends_before_its_byte_budget_but_never_empty() {
-        let page = within_budget((0..10).map(|_| resource(MAX_LIST_RESPONSE_BYTES / 4)));
-        assert_eq!(page.len(), 4);
-        let page = within_budget(std::iter::once(resource(MAX_LIST_RESPONSE_BYTES * 2)));
-        assert_eq!(page.len(), 1);
-    }
-}
-
 #[tonic::async_trait]
 impl DirectoryRead for DirectoryReadService {
     async fn get_resource(
@@ -259,5 +239,25 @@ impl DirectoryRead for DirectoryReadService {
             .await
             .map_err(DirectoryError::from)?;
         Ok(Response::new(AuthenticateResponse::from(token)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(bytes: usize) -> Resource {
+        Resource {
+            json: "x".repeat(bytes),
+            ..Resource::default()
+        }
+    }
+
+    #[test]
+    fn a_page_ends_before_its_byte_budget_but_never_empty() {
+        let page = within_budget((0..10).map(|_| resource(MAX_LIST_RESPONSE_BYTES / 4)));
+        assert_eq!(page.len(), 4);
+        let page = within_budget(std::iter::once(resource(MAX_LIST_RESPONSE_BYTES * 2)));
+        assert_eq!(page.len(), 1);
     }
 }
