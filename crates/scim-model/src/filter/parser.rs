@@ -36,6 +36,14 @@ fn parse_with(input: &str, in_value_path: bool) -> Result<Filter, ScimError> {
             input.len()
         )));
     }
+    if let Some(position) = input
+        .chars()
+        .position(|c| !crate::limits::is_storable_char(c))
+    {
+        return Err(ScimError::InvalidFilter(format!(
+            "the filter contains a control character at position {position}"
+        )));
+    }
     let tokens = tokenize(input)?;
     if tokens.is_empty() {
         return Err(ScimError::InvalidFilter("empty filter".into()));
