@@ -36,6 +36,31 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
             || (a.starts_with("-p") && a.len() > 2)
     });
     let scope: &[&str] = if narrowed { &[] } else { &["--workspace"] };
+    // The lint discipline is checked, not kept by hand: formatting and clippy (warnings are
+    // errors) run first on a full run. The tests run even when they fail, so one run tells
+    // everything; the exit code is then the first failure's.
+    let lint_code = if extra_args.is_empty() {
+        let fmt = run_status(
+            Command::new(sys::cargo())
+                .args(["fmt", "--all", "--", "--check"])
+                .current_dir(root),
+        )?;
+        let clippy = run_status(
+            Command::new(sys::cargo())
+                .args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
+                .current_dir(root),
+        )?;
+        if fmt != 0 { fmt } else { clippy }
+    } else {
+        0
+    };
     let code = if nextest_available() {
         // nextest does not run doctests: run them first, so the runner's
         // summary is the last thing printed. Skipped when the caller narrows
@@ -56,7 +81,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
         println!("xtask: cargo-nextest is not installed; using cargo test");
         run_status(&mut cargo(&["test"], scope))?
     };
-    Ok(code)
+    Ok(if code != 0 { code } else { lint_code })
 }
 
 fn nextest_available() -> bool {
