@@ -1,5 +1,5 @@
 //! PATCH application: an Entra-style user update with a few operations, and a group PATCH
-//! adding 100 members (the batch size IdPs send).
+//! adding 100 members (the batch size IdPs send); the create path and the request limits.
 //!
 //! `cargo bench -p scim-model --bench patch`
 
@@ -98,6 +98,16 @@ fn patch(c: &mut Criterion) {
         }
     };
     let mut group = c.benchmark_group("patch");
+
+    // The create path (validation, canonical form and, since the limits, the storability
+    // check), and the limits check alone: what every write now pays before it is appended.
+    let body = user();
+    group.bench_function("user_prepare_new", |b| {
+        b.iter(|| prepare_new_user(black_box(&body)))
+    });
+    group.bench_function("user_check_limits", |b| {
+        b.iter(|| scim_model::limits::check_resource(black_box(&f.user)))
+    });
 
     group.bench_function("user_parse_request_6_ops", |b| {
         b.iter(|| parse_patch_request(black_box(&f.user_patch)))

@@ -52,9 +52,6 @@ pub const MAX_MULTI_VALUED_ELEMENTS: usize = 100;
 /// Bytes of a whole stored resource (without group members, which are stored apart).
 pub const MAX_RESOURCE_BYTES: usize = 64 * 1024;
 
-/// Attributes the read models index, by canonical name (top level or `emails.value`).
-const INDEXED: [&str; 4] = ["userName", "externalId", "displayName", "emails.value"];
-
 /// Whether `c` can be stored in every read model and printed in every log: no C0 control
 /// other than tab, line feed and carriage return (Postgres text and jsonb reject U+0000, and
 /// the other controls serve no purpose in identity data but to confuse logs and UIs).
@@ -89,11 +86,14 @@ pub fn check_string(name: &str, value: &str, max_bytes: usize) -> Result<(), Sci
 ///
 /// Canonical resources nest at most three levels (extension → complex → sub-attribute), which
 /// the walk relies on and enforces: anything deeper is refused rather than recursed into.
+/// Every write pays for this check, so it allocates nothing unless it fails.
 pub fn check_resource(resource: &Value) -> Result<(), ScimError> {
-    check_value("", resource, 0)?;
-    let size = serde_json::to_vec(resource)
-        .map(|bytes| bytes.len())
-        .unwrap_or(usize::MAX);
+    check_value(&AttrName::ROOT, resource, 0)?;
+    let mut size = ByteCount(0);
+    let size = match serde_json::to_writer(&mut size, resource) {
+        Ok(()) => size.0,
+        Err(_) => usize::MAX,
+    };
     if size > MAX_RESOURCE_BYTES {
         return Err(ScimError::InvalidValue(format!(
             "the resource is {size} bytes long; the limit is {MAX_RESOURCE_BYTES} bytes"
@@ -102,21 +102,94 @@ pub fn check_resource(resource: &Value) -> Result<(), ScimError> {
     Ok(())
 }
 
+/// Counts what is written: the serialised size without building the bytes.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Depth of a canonical resource: object → extension object → complex value → scalar.
 const MAX_RESOURCE_NESTING: usize = 4;
 
-fn check_value(name: &str, value: &Value, depth: usize) -> Result<(), ScimError> {
+/// Where a value sits, as the schema names it (`emails.value`): the parent attribute and the
+/// key, spelled out only for an error message. Extension URNs are left out of the name, so
+/// the enterprise `manager.value` reads as it does in the schema.
+struct AttrName<'a> {
+    parent: Option<&'a AttrName<'a>>,
+    key: &'a str,
+}
+
+impl AttrName<'_> {
+    const ROOT: AttrName<'static> = AttrName {
+        parent: None,
+        key: "",
+    };
+
+    fn is_schema_level(&self) -> bool {
+        self.key.is_empty() || self.key.starts_with("urn:")
+    }
+
+    /// The parent's name for this name's children.
+    fn attribute(&self) -> &str {
+        if self.is_schema_level() { "" } else { self.key }
+    }
+
+    fn parent_attribute(&self) -> &str {
+        self.parent.map_or("", AttrName::attribute)
+    }
+
+    fn render(&self) -> String {
+        match self.parent_attribute() {
+            "" => self.key.to_owned(),
+            parent => format!("{parent}.{}", self.key),
+        }
+    }
+
+    fn string_limit(&self) -> usize {
+        let indexed = match self.parent_attribute() {
+            "" => ["userName", "externalId", "displayName"]
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(self.key)),
+            parent => {
+                parent.eq_ignore_ascii_case("emails") && self.key.eq_ignore_ascii_case("value")
+            }
+        };
+        if indexed {
+            MAX_INDEXED_STRING_BYTES
+        } else {
+            MAX_STRING_BYTES
+        }
+    }
+}
+
+fn check_value(name: &AttrName<'_>, value: &Value, depth: usize) -> Result<(), ScimError> {
     if depth > MAX_RESOURCE_NESTING {
         return Err(ScimError::InvalidValue(format!(
-            "attribute '{name}' nests deeper than a SCIM resource can"
+            "attribute '{}' nests deeper than a SCIM resource can",
+            name.render()
         )));
     }
     match value {
-        Value::String(text) => check_string(name, text, string_limit(name)),
+        Value::String(text) => {
+            let limit = name.string_limit();
+            if text.len() > limit || !text.chars().all(is_storable_char) {
+                return check_string(&name.render(), text, limit);
+            }
+            Ok(())
+        }
         Value::Array(elements) => {
             if elements.len() > MAX_MULTI_VALUED_ELEMENTS {
                 return Err(ScimError::InvalidValue(format!(
-                    "attribute '{name}' has {} values; the limit is {MAX_MULTI_VALUED_ELEMENTS}",
+                    "attribute '{}' has {} values; the limit is {MAX_MULTI_VALUED_ELEMENTS}",
+                    name.render(),
                     elements.len()
                 )));
             }
@@ -124,36 +197,25 @@ fn check_value(name: &str, value: &Value, depth: usize) -> Result<(), ScimError>
                 .iter()
                 .try_for_each(|element| check_value(name, element, depth + 1))
         }
-        Value::Object(members) => members
-            .iter()
-            .try_for_each(|(key, inner)| check_value(&child_name(name, key), inner, depth + 1)),
+        Value::Object(members) => members.iter().try_for_each(|(key, inner)| {
+            let child = AttrName {
+                parent: Some(name),
+                key,
+            };
+            check_value(&child, inner, depth + 1)
+        }),
         Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
     }
 }
 
-/// `emails.value` for the `value` of an `emails` element; extension URNs are dropped from the
-/// name so that the enterprise `manager.value` reads as it does in the schema.
-fn child_name(parent: &str, key: &str) -> String {
-    if parent.is_empty() || parent.starts_with("urn:") {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
+/// Indexed values are stored case-folded as well, and folding can lengthen a string (`İ`, two
+/// bytes, folds to three). A string of at most a third of the limit cannot fold past it, so
+/// only long ones are folded to be measured.
+pub fn check_folded(name: &str, text: &str) -> Result<(), ScimError> {
+    if text.len() <= MAX_INDEXED_STRING_BYTES / 3 {
+        return Ok(());
     }
-}
-
-fn string_limit(name: &str) -> usize {
-    if INDEXED
-        .iter()
-        .any(|indexed| indexed.eq_ignore_ascii_case(name))
-    {
-        MAX_INDEXED_STRING_BYTES
-    } else {
-        MAX_STRING_BYTES
-    }
-}
-
-/// Indexed values are stored case-folded as well; folding can lengthen a string.
-pub fn check_folded(name: &str, folded: &str) -> Result<(), ScimError> {
+    let folded = text.to_lowercase();
     if folded.len() > MAX_INDEXED_STRING_BYTES {
         return Err(ScimError::InvalidValue(format!(
             "attribute '{name}' is {} bytes long in lower case; the limit is \

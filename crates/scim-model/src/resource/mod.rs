@@ -258,11 +258,18 @@ pub(crate) fn finalize(
     limits::check_resource(&resource)?;
     for indexed in ["userName", "displayName"] {
         if let Some(text) = resource.get(indexed).and_then(Value::as_str) {
-            limits::check_folded(indexed, &text.to_lowercase())?;
+            limits::check_folded(indexed, text)?;
         }
     }
-    for (email, _, _) in email_values(&resource) {
-        limits::check_folded("emails.value", &email.to_lowercase())?;
+    for email in resource
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(value) = email.get("value").and_then(Value::as_str) {
+            limits::check_folded("emails.value", value)?;
+        }
     }
     Ok(resource)
 }
