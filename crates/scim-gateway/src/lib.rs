@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use event_store::{EventStore, StoreSettings};
 use scim_events::Namespace;
+use service_kit::lifecycle::{join, spawn_part};
 use service_kit::ops_http::Readiness;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -77,6 +78,10 @@ impl Application {
 
     /// Serves until `shutdown`, then stops accepting, finishes in-flight
     /// requests (their events are already appended or not at all) and drains NATS.
+    /// The HTTP server and the revocation listener are parts of one lifecycle: when
+    /// either ends on its own (the listener would, if NATS closed the subscription for
+    /// good, and then revoked tokens would go unnoticed), the gateway stops and exits
+    /// with the error, to be restarted.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             listener,
@@ -84,10 +89,22 @@ impl Application {
             nats,
             revocations,
         } = self;
-        let evictions = tokio::spawn(evict_revoked_tokens(revocations, state.clone()));
+        let stop = shutdown.child_token();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, base_url = %state.base_url(), "SCIM gateway listening");
         }
+        let evictions = spawn_part("revocations", stop.clone(), {
+            let state = state.clone();
+            let stop = stop.clone();
+            async move {
+                tokio::select! {
+                    () = evict_revoked_tokens(revocations, state) => {
+                        anyhow::bail!("the token revocation subscription ended")
+                    }
+                    () = stop.cancelled() => Ok(()),
+                }
+            }
+        });
         state.readiness().set_ready(true);
         let readiness = state.readiness().clone();
         // Paths are canonicalised before routing, so the rewrite has to wrap
@@ -99,18 +116,29 @@ impl Application {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, axum::ServiceExt::into_make_service(app))
-            .with_graceful_shutdown(async move {
-                shutdown.cancelled().await;
-                readiness.set_ready(false);
-            })
-            .await
-            .context("HTTP server")?;
-        evictions.abort();
+        let http = spawn_part("http", stop.clone(), {
+            let stop = stop.clone();
+            async move {
+                axum::serve(listener, axum::ServiceExt::into_make_service(app))
+                    .with_graceful_shutdown(async move {
+                        stop.cancelled().await;
+                        readiness.set_ready(false);
+                    })
+                    .await
+                    .context("HTTP server")
+            }
+        });
+        stop.cancelled().await;
+        let mut first_error = None;
+        for (part, task) in [("http", http), ("revocations", evictions)] {
+            if let Some(error) = join(part, task).await {
+                first_error.get_or_insert(error);
+            }
+        }
         if let Err(error) = nats.drain().await {
             tracing::warn!(%error, "draining NATS");
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
 

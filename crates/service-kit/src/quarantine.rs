@@ -202,6 +202,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_environment_is_retried_an_event_is_quarantined() {
+        let unreachable =
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(handler_error(&unreachable).transient);
+        assert!(handler_error(&sqlx::Error::PoolTimedOut).transient);
+        assert!(handler_error(&sqlx::Error::PoolClosed).transient);
+        let undecodable = sqlx::Error::Decode("not a number".into());
+        assert!(!handler_error(&undecodable).transient);
+    }
+
+    #[test]
     fn storable_errors_lose_nul_and_length() {
         assert_eq!(storable("a\0b"), "a\u{fffd}b");
         assert_eq!(storable(&"x".repeat(10_000)).len(), 4096);
