@@ -9,7 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use scim_rpc::audit::audit_query_server::AuditQueryServer;
 use service_kit::admin_auth::OperatorAuth;
-use service_kit::lifecycle::{self, join, spawn_part};
+use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
 use service_kit::quarantine_admin::{self, QuarantineServer};
 use sqlx::PgPool;
@@ -132,21 +132,14 @@ impl Application {
             OperatorAuth::new(&config.common.admin_token),
         );
         let projection = AuditProjection::new(db.clone(), durable_name, rows_written);
-        let consumer_task = spawn_part("consumer", stop.clone(), {
-            let (db, store, stop) = (db.clone(), store, stop.clone());
-            let mut projection = projection;
-            async move {
-                lifecycle::run_projection(
-                    &db,
-                    &store,
-                    &settings,
-                    &mut projection,
-                    &consumer_metrics,
-                    &stop,
-                )
-                .await
-            }
-        });
+        let consumer_task = lifecycle::spawn_projection(
+            db.clone(),
+            store,
+            settings,
+            projection,
+            consumer_metrics,
+            stop.clone(),
+        );
 
         let service = AuditQueryService::new(db.clone(), queries);
         let grpc_task = spawn_part(
@@ -167,22 +160,12 @@ impl Application {
         stop.cancelled().await;
         readiness.set_ready(false);
 
-        let mut first_error = None;
-        for (part, task) in [("grpc", grpc_task), ("consumer", consumer_task)] {
-            if let Some(error) = join(part, task).await {
-                first_error.get_or_insert(error);
-            }
-        }
-        ops_stop.cancel();
-        match ops.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                first_error.get_or_insert(anyhow::Error::new(error).context("ops HTTP endpoint"));
-            }
-            Err(error) => {
-                first_error.get_or_insert(anyhow::anyhow!("ops HTTP endpoint panicked: {error}"));
-            }
-        }
+        let first_error = lifecycle::join_parts(
+            vec![("grpc", grpc_task), ("projection", consumer_task)],
+            ops_stop,
+            ops,
+        )
+        .await;
         if let Err(error) = nats.drain().await {
             tracing::warn!(%error, "draining NATS failed");
         }

@@ -27,7 +27,7 @@ use scim_rpc::account::account_admin_server::AccountAdminServer;
 use scim_rpc::directory::directory_read_server::DirectoryReadServer;
 use service_kit::admin_auth::OperatorAuth;
 use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
-use service_kit::lifecycle::{self, join, spawn_part};
+use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
 use service_kit::quarantine_admin::{self, QuarantineServer};
 use sqlx::PgPool;
@@ -265,22 +265,12 @@ impl Application {
         readiness.set_ready(true);
         stop.cancelled().await;
         readiness.set_ready(false);
-        let mut first_error = None;
-        for (part, task) in [("grpc", grpc_task), ("projection", projection_task)] {
-            if let Some(error) = join(part, task).await {
-                first_error.get_or_insert(error);
-            }
-        }
-        ops_stop.cancel();
-        match ops.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                first_error.get_or_insert(anyhow::Error::new(error).context("ops HTTP endpoint"));
-            }
-            Err(error) => {
-                first_error.get_or_insert(anyhow::anyhow!("ops HTTP endpoint failed: {error}"));
-            }
-        }
+        let first_error = lifecycle::join_parts(
+            vec![("grpc", grpc_task), ("projection", projection_task)],
+            ops_stop,
+            ops,
+        )
+        .await;
         if let Err(error) = nats.drain().await {
             tracing::warn!(%error, "draining NATS");
         }

@@ -8,7 +8,7 @@ use event_store::consumer::{ConsumerMetrics, ConsumerSettings};
 use prometheus_client::registry::Registry;
 use scim_rpc::license::license_admin_server::LicenseAdminServer;
 use service_kit::admin_auth::OperatorAuth;
-use service_kit::lifecycle::{self, join, spawn_part};
+use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
 use service_kit::quarantine_admin::{self, QuarantineServer};
 use sqlx::PgPool;
@@ -121,10 +121,13 @@ impl Application {
             relay_wake.clone(),
             metrics.clone(),
         );
-        let relay_task = tokio::spawn({
+        let relay_task = spawn_part("relay", stop.clone(), {
             let relay = relay.clone();
             let stop = stop.clone();
-            async move { relay.run(stop).await }
+            async move {
+                relay.run(stop).await;
+                Ok(())
+            }
         });
 
         let durable_name = store.namespace().consumer_name("license");
@@ -147,21 +150,14 @@ impl Application {
             relay_wake.clone(),
             metrics.clone(),
         );
-        let consumer_task = spawn_part("consumer", stop.clone(), {
-            let (db, store, stop) = (db.clone(), store.clone(), stop.clone());
-            let mut projection = projection;
-            async move {
-                lifecycle::run_projection(
-                    &db,
-                    &store,
-                    &settings,
-                    &mut projection,
-                    &consumer_metrics,
-                    &stop,
-                )
-                .await
-            }
-        });
+        let consumer_task = lifecycle::spawn_projection(
+            db.clone(),
+            store.clone(),
+            settings,
+            projection,
+            consumer_metrics,
+            stop.clone(),
+        );
 
         let admin = LicenseAdminService::new(db.clone(), relay_wake, metrics);
         let grpc_task = spawn_part(
@@ -182,26 +178,13 @@ impl Application {
         stop.cancelled().await;
         readiness.set_ready(false);
 
-        let mut first_error = None;
-        for (part, task) in [("grpc", grpc_task), ("consumer", consumer_task)] {
-            if let Some(error) = join(part, task).await {
-                first_error.get_or_insert(error);
-            }
-        }
-        // After the consumer stopped, so its last decisions are published.
-        if let Err(error) = relay_task.await {
-            first_error.get_or_insert(anyhow::anyhow!("outbox relay panicked: {error}"));
-        }
-        ops_stop.cancel();
-        match ops.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                first_error.get_or_insert(anyhow::Error::new(error).context("ops HTTP endpoint"));
-            }
-            Err(error) => {
-                first_error.get_or_insert(anyhow::anyhow!("ops HTTP endpoint panicked: {error}"));
-            }
-        }
+        // The relay last, after the consumer stopped, so its last decisions are published.
+        let parts = vec![
+            ("grpc", grpc_task),
+            ("projection", consumer_task),
+            ("relay", relay_task),
+        ];
+        let first_error = lifecycle::join_parts(parts, ops_stop, ops).await;
         if let Err(error) = nats.flush().await {
             tracing::warn!(%error, "flushing NATS failed");
         }

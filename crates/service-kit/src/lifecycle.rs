@@ -47,6 +47,46 @@ pub async fn join(
     }
 }
 
+/// Spawns [`run_projection`] as the part named `projection`.
+pub fn spawn_projection<H: BatchHandler + 'static>(
+    pool: PgPool,
+    store: EventStore,
+    settings: ConsumerSettings,
+    mut handler: H,
+    metrics: ConsumerMetrics,
+    stop: CancellationToken,
+) -> JoinHandle<anyhow::Result<()>> {
+    spawn_part("projection", stop.clone(), async move {
+        run_projection(&pool, &store, &settings, &mut handler, &metrics, &stop).await
+    })
+}
+
+/// The end of a service's run: waits for its parts in order, then stops the ops endpoint
+/// (last, so that probes keep answering "not ready" while the rest drains). The first error.
+pub async fn join_parts(
+    parts: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    ops_stop: CancellationToken,
+    ops: JoinHandle<std::io::Result<()>>,
+) -> Option<anyhow::Error> {
+    let mut first_error = None;
+    for (part, task) in parts {
+        if let Some(error) = join(part, task).await {
+            first_error.get_or_insert(error);
+        }
+    }
+    ops_stop.cancel();
+    match ops.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            first_error.get_or_insert(anyhow::Error::new(error).context("ops HTTP endpoint"));
+        }
+        Err(error) => {
+            first_error.get_or_insert(anyhow::anyhow!("ops HTTP endpoint failed: {error}"));
+        }
+    }
+    first_error
+}
+
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()

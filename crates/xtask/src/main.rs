@@ -3,6 +3,7 @@
 //! (JetStream) and Postgres under `.local/` when none are reachable.
 //! std + anyhow (+ serde_json to read scimctl's output) only.
 
+mod fuzz;
 mod infra;
 mod supervisor;
 mod sys;
@@ -30,6 +31,11 @@ Commands:
                   TEST_DATABASE_URL to export (for running tests from an IDE)
                   and, if private servers were started, keep them running
                   until Ctrl-C.
+  fuzz --seconds N [--target NAME]
+                  Run each cargo-fuzz target in fuzz/ (or only NAME) for N
+                  seconds with nightly Rust, installing cargo-fuzz under
+                  .local/cargo-fuzz when absent; one line per target with
+                  executions, crashes and corpus size. Exits 1 on a crash.
   help            Show this help.
 
 Environment:
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
             test_cmd::run(sup, &root, args.get(1..).unwrap_or_default())
         }),
         Some("infra") => supervised(&root, |sup| infra_only(sup, &root)),
+        Some("fuzz") => fuzz::run(&root, args.get(1..).unwrap_or_default()),
         Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(0)
