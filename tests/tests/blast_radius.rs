@@ -12,7 +12,7 @@ use e2e::{
     Projection, ScimClient, StackOptions, TestStack, eventually, patch_body, query_value, user_body,
 };
 use reqwest::Method;
-use scim_rpc::audit::AuditQueryRequest;
+use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
 use scim_rpc::quarantine::{ListQuarantinedRequest, RetryQuarantinedRequest};
 use serde_json::{Value, json};
 
@@ -523,6 +523,27 @@ fn hostile_cases(user_id: &str, group_id: &str) -> Vec<Case> {
     ]
 }
 
+/// The provisioning-log records `query` selects, once `ready` holds for them (the audit
+/// projection is asynchronous).
+async fn audit_records_when(
+    stack: &TestStack,
+    query: AuditQueryRequest,
+    ready: impl Fn(&[AuditRecord]) -> bool,
+) -> Vec<AuditRecord> {
+    let audit = stack.audit().await.unwrap();
+    let ready = &ready;
+    eventually(Duration::from_secs(15), || {
+        let mut audit = audit.clone();
+        let query = query.clone();
+        async move {
+            let records = audit.query(query).await?.into_inner().records;
+            Ok(ready(&records).then_some(records))
+        }
+    })
+    .await
+    .unwrap()
+}
+
 /// Tenant B can still create and read a user, within a second.
 async fn other_tenant_unharmed(b: &ScimClient, label: &str) {
     let started = Instant::now();
@@ -611,34 +632,21 @@ async fn hostile_requests_are_refused_and_nothing_unstorable_reaches_the_stream(
 
     // Every refusal is in A's provisioning log, so every rejection event was storable; no
     // projection set anything aside.
-    let mut audit = stack.audit().await.unwrap();
-    let recorded = eventually(Duration::from_secs(15), || {
-        let mut audit = audit.clone();
-        let tenant_id = a.tenant_id.clone();
-        async move {
-            let records = audit
-                .query(AuditQueryRequest {
-                    tenant_id,
-                    outcome: "failure".into(),
-                    page_size: 1000,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .records;
-            Ok((records.len() >= refused).then_some(records.len()))
-        }
-    })
-    .await
-    .unwrap();
-    assert!(recorded >= refused);
-    let _ = audit
-        .query(AuditQueryRequest {
+    let records = audit_records_when(
+        &stack,
+        AuditQueryRequest {
             tenant_id: a.tenant_id.clone(),
+            outcome: "failure".into(),
+            page_size: 1000,
             ..Default::default()
-        })
-        .await
-        .unwrap();
+        },
+        |records| records.len() >= refused,
+    )
+    .await;
+    assert!(
+        records.iter().all(|record| record.status >= 400),
+        "{records:?}"
+    );
     for service in [
         Projection::Directory,
         Projection::License,
@@ -746,30 +754,20 @@ async fn a_poison_event_is_quarantined_while_other_tenants_carry_on() {
     .await
     .unwrap();
     // The tenant's admin sees it in the provisioning log.
-    let audit = stack.audit().await.unwrap();
-    eventually(Duration::from_secs(10), || {
-        let mut audit = audit.clone();
-        let tenant_id = a.tenant_id.clone();
-        async move {
-            let records = audit
-                .query(AuditQueryRequest {
-                    tenant_id,
-                    operation: "quarantine".into(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .records;
-            Ok(records
-                .iter()
-                .any(|record| {
-                    record.detail.contains(&format!("event {nul}")) && record.outcome == "failure"
-                })
-                .then_some(()))
-        }
-    })
-    .await
-    .unwrap();
+    audit_records_when(
+        &stack,
+        AuditQueryRequest {
+            tenant_id: a.tenant_id.clone(),
+            operation: "quarantine".into(),
+            ..Default::default()
+        },
+        |records| {
+            records.iter().any(|record| {
+                record.detail.contains(&format!("event {nul}")) && record.outcome == "failure"
+            })
+        },
+    )
+    .await;
     let retried = stack
         .quarantine_admin(Projection::Directory)
         .await
@@ -942,26 +940,17 @@ async fn a_tenant_over_its_limit_gets_429_while_another_stays_fast() {
         "tenant B p99 {p99:?} while A was throttled"
     );
     // One refusal per interval reaches A's provisioning log, not every retry.
-    let audit = stack.audit().await.unwrap();
-    let recorded = eventually(Duration::from_secs(10), || {
-        let mut audit = audit.clone();
-        let tenant_id = a.tenant_id.clone();
-        async move {
-            let records = audit
-                .query(AuditQueryRequest {
-                    tenant_id,
-                    outcome: "failure".into(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .records;
-            let throttles = records.iter().filter(|record| record.status == 429).count();
-            Ok((throttles > 0).then_some(throttles))
-        }
-    })
-    .await
-    .unwrap();
+    let records = audit_records_when(
+        &stack,
+        AuditQueryRequest {
+            tenant_id: a.tenant_id.clone(),
+            outcome: "failure".into(),
+            ..Default::default()
+        },
+        |records| records.iter().any(|record| record.status == 429),
+    )
+    .await;
+    let recorded = records.iter().filter(|record| record.status == 429).count();
     assert!(
         recorded <= 2,
         "{recorded} throttled requests recorded in 3 s"
