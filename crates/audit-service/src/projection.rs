@@ -60,9 +60,7 @@ impl AuditProjection {
 
 impl BatchHandler for AuditProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        checkpoint::read(&self.db, &self.checkpoint_name)
-            .await
-            .map_err(|error| quarantine::handler_error(&error))
+        quarantine::checkpoint(&self.db, &self.checkpoint_name).await
     }
 
     async fn quarantine(
@@ -70,15 +68,7 @@ impl BatchHandler for AuditProjection {
         event: &StoredEvent,
         error: &HandlerError,
     ) -> Result<(), HandlerError> {
-        quarantine::record(
-            &self.db,
-            &self.checkpoint_name,
-            &self.checkpoint_name,
-            event,
-            error,
-        )
-        .await
-        .map_err(|error| quarantine::handler_error(&error))
+        quarantine::record(&self.db, &self.checkpoint_name, event, error).await
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {

@@ -84,9 +84,7 @@ impl quarantine::Reapply for DirectoryReapply {
 
 impl BatchHandler for DirectoryProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        let sequence = checkpoint::read(&self.pool, &self.checkpoint_name)
-            .await
-            .map_err(|error| quarantine::handler_error(&error))?;
+        let sequence = quarantine::checkpoint(&self.pool, &self.checkpoint_name).await?;
         self.advance(sequence, false);
         Ok(sequence)
     }
@@ -96,17 +94,7 @@ impl BatchHandler for DirectoryProjection {
         event: &StoredEvent,
         error: &HandlerError,
     ) -> Result<(), HandlerError> {
-        quarantine::record(
-            &self.pool,
-            &self.checkpoint_name,
-            &self.checkpoint_name,
-            event,
-            error,
-        )
-        .await
-        .map_err(|error| {
-            quarantine::handler_error(&error).context("recording a quarantined event")
-        })?;
+        quarantine::record(&self.pool, &self.checkpoint_name, event, error).await?;
         self.advance(event.sequence, true);
         Ok(())
     }

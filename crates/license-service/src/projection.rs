@@ -74,9 +74,7 @@ impl LicenseProjection {
 
 impl BatchHandler for LicenseProjection {
     async fn checkpoint(&mut self) -> Result<u64, HandlerError> {
-        checkpoint::read(&self.db, &self.checkpoint_name)
-            .await
-            .map_err(|error| quarantine::handler_error(&error))
+        quarantine::checkpoint(&self.db, &self.checkpoint_name).await
     }
 
     async fn quarantine(
@@ -84,15 +82,7 @@ impl BatchHandler for LicenseProjection {
         event: &StoredEvent,
         error: &HandlerError,
     ) -> Result<(), HandlerError> {
-        quarantine::record(
-            &self.db,
-            &self.checkpoint_name,
-            &self.checkpoint_name,
-            event,
-            error,
-        )
-        .await
-        .map_err(|error| quarantine::handler_error(&error))
+        quarantine::record(&self.db, &self.checkpoint_name, event, error).await
     }
 
     async fn apply(&mut self, batch: Vec<StoredEvent>) -> Result<(), HandlerError> {

@@ -62,22 +62,35 @@ pub fn handler_error(error: &sqlx::Error) -> HandlerError {
     }
 }
 
-/// Records `event` as quarantined by `consumer` and moves the checkpoint named `checkpoint`
-/// past it, in one transaction. Recording the same event again counts another attempt.
+/// Records `event` as quarantined by the projection `consumer` (its checkpoint has the same
+/// name) and moves that checkpoint past it, in one transaction: what every projection's
+/// [`event_store::consumer::BatchHandler::quarantine`] does. Recording the same event again
+/// counts another attempt.
 pub async fn record(
     pool: &PgPool,
     consumer: &str,
-    checkpoint_name: &str,
     event: &StoredEvent,
     error: &HandlerError,
-) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let stored = checkpoint::lock(&mut tx, checkpoint_name).await?;
-    insert(&mut tx, consumer, event, &error.message).await?;
-    if event.sequence > stored {
-        checkpoint::store(&mut tx, checkpoint_name, event.sequence).await?;
-    }
-    tx.commit().await
+) -> Result<(), HandlerError> {
+    let record = async {
+        let mut tx = pool.begin().await?;
+        let stored = checkpoint::lock(&mut tx, consumer).await?;
+        insert(&mut tx, consumer, event, &error.message).await?;
+        if event.sequence > stored {
+            checkpoint::store(&mut tx, consumer, event.sequence).await?;
+        }
+        tx.commit().await
+    };
+    record
+        .await
+        .map_err(|error| handler_error(&error).context("recording a quarantined event"))
+}
+
+/// The projection's checkpoint, for [`event_store::consumer::BatchHandler::checkpoint`].
+pub async fn checkpoint(pool: &PgPool, consumer: &str) -> Result<u64, HandlerError> {
+    checkpoint::read(pool, consumer)
+        .await
+        .map_err(|error| handler_error(&error))
 }
 
 async fn insert(
