@@ -238,9 +238,32 @@ mod tests {
         assert!(body.get("scimType").is_none());
     }
 
-    #[test]
-    fn internal_errors_hide_their_cause() {
-        let error = ApiError::internal("password=hunter2");
-        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
+        let response = ApiError::internal("password=hunter2").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let recorded = response.extensions().get::<RejectionInfo>().cloned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!body.contains("hunter2"), "{body}");
+        assert!(body.contains("internal error"), "{body}");
+        let recorded = recorded.map(|info| info.detail).unwrap_or_default();
+        assert!(
+            !recorded.contains("hunter2"),
+            "the provisioning log sees only {recorded:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_carry_retry_after() {
+        let response = ApiError::TooManyRequests(crate::tenant_limits::Throttled::Rate {
+            limit: 5,
+            retry_after: std::time::Duration::from_millis(2500),
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
     }
 }
