@@ -80,14 +80,22 @@ impl DirectoryReadService {
             if local.sequence >= sequence {
                 return self.settled(sequence, local).await;
             }
-            tokio::select! {
-                changed = applied.changed(), if local_open => {
-                    local_open = changed.is_ok();
+            if local_open && local.leading {
+                // This replica applies the events: its watch says when, no query needed.
+                tokio::select! {
+                    changed = applied.changed() => local_open = changed.is_ok(),
+                    () = tokio::time::sleep_until(deadline) => {}
                 }
-                _ = tokio::time::sleep(FOLLOWER_POLL) => {
-                    let stored = Applied::read(&self.pool, &self.checkpoint_name).await?;
-                    if stored.sequence >= sequence {
-                        return self.settled(sequence, stored).await;
+            } else {
+                tokio::select! {
+                    changed = applied.changed(), if local_open => {
+                        local_open = changed.is_ok();
+                    }
+                    () = tokio::time::sleep(FOLLOWER_POLL) => {
+                        let stored = Applied::read(&self.pool, &self.checkpoint_name).await?;
+                        if stored.sequence >= sequence {
+                            return self.settled(sequence, stored).await;
+                        }
                     }
                 }
             }

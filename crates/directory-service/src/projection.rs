@@ -32,14 +32,27 @@ pub struct DirectoryProjection {
 pub struct Applied {
     pub sequence: u64,
     pub highest_quarantined: u64,
+    /// This replica runs the projection: the watch moves with every batch, and a wait
+    /// needs no look at the database.
+    pub leading: bool,
 }
 
 impl Applied {
-    /// From the database: what a replica that does not run the projection knows.
+    /// From the database (one round trip): what a replica that does not run the projection
+    /// knows.
     pub async fn read(pool: &PgPool, checkpoint_name: &str) -> Result<Self, sqlx::Error> {
+        let (sequence, highest): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT last_sequence FROM checkpoint WHERE name = $1), \
+                    (SELECT max(sequence) FROM quarantine WHERE consumer = $1)",
+        )
+        .bind(checkpoint_name)
+        .fetch_one(pool)
+        .await?;
+        let to_u64 = |value: Option<i64>| value.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
         Ok(Self {
-            sequence: checkpoint::read(pool, checkpoint_name).await?,
-            highest_quarantined: quarantine::highest(pool, checkpoint_name).await?,
+            sequence: to_u64(sequence),
+            highest_quarantined: to_u64(highest),
+            leading: false,
         })
     }
 }
@@ -56,6 +69,8 @@ impl DirectoryProjection {
     fn advance(&self, sequence: u64, quarantined: bool) {
         self.applied.send_if_modified(|current| {
             let before = *current;
+            // The runner asks for the checkpoint only once it holds the leader lock.
+            current.leading = true;
             current.sequence = current.sequence.max(sequence);
             if quarantined {
                 current.highest_quarantined = current.highest_quarantined.max(sequence);

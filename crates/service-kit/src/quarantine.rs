@@ -147,19 +147,6 @@ pub async fn contains(pool: &PgPool, consumer: &str, sequence: u64) -> Result<bo
     .await
 }
 
-/// The highest quarantined sequence of `consumer` (0 when none): lets a hot path skip the
-/// lookup for every sequence above it.
-pub async fn highest(pool: &PgPool, consumer: &str) -> Result<u64, sqlx::Error> {
-    let highest: Option<i64> =
-        sqlx::query_scalar("SELECT max(sequence) FROM quarantine WHERE consumer = $1")
-            .bind(consumer)
-            .fetch_one(pool)
-            .await?;
-    Ok(highest
-        .and_then(|value| u64::try_from(value).ok())
-        .unwrap_or(0))
-}
-
 /// Applies a quarantined event again, through the projection's own code.
 pub trait Reapply: Send + Sync {
     /// Applies `event` on `conn` (inside the retry's transaction), without moving the
