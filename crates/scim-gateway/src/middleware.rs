@@ -147,11 +147,7 @@ pub fn panic_response(
     metrics: &GatewayMetrics,
     panic: Box<dyn std::any::Any + Send + 'static>,
 ) -> Response {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-text panic payload".to_owned());
+    let message = service_kit::lifecycle::panic_text(&panic);
     metrics.panics.inc();
     tracing::error!(panic = %message, "request handler panicked");
     ApiError::Internal(format!("handler panicked: {message}")).into_response()

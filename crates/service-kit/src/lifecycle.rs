@@ -87,7 +87,8 @@ pub async fn join_parts(
     first_error
 }
 
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// The message of a caught panic, for a log line or an error.
+pub fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|text| (*text).to_owned())
