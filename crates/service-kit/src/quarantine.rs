@@ -118,11 +118,7 @@ async fn insert(
 
 /// The error text as the table can hold it (it may quote the very text that failed).
 fn storable(error: &str) -> String {
-    error
-        .chars()
-        .map(|c| if c == '\0' { '\u{fffd}' } else { c })
-        .take(4096)
-        .collect()
+    scim_model::limits::storable_prefix(error, 4096)
 }
 
 /// The quarantined events of `consumer`, oldest first.
