@@ -63,7 +63,9 @@ pub fn parse_attr_path(input: &str) -> Result<AttrPath, ScimError> {
             "'{s}' names a schema, not an attribute"
         )));
     }
-    let (schema_urn, rest) = if starts_with_ignore_case(s, "urn:") {
+    let (schema_urn, rest) = if let Some((urn, rest)) = dotted_schema_urn(s) {
+        (Some(urn.to_string()), rest)
+    } else if starts_with_ignore_case(s, "urn:") {
         match s.rfind(':') {
             Some(idx) if idx + 1 < s.len() => (Some(s[..idx].to_string()), &s[idx + 1..]),
             _ => {
@@ -92,6 +94,17 @@ pub fn parse_attr_path(input: &str) -> Result<AttrPath, ScimError> {
         attribute: attribute.to_string(),
         sub_attribute: sub_attribute.map(str::to_string),
     })
+}
+
+/// `urn:…:enterprise:2.0:User.manager`: a known schema URN joined to its attribute by a `.`
+/// instead of the `:` of RFC 7644 §3.10. Microsoft's `SCIM Inbound` test collection sends
+/// this form, and read as RFC syntax it would name an attribute `User` of a schema
+/// `urn:…:2.0`. Only known URNs qualify, so no real `a.b` path is reinterpreted.
+fn dotted_schema_urn(s: &str) -> Option<(&'static str, &str)> {
+    let (urn_part, rest) = s.split_at_checked(s.rfind(':')? + 1)?;
+    let (last_segment, attribute) = rest.split_once('.')?;
+    let urn = crate::schema::known_schema_urn(&format!("{urn_part}{last_segment}"))?;
+    Some((urn, attribute))
 }
 
 /// ATTRNAME = ALPHA *(nameChar); `$ref` is the one RFC name outside that grammar.
@@ -157,6 +170,36 @@ mod tests {
             p.to_string(),
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
         );
+    }
+
+    #[test]
+    fn dot_after_a_known_schema_urn_separates_the_attribute() {
+        let p =
+            parse_attr_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager")
+                .unwrap();
+        assert_eq!(
+            p.schema_urn.as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
+        assert_eq!(p.attribute, "manager");
+        assert_eq!(p.sub_attribute, None);
+        let p =
+            parse_attr_path("URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER.name.givenName").unwrap();
+        assert_eq!(
+            p.schema_urn.as_deref(),
+            Some("urn:ietf:params:scim:schemas:core:2.0:User")
+        );
+        assert_eq!(
+            p,
+            AttrPath {
+                schema_urn: p.schema_urn.clone(),
+                ..AttrPath::with_sub("name", "givenName")
+            }
+        );
+        // An unknown URN keeps the RFC reading: the last `:` ends the URN.
+        let p = parse_attr_path("urn:example:custom:2.0:Thing.field").unwrap();
+        assert_eq!(p.schema_urn.as_deref(), Some("urn:example:custom:2.0"));
+        assert_eq!(p.attribute, "Thing");
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //!   Test Overview" and the request bodies in `SCIMTests_Workflow.json` (AzureAD/SCIMReferenceCode).
 //! - [POSTMAN] Microsoft's SCIM Postman collection (aka.ms/ProvisioningPostman,
 //!   AzureAD/SCIMReferenceCode `PostmanCollection.json`), for attribute names in any case.
+//! - [INBOUND] Microsoft's `SCIM Inbound.postman_collection.json` (AzureAD/SCIMReferenceCode),
+//!   the requests of an Entra initial and delta cycle.
 //! - [OKTA] Okta, "SCIM 2.0 Protocol Reference"; [OKTA-SPEC] Okta's "Okta SCIM 2.0 SPEC Test"
 //!   (`Okta-SCIM-20-SPEC-Test.json`).
 //!
@@ -1173,6 +1175,73 @@ fn val_update_manager_set_change_remove() {
         u[ENT]["department"], "R&D",
         "the rest of the extension stays"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// [INBOUND] the manager path with a `.` after the extension URN.
+// ---------------------------------------------------------------------------------------------
+
+/// [INBOUND] "Update User (manager)" (`{{lastManagerUserId}}` filled in): the path joins the
+/// enterprise URN and `manager` with a `.`, and the value is the manager's id as a string. The
+/// same form works for other enterprise and core attributes, and in filters.
+#[test]
+fn inbound_manager_path_with_a_dot() {
+    let user = prepare_new_user(&json!({
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ],
+        "userName": "camw",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "department": "Markets",
+            "manager": {"value": "old-manager"}
+        }
+    }))
+    .unwrap();
+    let patched = patched_user(
+        &user,
+        json!({
+            "schemas": [
+                "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+            ],
+            "Operations": [
+                {
+                    "op": "replace",
+                    "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager",
+                    "value": "2819c223-7f76-453a-919d-413861904646"
+                }
+            ]
+        }),
+    );
+    assert_eq!(
+        patched[ENT],
+        json!({"department": "Markets", "manager": {"value": "2819c223-7f76-453a-919d-413861904646"}})
+    );
+
+    let patched = patched_user(
+        &patched,
+        json!({"Operations": [
+            {"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department", "value": "Sales"},
+            {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User.name.familyName", "value": "White"}
+        ]}),
+    );
+    assert_eq!(patched[ENT]["department"], "Sales");
+    assert_eq!(patched["name"]["familyName"], "White");
+    assert!(filter_matches(
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager.value eq "2819c223-7f76-453a-919d-413861904646""#,
+        &patched,
+        user_schema()
+    ));
+
+    // A misspelled attribute after the dot is still an unknown path, not silently ignored.
+    let error = patch_user(
+        &patched,
+        json!({"Operations": [{"op": "replace",
+            "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manger",
+            "value": "x"}]}),
+    )
+    .unwrap_err();
+    assert_eq!(error.scim_type(), Some("invalidPath"));
 }
 
 // ---------------------------------------------------------------------------------------------

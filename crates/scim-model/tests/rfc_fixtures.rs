@@ -101,6 +101,9 @@ fn schema_representations_8_7_1() {
             .unwrap()
             .clone()
     };
+    // §8.7.1's attributes in its order, then the common attributes `id` and `externalId` of
+    // §3.1, which §8.7.1 leaves out and Microsoft's gallery validation requires
+    // (docs/idp/compatibility.md).
     let user = find(USER_SCHEMA);
     assert_eq!(
         attribute_names(&user),
@@ -125,7 +128,9 @@ fn schema_representations_8_7_1() {
             "groups",
             "entitlements",
             "roles",
-            "x509Certificates"
+            "x509Certificates",
+            "id",
+            "externalId"
         ]
     );
     let password = user["attributes"]
@@ -160,7 +165,10 @@ fn schema_representations_8_7_1() {
         ]
     );
     let group = find(GROUP_SCHEMA);
-    assert_eq!(attribute_names(&group), ["displayName", "members"]);
+    assert_eq!(
+        attribute_names(&group),
+        ["displayName", "members", "id", "externalId"]
+    );
     for s in list["Resources"].as_array().unwrap() {
         assert_eq!(
             s["schemas"],

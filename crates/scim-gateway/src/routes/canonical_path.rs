@@ -1,7 +1,9 @@
 //! Request paths as IdPs write them, mapped to the routes' spelling before
 //! routing: resource-type segments in any case (`/users`) and a trailing
 //! slash (`/Users/?filter=…`, as Microsoft's validation collection sends)
-//! reach the same handler as the canonical path.
+//! reach the same handler as the canonical path. Pre-RFC endpoint names
+//! that IdP test suites still call (`/serviceConfiguration`, in Microsoft's
+//! `PostmanCollection.json`) are aliases of their RFC 7644 names.
 
 use axum::extract::Request;
 use axum::http::Uri;
@@ -20,6 +22,9 @@ const ENDPOINTS: [&str; 7] = [
     ".search",
 ];
 
+/// Pre-RFC names of endpoints (draft-ietf-scim-api), and the RFC 7644 name each stands for.
+const ALIASES: [(&str, &str); 1] = [("serviceConfiguration", "ServiceProviderConfig")];
+
 /// The canonical spelling of `path`, or `None` when it already is canonical.
 pub fn canonical_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix(BASE)?;
@@ -30,6 +35,12 @@ pub fn canonical_path(path: &str) -> Option<String> {
         && let Some(canonical) = ENDPOINTS
             .iter()
             .find(|name| name.eq_ignore_ascii_case(endpoint))
+    {
+        *endpoint = canonical;
+    } else if let Some(endpoint) = segments.get_mut(1)
+        && let Some((_, canonical)) = ALIASES
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(endpoint))
     {
         *endpoint = canonical;
     }
@@ -86,6 +97,18 @@ mod tests {
         );
         assert_eq!(
             canonical_path("/scim/v2/serviceproviderconfig").as_deref(),
+            Some("/scim/v2/ServiceProviderConfig")
+        );
+    }
+
+    #[test]
+    fn pre_rfc_endpoint_names_reach_their_rfc_routes() {
+        assert_eq!(
+            canonical_path("/scim/v2/serviceConfiguration").as_deref(),
+            Some("/scim/v2/ServiceProviderConfig")
+        );
+        assert_eq!(
+            canonical_path("/scim/v2/ServiceConfiguration/").as_deref(),
             Some("/scim/v2/ServiceProviderConfig")
         );
     }

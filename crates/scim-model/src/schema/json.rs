@@ -120,22 +120,47 @@ impl AttributeDef {
 }
 
 impl SchemaDef {
-    pub fn to_json(&self) -> Value {
+    /// The schema document, listing `extra` after the schema's own attributes.
+    fn to_json_with<'a>(&'a self, extra: impl Iterator<Item = &'a AttributeDef>) -> Value {
         json!({
             "schemas": [SCHEMA_SCHEMA],
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "attributes": self.attributes.iter().map(AttributeDef::to_json).collect::<Vec<_>>(),
+            "attributes": self
+                .attributes
+                .iter()
+                .chain(extra)
+                .map(AttributeDef::to_json)
+                .collect::<Vec<_>>(),
             "meta": {"resourceType": "Schema", "location": format!("/Schemas/{}", self.id)},
         })
     }
 }
 
-fn all_schemas() -> impl Iterator<Item = &'static SchemaDef> {
-    [user(), group()]
-        .into_iter()
-        .flat_map(|r| std::iter::once(&r.core).chain(r.extensions.iter().map(|e| &e.schema)))
+/// Every published schema document: User, EnterpriseUser, Group.
+///
+/// RFC 7643 §8.7.1 leaves the common attributes out of the core schemas. Microsoft's gallery
+/// "SCIM validation" requires every mapped attribute, `externalId` included, to be
+/// discoverable in `/Schemas`, so each core schema also lists `id` and `externalId` with their
+/// §3.1 characteristics. `meta` stays out: it can never be mapped (read-only), and clients that
+/// build types from `/Schemas` (python-scim's scim2-models, under scim2-tester) would then
+/// replace their own `Meta` with a generated one and reject every response that carries it.
+/// `schemas` is not an attribute in §3.1 terms.
+const PUBLISHED_COMMON: [&str; 2] = ["id", "externalId"];
+
+fn published_schemas() -> impl Iterator<Item = Value> {
+    [user(), group()].into_iter().flat_map(|r| {
+        let common = r
+            .common
+            .iter()
+            .filter(|a| PUBLISHED_COMMON.contains(&a.name.as_str()));
+        std::iter::once(r.core.to_json_with(common)).chain(
+            r.extensions
+                .iter()
+                .map(|e| e.schema.to_json_with(std::iter::empty())),
+        )
+    })
 }
 
 /// A ListResponse wrapping every element (discovery endpoints do not paginate).
@@ -151,14 +176,16 @@ pub(crate) fn list_response(resources: Vec<Value>) -> Value {
 
 /// `GET /Schemas`: User, EnterpriseUser and Group.
 pub fn schemas_json() -> Value {
-    list_response(all_schemas().map(SchemaDef::to_json).collect())
+    list_response(published_schemas().collect())
 }
 
 /// `GET /Schemas/<urn>` (URN matched case-insensitively).
 pub fn schema_json(urn: &str) -> Option<Value> {
-    all_schemas()
-        .find(|s| s.id.eq_ignore_ascii_case(urn))
-        .map(SchemaDef::to_json)
+    published_schemas().find(|s| {
+        s["id"]
+            .as_str()
+            .is_some_and(|id| id.eq_ignore_ascii_case(urn))
+    })
 }
 
 fn base(base_url: &str) -> &str {
@@ -282,6 +309,49 @@ mod tests {
             json!(["work", "home", "other"])
         );
         assert!(!v.to_string().contains("null"));
+    }
+
+    #[test]
+    fn core_schemas_list_id_and_external_id_and_extensions_do_not() {
+        let v = schemas_json();
+        let names = |index: usize| -> Vec<String> {
+            v["Resources"][index]["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for core in [0, 2] {
+            let names = names(core);
+            for common in ["id", "externalId"] {
+                assert_eq!(
+                    names.iter().filter(|n| *n == common).count(),
+                    1,
+                    "{common} in {names:?}"
+                );
+            }
+            assert!(
+                !names.iter().any(|n| n == "schemas" || n == "meta"),
+                "{names:?}"
+            );
+        }
+        assert!(!names(1).iter().any(|n| n == "externalId" || n == "id"));
+        let group = schema_json(GROUP_SCHEMA).unwrap();
+        let attribute = |name: &str| {
+            group["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(attribute("id")["mutability"], "readOnly");
+        assert_eq!(attribute("id")["returned"], "always");
+        assert_eq!(attribute("id")["caseExact"], true);
+        assert_eq!(attribute("externalId")["mutability"], "readWrite");
+        assert_eq!(attribute("externalId")["caseExact"], true);
     }
 
     #[test]
