@@ -2,10 +2,13 @@
 
 use prometheus_client::metrics::counter::Counter;
 use scim_rpc::audit::audit_query_server::AuditQuery;
-use scim_rpc::audit::{AuditQueryRequest, AuditQueryResponse};
+use scim_rpc::audit::{
+    AuditQueryRequest, AuditQueryResponse, FailureRateRequest, FailureRateResponse,
+};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
+use crate::failure_rate::{self, FailureRateQuery};
 use crate::query::{self, Filter};
 
 pub struct AuditQueryService {
@@ -28,5 +31,14 @@ impl AuditQuery for AuditQueryService {
         self.queries.inc();
         let filter = Filter::parse(request.get_ref())?;
         Ok(Response::new(query::run(&self.db, &filter).await?))
+    }
+
+    async fn failure_rate(
+        &self,
+        request: Request<FailureRateRequest>,
+    ) -> Result<Response<FailureRateResponse>, Status> {
+        self.queries.inc();
+        let query = FailureRateQuery::parse(request.get_ref(), chrono::Utc::now())?;
+        Ok(Response::new(failure_rate::run(&self.db, &query).await?))
     }
 }

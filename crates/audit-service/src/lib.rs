@@ -4,11 +4,13 @@
 //! rejected requests alike, exactly once (I7): the row's key is the stream
 //! sequence and rows are committed together with the checkpoint (I5). The
 //! log is append-only, enforced by the database as well as by having no
-//! update or delete code path. Support staff query it over gRPC.
+//! update or delete code path. Support staff query it over gRPC, record by
+//! record or as failure rates per time bucket.
 
 mod app;
 mod config;
 mod error;
+mod failure_rate;
 mod grpc;
 mod projection;
 mod query;
@@ -17,5 +19,6 @@ mod record;
 pub use app::Application;
 pub use config::{Config, DEFAULT_DATABASE_URL, ENV};
 pub use error::ServiceError;
+pub use failure_rate::{DEFAULT_BUCKET_SECONDS, DEFAULT_THRESHOLD_PERCENT};
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use service_kit::config::ConfigError;

@@ -211,12 +211,12 @@ fn decode_page_token(token: &str) -> Result<Option<i64>, ServiceError> {
     Ok(Some(sequence))
 }
 
-fn non_empty(value: &str) -> Option<String> {
+pub(crate) fn non_empty(value: &str) -> Option<String> {
     let value = value.trim();
     (!value.is_empty()).then(|| value.to_owned())
 }
 
-fn timestamp(name: &str, value: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
+pub(crate) fn timestamp(name: &str, value: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
     let Some(value) = non_empty(value) else {
         return Ok(None);
     };

@@ -8,7 +8,7 @@ use scim_events::{
     Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, Rejection,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
-use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
+use scim_rpc::audit::{AuditQueryRequest, AuditRecord, FailureRateRequest};
 use serde_json::json;
 use service_kit::admin_auth::OperatorCredential;
 use tonic::Code;
@@ -636,5 +636,171 @@ async fn two_replicas_record_each_event_once() {
     env.wait_for_checkpoint(after).await;
     eventually(|| async { env.scalar("SELECT count(*) FROM audit_log").await == 41 }).await;
     second.stop().await;
+    env.cleanup().await;
+}
+
+/// A request refused with `status`, by configuration `config_id`, at `minute`.
+fn rejected(tenant: &str, config_id: &str, id: &str, minute: i64, status: u16) -> EventEnvelope {
+    let mut event = event(
+        tenant,
+        AggregateKind::Request,
+        id,
+        minute,
+        EventPayload::RequestRejected(Rejection {
+            status,
+            ..rejection(id)
+        }),
+    );
+    event.actor.config_id = Some(config_id.into());
+    event
+}
+
+/// Per hour: requests (accepted writes and rejections, not license decisions), failures,
+/// 429s, the percentage, and the flag above 40 %; by configuration or for the whole tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_rate_per_bucket_flags_an_entra_quarantine_streak() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    let mut events = Vec::new();
+    // 12:00–13:00: ten creates by cfg1, all accepted.
+    for index in 0..10 {
+        let id = format!("ok{index}");
+        events.push(user_created(TENANT, &id, &id, index));
+    }
+    // 13:00–14:00 by cfg1: three accepted, five refused (two of them 429), and two license
+    // decisions that are not requests.
+    for index in 0..3 {
+        let id = format!("late{index}");
+        events.push(user_created(TENANT, &id, &id, 60 + index));
+    }
+    for (index, status) in [409, 400, 429, 429, 404].into_iter().enumerate() {
+        let minute = 70 + i64::try_from(index).unwrap();
+        events.push(rejected(
+            TENANT,
+            "cfg1",
+            &format!("r{index}"),
+            minute,
+            status,
+        ));
+    }
+    events.push(event(
+        TENANT,
+        AggregateKind::License,
+        "late0",
+        75,
+        EventPayload::LicenseAssigned(license("late0", None)),
+    ));
+    events.push(event(
+        TENANT,
+        AggregateKind::License,
+        "late1",
+        76,
+        EventPayload::LicenseDenied(license("late1", Some("pool exhausted"))),
+    ));
+    // Another configuration of the tenant, and another tenant, in the same hour.
+    events.push(rejected(TENANT, "cfg2", "other-config", 80, 401));
+    events.push(rejected(OTHER_TENANT, "cfg1", "other-tenant", 80, 400));
+    let mut last = 0;
+    for event in &events {
+        last = env.append(event).await;
+    }
+    env.wait_for_checkpoint(last).await;
+    let mut admin = client(&app).await;
+
+    let request = FailureRateRequest {
+        tenant_id: TENANT.into(),
+        config_id: "cfg1".into(),
+        from: "2026-03-01T00:00:00Z".into(),
+        to: "2026-03-02T00:00:00Z".into(),
+        bucket_seconds: 3600,
+        threshold_percent: 0.0,
+    };
+    let response = admin
+        .failure_rate(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.threshold_percent, 40.0);
+    assert_eq!(response.bucket_seconds, 3600);
+    let figures: Vec<(&str, u64, u64, u64, bool)> = response
+        .buckets
+        .iter()
+        .map(|b| {
+            (
+                b.start.as_str(),
+                b.requests,
+                b.failures,
+                b.throttled,
+                b.over_threshold,
+            )
+        })
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            ("2026-03-01T12:00:00Z", 10, 0, 0, false),
+            ("2026-03-01T13:00:00Z", 8, 5, 2, true),
+        ]
+    );
+    assert!((response.buckets[1].failure_percent - 62.5).abs() < 1e-9);
+
+    // The whole tenant: cfg2's refusal joins the second hour, the other tenant's never does.
+    let tenant_wide = admin
+        .failure_rate(FailureRateRequest {
+            config_id: String::new(),
+            ..request.clone()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tenant_wide.buckets[1].requests, 9);
+    assert_eq!(tenant_wide.buckets[1].failures, 6);
+
+    // Finer buckets and a higher threshold: 13:00–13:30 has 3 accepted and 5 refused.
+    let half_hours = admin
+        .failure_rate(FailureRateRequest {
+            bucket_seconds: 1800,
+            threshold_percent: 70.0,
+            ..request.clone()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let starts: Vec<&str> = half_hours
+        .buckets
+        .iter()
+        .map(|b| b.start.as_str())
+        .collect();
+    assert_eq!(
+        starts,
+        ["2026-03-01T12:00:00Z", "2026-03-01T13:00:00Z"],
+        "buckets without requests are left out"
+    );
+    assert!(
+        !half_hours.buckets[1].over_threshold,
+        "62.5 % is under 70 %"
+    );
+
+    // A range that misses the events, and a bad request.
+    let empty = admin
+        .failure_rate(FailureRateRequest {
+            from: "2026-03-02T00:00:00Z".into(),
+            to: "2026-03-03T00:00:00Z".into(),
+            ..request.clone()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(empty.buckets.is_empty());
+    let invalid = admin
+        .failure_rate(FailureRateRequest {
+            bucket_seconds: 1,
+            ..request
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+
+    app.stop().await;
     env.cleanup().await;
 }

@@ -239,6 +239,55 @@ pub struct AssignmentArgs {
 pub enum AuditCommand {
     /// Query a tenant's provisioning log.
     Query(AuditQueryArgs),
+    /// Requests and failed requests per time bucket, flagging buckets over the threshold
+    /// (an IdP such as Entra ID quarantines a connection above 40 % failures).
+    FailureRate(FailureRateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FailureRateArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub tenant: String,
+    /// SCIM configuration id; every configuration of the tenant when omitted.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Inclusive lower bound, RFC 3339; 24 hours before `--to` when omitted.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Exclusive upper bound, RFC 3339; now when omitted.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Bucket width: a number with s, m, h or d (e.g. 15m, 1h, 1d).
+    #[arg(long, default_value = "1h", value_parser = parse_bucket)]
+    pub bucket: u32,
+    /// Failure percentage above which a bucket is flagged (default 40, Entra ID's).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+}
+
+/// `15m`, `1h`, `1d`, `90s` as seconds.
+fn parse_bucket(value: &str) -> Result<u32, String> {
+    let value = value.trim();
+    let split = value.len().saturating_sub(1);
+    let (number, unit) = value.split_at_checked(split).unwrap_or((value, ""));
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{value:?}: expected a number with s, m, h or d, e.g. 1h"
+            ));
+        }
+    };
+    number
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_seconds))
+        .filter(|seconds| *seconds > 0)
+        .ok_or_else(|| format!("{value:?}: expected a number with s, m, h or d, e.g. 1h"))
 }
 
 #[derive(Debug, Args)]
@@ -284,6 +333,32 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn failure_rate_buckets_take_units() {
+        assert_eq!(parse_bucket("1h"), Ok(3600));
+        assert_eq!(parse_bucket("15m"), Ok(900));
+        assert_eq!(parse_bucket("2d"), Ok(172_800));
+        assert_eq!(parse_bucket("90s"), Ok(90));
+        for bad in ["", "h", "1", "0h", "1w", "-1h", "99999999d"] {
+            assert!(parse_bucket(bad).is_err(), "{bad:?}");
+        }
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "audit",
+            "failure-rate",
+            "--tenant",
+            "t1",
+            "--config",
+            "c1",
+        ])
+        .unwrap();
+        let Command::Audit(AuditCommand::FailureRate(args)) = cli.command else {
+            panic!("not failure-rate");
+        };
+        assert_eq!(args.bucket, 3600);
+        assert_eq!(args.config.as_deref(), Some("c1"));
     }
 
     #[test]

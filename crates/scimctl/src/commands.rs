@@ -8,8 +8,8 @@ use scim_rpc::account::{
     CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest, ListScimConfigsRequest,
     ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
 };
-use scim_rpc::audit::AuditQueryRequest;
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
+use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest};
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{
     AssignLicenseRequest, ListPoolsRequest, RevokeLicenseRequest, UpsertPoolRequest,
@@ -21,8 +21,8 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
-    AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, LicenseCommand, PoolCommand,
-    ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
+    AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, FailureRateArgs, LicenseCommand,
+    PoolCommand, ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
 };
 use crate::render::{self, Rendered};
 
@@ -294,6 +294,7 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
             })
         }
         Command::Audit(AuditCommand::Query(args)) => audit_query(cli, &ctx, args).await,
+        Command::Audit(AuditCommand::FailureRate(args)) => failure_rate(cli, &ctx, args).await,
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
     }
 }
@@ -377,4 +378,21 @@ async fn audit_query(cli: &Cli, ctx: &Ctx, args: &AuditQueryArgs) -> Result<Rend
             },
         }),
     })
+}
+
+async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Rendered> {
+    let response = audit(cli)
+        .await?
+        .failure_rate(ctx.request(FailureRateRequest {
+            tenant_id: args.tenant.clone(),
+            config_id: non_empty(&args.config),
+            from: non_empty(&args.from),
+            to: non_empty(&args.to),
+            bucket_seconds: args.bucket,
+            threshold_percent: args.threshold.unwrap_or(0.0),
+        }))
+        .await
+        .context("query failure rate")?
+        .into_inner();
+    Ok(render::failure_rate(&response))
 }

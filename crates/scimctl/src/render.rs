@@ -1,7 +1,7 @@
 //! Turning gRPC messages into text tables and JSON objects.
 
 use scim_rpc::account::{IssuedToken, ScimConfig, Tenant, TokenInfo};
-use scim_rpc::audit::AuditRecord;
+use scim_rpc::audit::{AuditRecord, FailureRateResponse};
 use scim_rpc::license::{Assignment, Pool};
 use serde_json::{Value, json};
 
@@ -305,6 +305,65 @@ pub fn audit_table(records: &[AuditRecord]) -> String {
     )
 }
 
+pub fn failure_rate(response: &FailureRateResponse) -> Rendered {
+    let rows: Vec<Vec<String>> = response
+        .buckets
+        .iter()
+        .map(|b| {
+            vec![
+                b.start.clone(),
+                b.requests.to_string(),
+                b.failures.to_string(),
+                b.throttled.to_string(),
+                format!("{:.1}", b.failure_percent),
+                if b.over_threshold { "OVER" } else { "" }.to_owned(),
+            ]
+        })
+        .collect();
+    let text = if rows.is_empty() {
+        "no requests in this range\n".to_owned()
+    } else {
+        let mut text = table(
+            &[
+                "BUCKET START",
+                "REQUESTS",
+                "FAILED",
+                "429",
+                "FAILED %",
+                "FLAG",
+            ],
+            &rows,
+        );
+        text.push_str(&format!(
+            "\nbuckets of {}s; OVER = more than {}% of the requests failed\n",
+            response.bucket_seconds, response.threshold_percent
+        ));
+        text
+    };
+    let buckets: Vec<Value> = response
+        .buckets
+        .iter()
+        .map(|b| {
+            json!({
+                "start": b.start,
+                "requests": b.requests,
+                "failures": b.failures,
+                "throttled": b.throttled,
+                "failure_percent": b.failure_percent,
+                "over_threshold": b.over_threshold,
+            })
+        })
+        .collect();
+    Rendered {
+        text,
+        json: json!({
+            "bucket_seconds": response.bucket_seconds,
+            "threshold_percent": response.threshold_percent,
+            "buckets": buckets,
+        }),
+    }
+}
+
 pub fn quarantined(events: &[scim_rpc::quarantine::QuarantinedEvent]) -> Rendered {
     let rows: Vec<Vec<String>> = events
         .iter()
@@ -405,5 +464,41 @@ mod tests {
             ..AuditRecord::default()
         };
         assert_eq!(audit_record_json(&record)["event"]["type"], "user.created");
+    }
+
+    #[test]
+    fn failure_rate_marks_buckets_over_the_threshold() {
+        use scim_rpc::audit::FailureRateBucket;
+        let response = FailureRateResponse {
+            buckets: vec![
+                FailureRateBucket {
+                    start: "2026-03-01T12:00:00Z".into(),
+                    requests: 10,
+                    ..FailureRateBucket::default()
+                },
+                FailureRateBucket {
+                    start: "2026-03-01T13:00:00Z".into(),
+                    requests: 8,
+                    failures: 5,
+                    throttled: 2,
+                    failure_percent: 62.5,
+                    over_threshold: true,
+                },
+            ],
+            threshold_percent: 40.0,
+            bucket_seconds: 3600,
+        };
+        let rendered = failure_rate(&response);
+        let lines: Vec<&str> = rendered.text.lines().collect();
+        assert!(!lines[1].contains("OVER"), "{}", rendered.text);
+        assert!(
+            lines[2].contains(" 62.5 ") && lines[2].ends_with("OVER"),
+            "{}",
+            rendered.text
+        );
+        assert_eq!(rendered.json["buckets"][1]["over_threshold"], true);
+        assert_eq!(rendered.json["buckets"][1]["throttled"], 2);
+        let empty = failure_rate(&FailureRateResponse::default());
+        assert_eq!(empty.text, "no requests in this range\n");
     }
 }
