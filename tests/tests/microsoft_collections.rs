@@ -12,9 +12,10 @@
 //!   from `scimctl token issue`, as for every IdP.
 //! - `members` sent as the bare string `"string id 1"` (a 204-only request)
 //!   answers 400 `invalidValue`: no id of ours contains spaces.
-//! - A member's `display` sent by the client is not stored (`members.display`
-//!   is read-only in RFC 7643 §8.7.1), so "Body contians user" (`new User`)
-//!   is asserted on the membership itself.
+//! - A member's display name sent by the client is not stored (`members.display`
+//!   is read-only in the Group schema this service publishes, and group reads
+//!   return members without it), so "Body contians user" (`new User`) is
+//!   asserted on the membership itself.
 //!
 //! Base URLs differ (`{{endpoint}}/scim` there, `/scim/v2` here); the paths
 //! after the base are the collection's.
