@@ -189,10 +189,12 @@ async fn onelogin_cycle() {
     let pool = stack.pool(&tenant, 5, true).await.unwrap();
     let scim = stack.client(&tenant);
 
-    // The template of OneLogin's v2 Enterprise connector, as OneLogin fills it in.
+    // The template of OneLogin's v2 Enterprise connector, as OneLogin fills it in. Traffic
+    // captured from OneLogin (goauthentik/authentik#11249) carries SCIM 1.x-style schema URNs,
+    // which are ignored like any unknown `schemas` entry.
     let template = |user_name: &str, title: &str, manager: &str, manager_name: &str| {
         json!({
-            "schemas": [USER_SCHEMA, ENTERPRISE],
+            "schemas": ["urn:scim:schemas:core:2.0", "urn:scim:schemas:extension:enterprise:2.0"],
             "userName": user_name,
             "name": {"familyName": "Fuller", "givenName": "Andrew"},
             "title": title,
@@ -224,6 +226,13 @@ async fn onelogin_cycle() {
     assert_eq!(boss["addresses"], json!([{"locality": "Tacoma"}]));
 
     let user_name = "andrew.fuller@northwind.example";
+    // OneLogin's lookup as captured: `+` for spaces and a trailing `&`.
+    let captured = get(
+        &scim,
+        "/Users?filter=userName+eq+%22andrew.fuller%40northwind.example%22&",
+    )
+    .await;
+    assert_eq!(captured["totalResults"], 0);
     let body = template(user_name, "Sales Rep", &boss_id, "Steven Buchanan");
     let andrew = create(&scim, "Users", &body).await;
     let andrew_id = id(&andrew);
@@ -231,11 +240,11 @@ async fn onelogin_cycle() {
     conflict_then_match(&scim, &body, user_name, &andrew_id).await;
     seat_held(&stack, &tenant, &pool, &andrew_id, true).await;
 
-    // An update sends the template again, with the changed field.
+    // An update is a PUT of the template again (with a trailing `?`, as captured).
     let path = format!("/Users/{andrew_id}");
     let updated = put(
         &scim,
-        &path,
+        &format!("{path}?"),
         &template(user_name, "Sales Manager", &boss_id, "Steven Buchanan"),
     )
     .await;
