@@ -184,6 +184,12 @@ async fn apply_event(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), s
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            // No foreign key cascades: the projection removes the emails it wrote.
+            sqlx::query("DELETE FROM user_emails WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant)
                 .bind(id)
@@ -300,20 +306,36 @@ impl UserUpserts {
         for row in &rows {
             columns.push(row);
         }
-        // The version guard makes replays and redeliveries no-ops; RETURNING
-        // names the users actually written, whose emails are then replaced.
-        let written: Vec<(String, String)> = sqlx::query_as(
-            "INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, display_name, active,
-                                resource, version, created, last_modified)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                  $7::bool[], $8::jsonb[], $9::bigint[], $10::timestamptz[], $11::timestamptz[])
-             ON CONFLICT (tenant_id, id) DO UPDATE SET
-                user_name = EXCLUDED.user_name, user_name_lower = EXCLUDED.user_name_lower,
-                external_id = EXCLUDED.external_id, display_name = EXCLUDED.display_name,
-                active = EXCLUDED.active, resource = EXCLUDED.resource, version = EXCLUDED.version,
-                last_modified = EXCLUDED.last_modified
-             WHERE users.version < EXCLUDED.version
-             RETURNING tenant_id, id",
+        // The version guard makes replays and redeliveries no-ops; RETURNING names the users
+        // actually written, and whether their emails differ from what was stored before (every
+        // part of one statement sees the rows as they were before it): only those users' email
+        // rows are replaced. Most updates (a manager, a title, `active`) leave emails alone.
+        let written: Vec<(String, String, bool, bool)> = sqlx::query_as(
+            "WITH incoming AS (
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::bool[], $8::jsonb[], $9::bigint[], $10::timestamptz[], $11::timestamptz[])
+                     AS t(tenant_id, id, user_name, user_name_lower, external_id, display_name, active,
+                          resource, version, created, last_modified)
+             ),
+             previous AS (
+                 SELECT u.tenant_id, u.id, u.resource -> 'emails' AS emails
+                 FROM users u JOIN incoming i ON u.tenant_id = i.tenant_id AND u.id = i.id
+             ),
+             written AS (
+                 INSERT INTO users (tenant_id, id, user_name, user_name_lower, external_id, display_name, active,
+                                    resource, version, created, last_modified)
+                 SELECT * FROM incoming
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET
+                    user_name = EXCLUDED.user_name, user_name_lower = EXCLUDED.user_name_lower,
+                    external_id = EXCLUDED.external_id, display_name = EXCLUDED.display_name,
+                    active = EXCLUDED.active, resource = EXCLUDED.resource, version = EXCLUDED.version,
+                    last_modified = EXCLUDED.last_modified
+                 WHERE users.version < EXCLUDED.version
+                 RETURNING tenant_id, id, resource -> 'emails' AS emails
+             )
+             SELECT w.tenant_id, w.id, p.id IS NOT NULL AS existed,
+                    p.emails IS DISTINCT FROM w.emails AS emails_changed
+             FROM written w LEFT JOIN previous p ON p.tenant_id = w.tenant_id AND p.id = w.id",
         )
         .bind(&columns.tenants)
         .bind(&columns.ids)
@@ -328,19 +350,31 @@ impl UserUpserts {
         .bind(&columns.last_modified)
         .fetch_all(&mut *tx)
         .await?;
-        if written.is_empty() {
+        let (replaced, stale): (Vec<_>, Vec<_>) = written
+            .into_iter()
+            .filter(|(_, _, _, emails_changed)| *emails_changed)
+            .map(|(tenant, id, existed, _)| ((tenant, id), existed))
+            .unzip();
+        if replaced.is_empty() {
             return Ok(());
         }
-        let written: std::collections::HashSet<(String, String)> = written.into_iter().collect();
-        let (tenants, ids): (Vec<String>, Vec<String>) = written.iter().cloned().unzip();
-        sqlx::query(
-            "DELETE FROM user_emails e USING UNNEST($1::text[], $2::text[]) AS w(tenant_id, user_id)
-             WHERE e.tenant_id = w.tenant_id AND e.user_id = w.user_id",
-        )
-        .bind(&tenants)
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
+        let (tenants, ids): (Vec<String>, Vec<String>) = replaced
+            .iter()
+            .zip(&stale)
+            .filter(|(_, existed)| **existed)
+            .map(|(key, _)| key.clone())
+            .unzip();
+        if !ids.is_empty() {
+            sqlx::query(
+                "DELETE FROM user_emails e USING UNNEST($1::text[], $2::text[]) AS w(tenant_id, user_id)
+                 WHERE e.tenant_id = w.tenant_id AND e.user_id = w.user_id",
+            )
+            .bind(&tenants)
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let written: std::collections::HashSet<(String, String)> = replaced.into_iter().collect();
         let mut emails = EmailColumns::default();
         for row in rows
             .iter()
