@@ -1,3 +1,6 @@
+//! The audit service against real NATS and Postgres: what it records, what it refuses, and
+//! that it records each event exactly once.
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

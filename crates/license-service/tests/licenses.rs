@@ -1,3 +1,6 @@
+//! The license service against real NATS and Postgres: pools, seat decisions, waiting lists
+//! and the events it publishes.
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -1,3 +1,5 @@
+//! The group write path: what a PUT, PATCH or DELETE of a group decides, as events.
+
 use std::collections::HashSet;
 
 use chrono::Utc;

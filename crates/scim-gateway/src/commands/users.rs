@@ -1,3 +1,5 @@
+//! The user write path: what a PUT, PATCH or DELETE of a user decides, as events.
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use event_store::claims::ClaimOutcome;
 use event_store::{AppendError, StoredEvent};

@@ -1,3 +1,5 @@
+//! Resources as the client sees them: public URLs added, attribute selection applied.
+
 use scim_model::ResourceSchema;
 use scim_rpc::directory::ResourceKind;
 use serde_json::Value;
