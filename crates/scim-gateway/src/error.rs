@@ -81,6 +81,14 @@ impl ApiError {
         }
     }
 
+    /// 412: the resource is not at the version `If-Match` named, whether it already was not
+    /// when loaded or changed before the write could append.
+    pub fn version_mismatch() -> Self {
+        Self::PreconditionFailed(
+            "If-Match does not match the current version of the resource".into(),
+        )
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> Self {
         Self::Internal(error.to_string())
     }
@@ -198,9 +206,7 @@ impl From<StoreError> for ApiError {
 impl From<AppendError> for ApiError {
     fn from(error: AppendError) -> Self {
         match error {
-            AppendError::Conflict { .. } => Self::PreconditionFailed(
-                "the resource was modified concurrently; its version no longer matches".into(),
-            ),
+            AppendError::Conflict { .. } => Self::version_mismatch(),
             AppendError::Store(error) => error.into(),
         }
     }
