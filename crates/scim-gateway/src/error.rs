@@ -244,6 +244,14 @@ mod tests {
         assert!(body.get("scimType").is_none());
     }
 
+    #[test]
+    fn a_lost_append_race_under_if_match_says_what_a_stale_if_match_says() {
+        let lost = ApiError::from(AppendError::Conflict { expected: 3 });
+        let stale = ApiError::version_mismatch();
+        assert_eq!(lost.status(), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(lost.to_string(), stale.to_string());
+    }
+
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
         let response = ApiError::internal("password=hunter2").into_response();
