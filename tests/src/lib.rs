@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest};
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
+use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
 use scim_rpc::license::UpsertPoolRequest;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::quarantine::quarantine_admin_client::QuarantineAdminClient;
@@ -307,6 +308,33 @@ impl TestStack {
             Self::channel(self.audit_addr).await?,
             OperatorCredential::new(ADMIN_TOKEN)?,
         ))
+    }
+
+    /// The provisioning-log records `query` selects (up to its `page_size`).
+    pub async fn audit_records(
+        &self,
+        query: AuditQueryRequest,
+    ) -> anyhow::Result<Vec<AuditRecord>> {
+        Ok(self.audit().await?.query(query).await?.into_inner().records)
+    }
+
+    /// The records `query` selects, once `ready` holds for them: the audit projection is
+    /// asynchronous, so a test waits for what it expects instead of reading once.
+    pub async fn audit_records_when(
+        &self,
+        query: AuditQueryRequest,
+        timeout: Duration,
+        ready: impl Fn(&[AuditRecord]) -> bool,
+    ) -> anyhow::Result<Vec<AuditRecord>> {
+        let ready = &ready;
+        eventually(timeout, || {
+            let query = query.clone();
+            async move {
+                let records = self.audit_records(query).await?;
+                Ok(ready(&records).then_some(records))
+            }
+        })
+        .await
     }
 
     /// A tenant with one SCIM configuration and a token for it.
@@ -703,4 +731,26 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// An audit query over `tenant`'s records, up to 1000; set the fields to narrow it.
+pub fn audit_query(tenant: &Tenant) -> AuditQueryRequest {
+    AuditQueryRequest {
+        tenant_id: tenant.tenant_id.clone(),
+        page_size: 1000,
+        ..AuditQueryRequest::default()
+    }
+}
+
+/// The `value`s of a group's `members`.
+pub fn member_ids(group: &Value) -> std::collections::HashSet<String> {
+    group["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
