@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{ADMIN_TOKEN, TestEnv, eventually, http_get};
+use common::{ADMIN_TOKEN, AuditEnv as _, TestEnv, eventually, http_get};
 use scim_events::{
     Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, Rejection,
 };

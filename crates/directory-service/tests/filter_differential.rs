@@ -166,19 +166,7 @@ fn text_path() -> impl Strategy<Value = AttrPath> {
 }
 
 fn any_op() -> impl Strategy<Value = CompareOp> {
-    proptest::sample::select(
-        &[
-            CompareOp::Eq,
-            CompareOp::Ne,
-            CompareOp::Co,
-            CompareOp::Sw,
-            CompareOp::Ew,
-            CompareOp::Gt,
-            CompareOp::Ge,
-            CompareOp::Lt,
-            CompareOp::Le,
-        ][..],
-    )
+    proptest::sample::select(&CompareOp::ALL[..])
 }
 
 fn equality() -> impl Strategy<Value = CompareOp> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ADMIN_TOKEN, TestEnv, eventually, http_get};
+use common::{ADMIN_TOKEN, LicenseEnv as _, TestEnv, eventually, http_get};
 use scim_events::EventPayload;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{

@@ -24,7 +24,7 @@ pub struct TestBackend {
 impl TestBackend {
     /// A fresh namespace and a fresh, empty database named `<database_prefix>_<random>`; the
     /// service migrates it when it starts.
-    pub async fn new(database_prefix: &str) -> Self {
+    pub async fn create(database_prefix: &str) -> Self {
         crate::init_test_log();
         let id = Uuid::new_v4().simple().to_string();
         let namespace = Namespace::new(format!("t{}", &id[..12])).unwrap();

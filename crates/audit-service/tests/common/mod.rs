@@ -2,8 +2,6 @@
 //! (`test_support`); what is audit-specific lives here.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ops::Deref;
-
 use audit_service::Application;
 use scim_events::{AggregateKind, EventEnvelope};
 use test_support::TestBackend;
@@ -12,31 +10,31 @@ pub use test_support::{ADMIN_TOKEN, eventually, http_get};
 
 pub type RunningApp = test_support::RunningService<anyhow::Error>;
 
-pub struct TestEnv(TestBackend);
+/// Every test's environment; what only the audit service needs comes with [`AuditEnv`].
+pub type TestEnv = TestBackend;
 
-impl Deref for TestEnv {
-    type Target = TestBackend;
-
-    fn deref(&self) -> &TestBackend {
-        &self.0
-    }
+#[allow(async_fn_in_trait)]
+pub trait AuditEnv {
+    async fn new() -> Self;
+    async fn start(&self) -> RunningApp;
+    /// Appends `event`: directory events at their aggregate's current
+    /// version (as the gateway does), others unchecked. Returns the sequence.
+    async fn append(&self, event: &EventEnvelope) -> u64;
 }
 
-impl TestEnv {
-    pub async fn new() -> Self {
-        Self(TestBackend::new("audit_test").await)
+impl AuditEnv for TestEnv {
+    async fn new() -> Self {
+        TestBackend::create("audit_test").await
     }
 
-    pub async fn start(&self) -> RunningApp {
+    async fn start(&self) -> RunningApp {
         let app = Application::build(self.config()).await.unwrap();
         RunningApp::spawn(app.grpc_addr(), app.metrics_addr(), |stop| {
             app.run_until_stopped(stop)
         })
     }
 
-    /// Appends `event`: directory events at their aggregate's current
-    /// version (as the gateway does), others unchecked. Returns the sequence.
-    pub async fn append(&self, event: &EventEnvelope) -> u64 {
+    async fn append(&self, event: &EventEnvelope) -> u64 {
         match event.aggregate_kind {
             AggregateKind::User | AggregateKind::Group => {
                 let version = self
@@ -49,9 +47,5 @@ impl TestEnv {
             }
             _ => self.store.append_unchecked(event).await.unwrap(),
         }
-    }
-
-    pub async fn cleanup(self) {
-        self.0.cleanup().await;
     }
 }

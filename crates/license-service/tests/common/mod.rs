@@ -2,8 +2,6 @@
 //! (`test_support`); what is license-specific lives here.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::ops::Deref;
-
 use license_service::Application;
 use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload};
 use serde_json::{Value, json};
@@ -14,30 +12,42 @@ pub use test_support::{ADMIN_TOKEN, eventually, http_get};
 
 pub type RunningApp = test_support::RunningService<anyhow::Error>;
 
-pub struct TestEnv(TestBackend);
+/// Every test's environment; what only the license service needs comes with [`LicenseEnv`].
+pub type TestEnv = TestBackend;
 
-impl Deref for TestEnv {
-    type Target = TestBackend;
-
-    fn deref(&self) -> &TestBackend {
-        &self.0
-    }
+#[allow(async_fn_in_trait)]
+pub trait LicenseEnv {
+    async fn new() -> Self;
+    async fn start(&self) -> RunningApp;
+    /// Appends a user event at the user's current version; returns its sequence.
+    async fn user_event(
+        &self,
+        tenant: &str,
+        config: &str,
+        user_id: &str,
+        payload: EventPayload,
+    ) -> u64;
+    async fn create_user(&self, tenant: &str, config: &str, user_id: &str, active: bool) -> u64;
+    async fn set_active(&self, tenant: &str, config: &str, user_id: &str, active: bool) -> u64;
+    /// The last license event of a user, if any.
+    async fn last_license_event(&self, tenant: &str, user_id: &str) -> Option<EventPayload>;
+    /// How many license events the user's license subject holds.
+    async fn license_event_count(&self, tenant: &str, user_id: &str) -> usize;
 }
 
-impl TestEnv {
-    pub async fn new() -> Self {
-        Self(TestBackend::new("license_test").await)
+impl LicenseEnv for TestEnv {
+    async fn new() -> Self {
+        TestBackend::create("license_test").await
     }
 
-    pub async fn start(&self) -> RunningApp {
+    async fn start(&self) -> RunningApp {
         let app = Application::build(self.config()).await.unwrap();
         RunningApp::spawn(app.grpc_addr(), app.metrics_addr(), |stop| {
             app.run_until_stopped(stop)
         })
     }
 
-    /// Appends a user event at the user's current version; returns its sequence.
-    pub async fn user_event(
+    async fn user_event(
         &self,
         tenant: &str,
         config: &str,
@@ -65,13 +75,7 @@ impl TestEnv {
         self.store.append(&event, version).await.unwrap()
     }
 
-    pub async fn create_user(
-        &self,
-        tenant: &str,
-        config: &str,
-        user_id: &str,
-        active: bool,
-    ) -> u64 {
+    async fn create_user(&self, tenant: &str, config: &str, user_id: &str, active: bool) -> u64 {
         let resource =
             json!({"id": user_id, "userName": format!("{user_id}@example.com"), "active": active});
         self.user_event(
@@ -83,7 +87,7 @@ impl TestEnv {
         .await
     }
 
-    pub async fn set_active(&self, tenant: &str, config: &str, user_id: &str, active: bool) -> u64 {
+    async fn set_active(&self, tenant: &str, config: &str, user_id: &str, active: bool) -> u64 {
         let resource =
             json!({"id": user_id, "userName": format!("{user_id}@example.com"), "active": active});
         let payload = EventPayload::UserUpdated {
@@ -94,8 +98,7 @@ impl TestEnv {
         self.user_event(tenant, config, user_id, payload).await
     }
 
-    /// The last license event of a user, if any.
-    pub async fn last_license_event(&self, tenant: &str, user_id: &str) -> Option<EventPayload> {
+    async fn last_license_event(&self, tenant: &str, user_id: &str) -> Option<EventPayload> {
         self.store
             .load_last(tenant, AggregateKind::License, user_id)
             .await
@@ -103,8 +106,7 @@ impl TestEnv {
             .map(|event| event.envelope.payload)
     }
 
-    /// How many license events the user's license subject holds.
-    pub async fn license_event_count(&self, tenant: &str, user_id: &str) -> usize {
+    async fn license_event_count(&self, tenant: &str, user_id: &str) -> usize {
         use futures::TryStreamExt;
         let subject = self
             .namespace
@@ -121,10 +123,6 @@ impl TestEnv {
             count += messages;
         }
         count
-    }
-
-    pub async fn cleanup(self) {
-        self.0.cleanup().await;
     }
 }
 
