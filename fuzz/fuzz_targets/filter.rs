@@ -5,7 +5,7 @@
 
 /// The SQL compiler of the directory service, as it is built there.
 #[allow(dead_code)]
-#[path = "../../crates/directory-service/src/filter_sql.rs"]
+#[path = "../../crates/directory-service/src/filter_sql/mod.rs"]
 mod filter_sql;
 mod fixtures;
 

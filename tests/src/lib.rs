@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest};
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
+use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
 use scim_rpc::license::UpsertPoolRequest;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::quarantine::quarantine_admin_client::QuarantineAdminClient;
@@ -21,26 +22,16 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub use test_support::ADMIN_TOKEN;
 
 pub type Admin<C> = C;
 
-pub fn nats_url() -> String {
-    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-pub fn maintenance_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
+pub use test_support::maintenance_url as maintenance_database_url;
+pub use test_support::nats_url;
 
 /// `postgres://…/<name>` on the same server as the maintenance database.
 pub fn database_url(name: &str) -> String {
-    let base = maintenance_database_url();
-    match base.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => format!("{base}/{name}"),
-    }
+    test_support::database_url(&maintenance_database_url(), name)
 }
 
 pub fn common_config(namespace: &str) -> CommonConfig {
@@ -94,8 +85,16 @@ pub struct TestStack {
     pub license_addrs: Vec<SocketAddr>,
     pub audit_addr: SocketAddr,
     shutdown: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Errors services ended with while the test ran: each fails the test (at `stop`, or
+    /// when the stack is dropped).
+    failures: Failures,
 }
+
+type Failures = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// How long a service may take to drain once the stack stops.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy)]
 pub struct StackOptions {
@@ -127,7 +126,9 @@ impl TestStack {
     }
 
     pub async fn start_with(options: StackOptions) -> anyhow::Result<Self> {
+        test_support::init_test_log();
         leftovers::sweep_once(&maintenance_database_url(), &nats_url()).await;
+        let failures = Failures::default();
         let id = leftovers::stack_id();
         let namespace = format!("t{id}");
         let databases = Databases::for_stack(&id);
@@ -143,7 +144,8 @@ impl TestStack {
             config.grpc_addr = loopback();
             config.metrics_addr = loopback();
             config.database_max_connections = 10;
-            let (replica, addr) = Replica::start_directory(config, shutdown.clone()).await?;
+            let (replica, addr) =
+                Replica::start_directory(config, shutdown.clone(), failures.clone()).await?;
             directory_addrs.push(addr);
             directory_runtimes.push(Some(replica));
             if directory_runtimes.len() == 1 {
@@ -174,6 +176,7 @@ impl TestStack {
             tasks.push(spawn(
                 "license",
                 license.run_until_stopped(shutdown.clone()),
+                &failures,
             ));
         }
 
@@ -186,16 +189,18 @@ impl TestStack {
         .await
         .context("audit")?;
         let audit_addr = audit.grpc_addr();
-        tasks.push(spawn("audit", audit.run_until_stopped(shutdown.clone())));
+        tasks.push(spawn(
+            "audit",
+            audit.run_until_stopped(shutdown.clone()),
+            &failures,
+        ));
 
         let mut gateway_urls = Vec::new();
         for _ in 0..options.gateways.max(1) {
-            let listener = std::net::TcpListener::bind(loopback())?;
+            let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let addr = listener.local_addr()?;
-            drop(listener);
             let mut config = scim_gateway::Config::from_lookup(&|_: &str| None)?;
             config.common = common_config(&namespace);
-            config.http_addr = addr;
             config.public_base_url = format!("http://{addr}/scim/v2");
             config.directory_url = directory_addrs
                 .iter()
@@ -208,14 +213,14 @@ impl TestStack {
             if let Some(limits) = options.tenant_limits {
                 config.tenant_limits = limits;
             }
-            let gateway = scim_gateway::Application::build(config)
+            let gateway = scim_gateway::Application::build_on(config, listener)
                 .await
                 .context("gateway")?;
-            let addr = gateway.local_addr()?;
             gateway_urls.push(format!("http://{addr}/scim/v2"));
             tasks.push(spawn(
                 "gateway",
                 gateway.run_until_stopped(shutdown.clone()),
+                &failures,
             ));
         }
 
@@ -230,6 +235,7 @@ impl TestStack {
             audit_addr,
             shutdown,
             tasks,
+            failures,
         })
     }
 
@@ -304,6 +310,33 @@ impl TestStack {
         ))
     }
 
+    /// The provisioning-log records `query` selects (up to its `page_size`).
+    pub async fn audit_records(
+        &self,
+        query: AuditQueryRequest,
+    ) -> anyhow::Result<Vec<AuditRecord>> {
+        Ok(self.audit().await?.query(query).await?.into_inner().records)
+    }
+
+    /// The records `query` selects, once `ready` holds for them: the audit projection is
+    /// asynchronous, so a test waits for what it expects instead of reading once.
+    pub async fn audit_records_when(
+        &self,
+        query: AuditQueryRequest,
+        timeout: Duration,
+        ready: impl Fn(&[AuditRecord]) -> bool,
+    ) -> anyhow::Result<Vec<AuditRecord>> {
+        let ready = &ready;
+        eventually(timeout, || {
+            let query = query.clone();
+            async move {
+                let records = self.audit_records(query).await?;
+                Ok(ready(&records).then_some(records))
+            }
+        })
+        .await
+    }
+
     /// A tenant with one SCIM configuration and a token for it.
     pub async fn tenant(&self, name: &str) -> anyhow::Result<Tenant> {
         let mut admin = self.account_admin().await?;
@@ -366,32 +399,75 @@ impl TestStack {
         }
     }
 
+    /// Stops every service and fails the test unless each drains within [`DRAIN_DEADLINE`]
+    /// and ends without an error (a killed directory replica is not waited for).
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         for task in self.tasks.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+            let ended = tokio::time::timeout(DRAIN_DEADLINE, task).await;
+            assert!(
+                ended.is_ok(),
+                "a service did not drain within {DRAIN_DEADLINE:?}"
+            );
+            // An error the service returned is already recorded; a panic is not.
+            if let Ok(Err(error)) = ended {
+                record_failure(&self.failures, format!("a service task panicked: {error}"));
+            }
         }
         for mut replica in self.directory_runtimes.drain(..).flatten() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), &mut replica.stopped).await;
+            let ended = tokio::time::timeout(DRAIN_DEADLINE, &mut replica.stopped).await;
+            assert!(
+                ended.is_ok(),
+                "a directory replica did not drain within {DRAIN_DEADLINE:?}"
+            );
         }
+        self.assert_no_failures();
+    }
+
+    fn assert_no_failures(&self) {
+        let failures = self
+            .failures
+            .lock()
+            .map(|failures| failures.clone())
+            .unwrap_or_default();
+        assert!(failures.is_empty(), "services failed: {failures:#?}");
     }
 }
 
 impl Drop for TestStack {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        // A test that ends without `stop` still fails for a service that failed under it.
+        if !std::thread::panicking() {
+            self.assert_no_failures();
+        }
     }
 }
 
+/// Runs a service; an error it ends with is recorded, to fail the test.
 fn spawn(
     name: &'static str,
     future: impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
+    failures: &Failures,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let failures = failures.clone();
     tokio::spawn(async move {
-        if let Err(error) = future.await {
-            eprintln!("{name} stopped with an error: {error:#}");
+        let result = future.await;
+        if let Err(error) = &result {
+            record_failure(
+                &failures,
+                format!("{name} stopped with an error: {error:#}"),
+            );
         }
+        result
     })
+}
+
+fn record_failure(failures: &Failures, failure: String) {
+    eprintln!("{failure}");
+    if let Ok(mut failures) = failures.lock() {
+        failures.push(failure);
+    }
 }
 
 /// A service replica on a runtime of its own, so that killing it ends every task it spawned
@@ -414,6 +490,7 @@ impl Replica {
     async fn start_directory(
         config: directory_service::Config,
         shutdown: CancellationToken,
+        failures: Failures,
     ) -> anyhow::Result<(Self, SocketAddr)> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -432,7 +509,10 @@ impl Replica {
             let addr = directory.grpc_addr().map_err(anyhow::Error::from);
             let _ = addr_tx.send(addr);
             if let Err(error) = directory.run_until_stopped(shutdown).await {
-                eprintln!("directory stopped with an error: {error:#}");
+                record_failure(
+                    &failures,
+                    format!("directory stopped with an error: {error:#}"),
+                );
             }
             let _ = stopped_tx.send(());
         });
@@ -651,4 +731,26 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// An audit query over `tenant`'s records, up to 1000; set the fields to narrow it.
+pub fn audit_query(tenant: &Tenant) -> AuditQueryRequest {
+    AuditQueryRequest {
+        tenant_id: tenant.tenant_id.clone(),
+        page_size: 1000,
+        ..AuditQueryRequest::default()
+    }
+}
+
+/// The `value`s of a group's `members`.
+pub fn member_ids(group: &Value) -> std::collections::HashSet<String> {
+    group["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

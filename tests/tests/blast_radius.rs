@@ -12,7 +12,7 @@ use e2e::{
     Projection, ScimClient, StackOptions, TestStack, eventually, patch_body, query_value, user_body,
 };
 use reqwest::Method;
-use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
+use scim_rpc::audit::AuditQueryRequest;
 use scim_rpc::quarantine::{ListQuarantinedRequest, RetryQuarantinedRequest};
 use serde_json::{Value, json};
 
@@ -21,6 +21,9 @@ struct Expect {
     status: u16,
     scim_type: Option<&'static str>,
 }
+
+/// How long the provisioning log may take to show what a test waits for.
+const AUDIT_WAIT: Duration = Duration::from_secs(15);
 
 const fn status(status: u16) -> Expect {
     Expect {
@@ -523,27 +526,6 @@ fn hostile_cases(user_id: &str, group_id: &str) -> Vec<Case> {
     ]
 }
 
-/// The provisioning-log records `query` selects, once `ready` holds for them (the audit
-/// projection is asynchronous).
-async fn audit_records_when(
-    stack: &TestStack,
-    query: AuditQueryRequest,
-    ready: impl Fn(&[AuditRecord]) -> bool,
-) -> Vec<AuditRecord> {
-    let audit = stack.audit().await.unwrap();
-    let ready = &ready;
-    eventually(Duration::from_secs(15), || {
-        let mut audit = audit.clone();
-        let query = query.clone();
-        async move {
-            let records = audit.query(query).await?.into_inner().records;
-            Ok(ready(&records).then_some(records))
-        }
-    })
-    .await
-    .unwrap()
-}
-
 /// Tenant B can still create and read a user, within a second.
 async fn other_tenant_unharmed(b: &ScimClient, label: &str) {
     let started = Instant::now();
@@ -632,17 +614,19 @@ async fn hostile_requests_are_refused_and_nothing_unstorable_reaches_the_stream(
 
     // Every refusal is in A's provisioning log, so every rejection event was storable; no
     // projection set anything aside.
-    let records = audit_records_when(
-        &stack,
-        AuditQueryRequest {
-            tenant_id: a.tenant_id.clone(),
-            outcome: "failure".into(),
-            page_size: 1000,
-            ..Default::default()
-        },
-        |records| records.len() >= refused,
-    )
-    .await;
+    let records = stack
+        .audit_records_when(
+            AuditQueryRequest {
+                tenant_id: a.tenant_id.clone(),
+                outcome: "failure".into(),
+                page_size: 1000,
+                ..Default::default()
+            },
+            AUDIT_WAIT,
+            |records| records.len() >= refused,
+        )
+        .await
+        .unwrap();
     assert!(
         records.iter().all(|record| record.status >= 400),
         "{records:?}"
@@ -754,20 +738,22 @@ async fn a_poison_event_is_quarantined_while_other_tenants_carry_on() {
     .await
     .unwrap();
     // The tenant's admin sees it in the provisioning log.
-    audit_records_when(
-        &stack,
-        AuditQueryRequest {
-            tenant_id: a.tenant_id.clone(),
-            operation: "quarantine".into(),
-            ..Default::default()
-        },
-        |records| {
-            records.iter().any(|record| {
-                record.detail.contains(&format!("event {nul}")) && record.outcome == "failure"
-            })
-        },
-    )
-    .await;
+    stack
+        .audit_records_when(
+            AuditQueryRequest {
+                tenant_id: a.tenant_id.clone(),
+                operation: "quarantine".into(),
+                ..Default::default()
+            },
+            AUDIT_WAIT,
+            |records| {
+                records.iter().any(|record| {
+                    record.detail.contains(&format!("event {nul}")) && record.outcome == "failure"
+                })
+            },
+        )
+        .await
+        .unwrap();
     let retried = stack
         .quarantine_admin(Projection::Directory)
         .await
@@ -940,16 +926,18 @@ async fn a_tenant_over_its_limit_gets_429_while_another_stays_fast() {
         "tenant B p99 {p99:?} while A was throttled"
     );
     // One refusal per interval reaches A's provisioning log, not every retry.
-    let records = audit_records_when(
-        &stack,
-        AuditQueryRequest {
-            tenant_id: a.tenant_id.clone(),
-            outcome: "failure".into(),
-            ..Default::default()
-        },
-        |records| records.iter().any(|record| record.status == 429),
-    )
-    .await;
+    let records = stack
+        .audit_records_when(
+            AuditQueryRequest {
+                tenant_id: a.tenant_id.clone(),
+                outcome: "failure".into(),
+                ..Default::default()
+            },
+            AUDIT_WAIT,
+            |records| records.iter().any(|record| record.status == 429),
+        )
+        .await
+        .unwrap();
     let recorded = records.iter().filter(|record| record.status == 429).count();
     assert!(
         recorded <= 2,

@@ -13,17 +13,19 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use e2e::{ScimClient, ScimResponse, Tenant, TestStack, eventually, patch_body, query_value};
+use e2e::{
+    ScimClient, ScimResponse, Tenant, TestStack, audit_query, eventually, member_ids, patch_body,
+    query_value,
+};
+use scim_model::urn::{
+    ENTERPRISE_USER_SCHEMA as ENTERPRISE, ERROR_SCHEMA, GROUP_SCHEMA,
+    LIST_RESPONSE_SCHEMA as LIST_SCHEMA, USER_SCHEMA,
+};
 use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
 use scim_rpc::license::{GetPoolRequest, UserLicensesRequest};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 fn manager_path() -> String {
     format!("{ENTERPRISE}:manager")
@@ -46,18 +48,6 @@ fn ids_of(list: &ScimResponse) -> Vec<String> {
             resources
                 .iter()
                 .map(|r| r["id"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn member_ids(group: &Value) -> HashSet<String> {
-    group["members"]
-        .as_array()
-        .map(|members| {
-            members
-                .iter()
-                .map(|m| m["value"].as_str().unwrap().to_owned())
                 .collect()
         })
         .unwrap_or_default()
@@ -149,29 +139,6 @@ impl Licenses<'_> {
     }
 }
 
-async fn audit_records(
-    stack: &TestStack,
-    tenant: &Tenant,
-    target: &str,
-    operation: &str,
-) -> Vec<AuditRecord> {
-    stack
-        .audit()
-        .await
-        .unwrap()
-        .query(AuditQueryRequest {
-            tenant_id: tenant.tenant_id.clone(),
-            target: target.to_owned(),
-            operation: operation.to_owned(),
-            page_size: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records
-}
-
 /// Waits for `count` audit records of `operation` on `target`.
 async fn wait_audit(
     stack: &TestStack,
@@ -180,12 +147,15 @@ async fn wait_audit(
     operation: &str,
     count: usize,
 ) -> Vec<AuditRecord> {
-    eventually(WAIT, || async move {
-        let records = audit_records(stack, tenant, target, operation).await;
-        Ok((records.len() >= count).then_some(records))
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {count} {operation} audit record(s) for {target}"))
+    let query = AuditQueryRequest {
+        target: target.to_owned(),
+        operation: operation.to_owned(),
+        ..audit_query(tenant)
+    };
+    stack
+        .audit_records_when(query, WAIT, |records| records.len() >= count)
+        .await
+        .unwrap_or_else(|_| panic!("no {count} {operation} audit record(s) for {target}"))
 }
 
 /// Test Connection: a filter on a random GUID must answer 200 with an empty

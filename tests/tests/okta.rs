@@ -9,17 +9,19 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use e2e::{ScimClient, ScimResponse, Tenant, TestStack, eventually, patch_body, query_value};
+use e2e::{
+    ScimClient, ScimResponse, Tenant, TestStack, audit_query, eventually, member_ids, patch_body,
+    query_value,
+};
 use futures::StreamExt as _;
+use scim_model::urn::{
+    ERROR_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA as LIST_SCHEMA, USER_SCHEMA,
+};
 use scim_rpc::audit::{AuditQueryRequest, AuditRecord};
 use scim_rpc::license::{GetPoolRequest, UserLicensesRequest};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// Okta's match query: `userName eq` with `startIndex=1&count=100`.
 async fn match_user(scim: &ScimClient, user_name: &str) -> ScimResponse {
@@ -49,18 +51,6 @@ fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
         "password": "1mz050nq",
         "active": true
     })
-}
-
-fn member_ids(group: &Value) -> HashSet<String> {
-    group["members"]
-        .as_array()
-        .map(|members| {
-            members
-                .iter()
-                .map(|m| m["value"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn set(ids: &[&str]) -> HashSet<String> {
@@ -520,20 +510,11 @@ async fn okta_group_push() {
 }
 
 async fn group_records(stack: &TestStack, tenant: &Tenant, group: &str) -> Vec<AuditRecord> {
-    stack
-        .audit()
-        .await
-        .unwrap()
-        .query(AuditQueryRequest {
-            tenant_id: tenant.tenant_id.clone(),
-            target: group.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records
+    let query = AuditQueryRequest {
+        target: group.to_owned(),
+        ..audit_query(tenant)
+    };
+    stack.audit_records(query).await.unwrap()
 }
 
 /// A membership change naming ids that are not users of the tenant (never
@@ -649,19 +630,12 @@ async fn unknown_member_ids_are_skipped_and_recorded_in_the_audit_log() {
     );
     // Nothing about the skipped ids was logged as a rejected request.
     let rejected = stack
-        .audit()
-        .await
-        .unwrap()
-        .query(AuditQueryRequest {
-            tenant_id: tenant.tenant_id.clone(),
+        .audit_records(AuditQueryRequest {
             operation: "reject".into(),
-            page_size: 100,
-            ..Default::default()
+            ..audit_query(&tenant)
         })
         .await
-        .unwrap()
-        .into_inner()
-        .records;
+        .unwrap();
     assert!(rejected.is_empty(), "{rejected:?}");
     stack.stop().await;
 }

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use e2e::{StackOptions, TestStack, eventually, patch_body, user_body};
+use e2e::{StackOptions, TestStack, audit_query, eventually, patch_body, user_body};
 use scim_rpc::audit::AuditQueryRequest;
 use scim_rpc::license::{GetPoolRequest, UserLicensesRequest};
 use serde_json::json;
@@ -353,29 +353,16 @@ async fn licenses_are_never_over_assigned_and_freed_on_deactivation() {
     });
     let ids = futures::future::join_all(creates).await;
 
-    let audit = stack.audit().await.unwrap();
     let mut licenses = stack.license_admin(1).await.unwrap();
     // All 50 decisions made: 10 assigned, 40 denied.
-    eventually(WAIT, || {
-        let mut audit = audit.clone();
-        let tenant_id = tenant.tenant_id.clone();
-        async move {
-            let denied = audit
-                .query(AuditQueryRequest {
-                    tenant_id,
-                    operation: "license.deny".into(),
-                    page_size: 1000,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .records
-                .len();
-            Ok((denied == 40).then_some(()))
-        }
-    })
-    .await
-    .unwrap();
+    let denials = AuditQueryRequest {
+        operation: "license.deny".into(),
+        ..audit_query(&tenant)
+    };
+    stack
+        .audit_records_when(denials, WAIT, |denied| denied.len() == 40)
+        .await
+        .unwrap();
     let pool = licenses
         .get_pool(GetPoolRequest {
             pool_id: pool_id.clone(),
@@ -510,25 +497,10 @@ async fn every_write_and_rejection_appears_once_in_the_audit_log() {
         204
     );
 
-    let audit = stack.audit().await.unwrap();
-    let records = eventually(WAIT, || {
-        let mut audit = audit.clone();
-        let tenant_id = tenant.tenant_id.clone();
-        async move {
-            let records = audit
-                .query(AuditQueryRequest {
-                    tenant_id,
-                    page_size: 1000,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .records;
-            Ok((records.len() >= 6).then_some(records))
-        }
-    })
-    .await
-    .unwrap();
+    let records = stack
+        .audit_records_when(audit_query(&tenant), WAIT, |records| records.len() >= 6)
+        .await
+        .unwrap();
     let operations: Vec<(&str, &str, u32)> = records
         .iter()
         .filter(|r| !r.operation.starts_with("license"))
@@ -563,19 +535,12 @@ async fn every_write_and_rejection_appears_once_in_the_audit_log() {
         "a request recorded twice: {requests:?}"
     );
     let by_name = stack
-        .audit()
-        .await
-        .unwrap()
-        .query(AuditQueryRequest {
-            tenant_id: tenant.tenant_id.clone(),
+        .audit_records(AuditQueryRequest {
             target: "AUDIT@WINGTIP.COM".into(),
-            page_size: 100,
-            ..Default::default()
+            ..audit_query(&tenant)
         })
         .await
-        .unwrap()
-        .into_inner()
-        .records;
+        .unwrap();
     assert!(
         by_name.iter().any(|r| r.operation == "create"),
         "{by_name:?}"

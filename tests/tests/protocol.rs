@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use e2e::{StackOptions, TestStack, eventually, patch_body, query_value, user_body};
+use e2e::{StackOptions, TestStack, patch_body, query_value, user_body};
 use scim_rpc::audit::AuditQueryRequest;
 use serde_json::{Value, json};
 
@@ -87,26 +87,16 @@ async fn bulk_resolves_forward_references_and_reports_each_operation() {
     assert_eq!(bob.body["title"], "Guide");
 
     // The failed operation is in the provisioning log like a failed request.
-    let audit = stack.audit().await.unwrap();
-    eventually(WAIT, || {
-        let mut audit = audit.clone();
-        let tenant_id = tenant.tenant_id.clone();
-        async move {
-            let records = audit
-                .query(AuditQueryRequest {
-                    tenant_id,
-                    operation: "reject".into(),
-                    page_size: 100,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .records;
-            Ok(records.iter().any(|r| r.status == 409).then_some(()))
-        }
-    })
-    .await
-    .unwrap();
+    let rejections = AuditQueryRequest {
+        operation: "reject".into(),
+        ..e2e::audit_query(&tenant)
+    };
+    stack
+        .audit_records_when(rejections, WAIT, |records| {
+            records.iter().any(|r| r.status == 409)
+        })
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,3 +1,6 @@
+//! The audit service's lifecycle: build (connect, migrate, bind) apart from serving, so tests
+//! can start it on port 0 and the binary can map start-up failures to an exit code.
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,3 +1,5 @@
+//! The audit service's errors and their one mapping to a gRPC status.
+
 use thiserror::Error;
 
 /// Everything an audit query can fail with. Converted to a gRPC status in

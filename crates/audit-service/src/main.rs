@@ -1,3 +1,6 @@
+//! Entry point of the audit service: configuration from the environment, then the shared
+//! service loop.
+
 use std::process::ExitCode;
 
 use audit_service::{Application, Config, ENV};

@@ -1,9 +1,12 @@
+//! The audit service against real NATS and Postgres: what it records, what it refuses, and
+//! that it records each event exactly once.
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{ADMIN_TOKEN, TestEnv, eventually, http_get};
+use common::{ADMIN_TOKEN, AuditEnv as _, TestEnv, eventually, http_get};
 use scim_events::{
     Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, Rejection,
 };

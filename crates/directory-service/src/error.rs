@@ -1,3 +1,5 @@
+//! The read model's errors and their mapping to a gRPC status.
+
 use thiserror::Error;
 
 use crate::accounts::AccountError;

@@ -1,3 +1,6 @@
+//! Entry point of the directory service: configuration from the environment, then the shared
+//! service loop.
+
 use std::process::ExitCode;
 
 use directory_service::{Application, Config};

@@ -1,3 +1,6 @@
+//! What reading and appending events can fail with; an append that lost a race is its own
+//! error, so callers can retry it.
+
 use thiserror::Error;
 
 #[derive(Debug, Error)]

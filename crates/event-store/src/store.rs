@@ -1,3 +1,6 @@
+//! The event store: one JetStream stream, one subject per aggregate, the stream sequence as
+//! the aggregate's version and expected-sequence appends for optimistic concurrency.
+
 use std::time::Duration;
 
 use async_nats::HeaderMap;

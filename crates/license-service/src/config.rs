@@ -1,3 +1,5 @@
+//! The license service's configuration: the shared backend settings under its own defaults.
+
 use service_kit::config::{BackendConfig, BackendEnv};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/scim_license";

@@ -1,3 +1,5 @@
+//! The license service's errors and their one mapping to a gRPC status.
+
 use thiserror::Error;
 
 /// Everything a license operation can fail with. Converted to a gRPC status

@@ -1,3 +1,6 @@
+//! Entry point of the license service: configuration from the environment, then the shared
+//! service loop.
+
 use std::process::ExitCode;
 
 use license_service::{Application, Config, ENV};

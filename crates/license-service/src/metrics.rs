@@ -1,3 +1,5 @@
+//! The license service's Prometheus metrics.
+
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 

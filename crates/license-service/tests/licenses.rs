@@ -1,8 +1,11 @@
+//! The license service against real NATS and Postgres: pools, seat decisions, waiting lists
+//! and the events it publishes.
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use common::{ADMIN_TOKEN, TestEnv, eventually, http_get};
+use common::{ADMIN_TOKEN, LicenseEnv as _, TestEnv, eventually, http_get};
 use scim_events::EventPayload;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{

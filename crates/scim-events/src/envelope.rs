@@ -1,3 +1,6 @@
+//! The event envelope every service reads: who, what, when and the payload, versioned so
+//! consumers can upcast older shapes.
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

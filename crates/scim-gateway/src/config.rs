@@ -1,3 +1,5 @@
+//! The gateway's configuration, read from the environment through a lookup so it can be tested.
+
 use std::net::SocketAddr;
 
 use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};

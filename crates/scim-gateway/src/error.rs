@@ -81,6 +81,14 @@ impl ApiError {
         }
     }
 
+    /// 412: the resource is not at the version `If-Match` named, whether it already was not
+    /// when loaded or changed before the write could append.
+    pub fn version_mismatch() -> Self {
+        Self::PreconditionFailed(
+            "If-Match does not match the current version of the resource".into(),
+        )
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> Self {
         Self::Internal(error.to_string())
     }
@@ -198,9 +206,7 @@ impl From<StoreError> for ApiError {
 impl From<AppendError> for ApiError {
     fn from(error: AppendError) -> Self {
         match error {
-            AppendError::Conflict { .. } => Self::PreconditionFailed(
-                "the resource was modified concurrently; its version no longer matches".into(),
-            ),
+            AppendError::Conflict { .. } => Self::version_mismatch(),
             AppendError::Store(error) => error.into(),
         }
     }
@@ -236,6 +242,14 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["status"], "401");
         assert!(body.get("scimType").is_none());
+    }
+
+    #[test]
+    fn a_lost_append_race_under_if_match_says_what_a_stale_if_match_says() {
+        let lost = ApiError::from(AppendError::Conflict { expected: 3 });
+        let stale = ApiError::version_mismatch();
+        assert_eq!(lost.status(), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(lost.to_string(), stale.to_string());
     }
 
     #[tokio::test]

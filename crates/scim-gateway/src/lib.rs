@@ -40,6 +40,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding GATEWAY_HTTP_ADDR {}", config.http_addr))?;
+        Self::build_on(config, listener).await
+    }
+
+    /// Like [`Application::build`], serving on a listener the caller bound (`http_addr` is
+    /// then unused): a test binds port 0 and derives `public_base_url` from the address it
+    /// got, with no moment in which the port is free for another process to take.
+    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let namespace =
             Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
         let nats = service_kit::nats::connect(&config.common.nats_url, "scim-gateway")
@@ -60,9 +70,6 @@ impl Application {
             .subscribe(revocations_subject)
             .await
             .context("subscribing to token revocations")?;
-        let listener = TcpListener::bind(config.http_addr)
-            .await
-            .with_context(|| format!("binding GATEWAY_HTTP_ADDR {}", config.http_addr))?;
         let state = state::AppState::new(config, store, directory, Readiness::default());
         Ok(Self {
             listener,

@@ -1,3 +1,5 @@
+//! Entry point of the gateway: configuration from the environment, then the shared service loop.
+
 use std::process::ExitCode;
 
 use scim_gateway::{Application, Config};

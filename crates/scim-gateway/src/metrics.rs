@@ -1,3 +1,5 @@
+//! The gateway's Prometheus metrics.
+
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;

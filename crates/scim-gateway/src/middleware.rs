@@ -14,6 +14,7 @@ use tracing::Instrument;
 use crate::directory::TenantContext;
 use crate::error::{ApiError, RejectionInfo};
 use crate::metrics::{GatewayMetrics, HttpLabels};
+use crate::routes::resource_type::ResourceType;
 use crate::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -226,11 +227,7 @@ fn target_of(path: &str) -> (Option<String>, Option<String>) {
     let mut segments = path.trim_end_matches('/').rsplit('/');
     let last = segments.next().unwrap_or_default();
     let before = segments.next().unwrap_or_default();
-    let kind = |segment: &str| match segment {
-        "Users" => Some("User".to_owned()),
-        "Groups" => Some("Group".to_owned()),
-        _ => None,
-    };
+    let kind = |segment: &str| ResourceType::by_endpoint(segment).map(|t| t.name.to_owned());
     match (kind(before), kind(last)) {
         (Some(kind), _) if !last.starts_with('.') => (Some(kind), Some(last.to_owned())),
         (_, Some(kind)) => (Some(kind), None),

@@ -1,3 +1,6 @@
+//! The state every handler shares: the event store and directory clients, the configuration,
+//! the authentication cache, the per-aggregate turns, metrics and tenant limits.
+
 use std::sync::Arc;
 
 use event_store::EventStore;

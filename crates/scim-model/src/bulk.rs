@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use crate::error::ScimError;
-use crate::schema::BULK_REQUEST_SCHEMA;
+use crate::urn::BULK_REQUEST_SCHEMA;
 
 const BULK_ID_PREFIX: &str = "bulkId:";
 

@@ -80,7 +80,7 @@ impl ScimError {
     /// The SCIM Error response body (RFC 7644 §3.12); `status` is a string there.
     pub fn to_json(&self) -> serde_json::Value {
         let mut body = serde_json::json!({
-            "schemas": [crate::schema::ERROR_SCHEMA],
+            "schemas": [crate::urn::ERROR_SCHEMA],
             "status": self.status().to_string(),
             "detail": self.detail(),
         });

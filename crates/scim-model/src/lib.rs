@@ -10,6 +10,7 @@ pub mod patch;
 pub mod path;
 pub mod resource;
 pub mod schema;
+pub mod urn;
 mod value;
 
 pub use bulk::{

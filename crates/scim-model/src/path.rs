@@ -58,7 +58,7 @@ pub fn parse_attr_path(input: &str) -> Result<AttrPath, ScimError> {
     if s.is_empty() {
         return Err(ScimError::InvalidPath("empty attribute path".into()));
     }
-    if crate::schema::known_schema_urn(s).is_some() {
+    if crate::urn::known_schema_urn(s).is_some() {
         return Err(ScimError::InvalidPath(format!(
             "'{s}' names a schema, not an attribute"
         )));

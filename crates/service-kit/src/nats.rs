@@ -1,3 +1,5 @@
+//! Connecting to NATS the same way in every service.
+
 /// Connects to NATS, retrying the first connection so services can start
 /// before NATS is ready (common under Kubernetes and docker-compose).
 pub async fn connect(

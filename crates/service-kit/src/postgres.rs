@@ -1,3 +1,5 @@
+//! Connecting to Postgres the same way in every service.
+
 use std::str::FromStr;
 use std::time::Duration;
 

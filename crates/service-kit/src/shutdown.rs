@@ -1,3 +1,5 @@
+//! Shutdown on SIGTERM or Ctrl-C, as a cancellation token.
+
 use tokio_util::sync::CancellationToken;
 
 /// A token cancelled on SIGTERM or Ctrl-C. Everything long-running in a

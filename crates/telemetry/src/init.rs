@@ -1,3 +1,5 @@
+//! Installing logging and tracing for a service, from its configuration.
+
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;

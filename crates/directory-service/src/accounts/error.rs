@@ -1,3 +1,6 @@
+//! The account center's errors and their mapping to a gRPC status, keeping database details
+//! in the log.
+
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,3 +1,6 @@
+//! The account center over gRPC for operators: tenants, SCIM configurations and bearer
+//! tokens, with revocations announced to the gateways.
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use scim_rpc::account::account_admin_server::{AccountAdmin, AccountAdminServer};
 use scim_rpc::account::{

@@ -1,3 +1,5 @@
+//! Accounts in Postgres: tenants, configurations and hashed bearer tokens.
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use subtle::ConstantTimeEq as _;

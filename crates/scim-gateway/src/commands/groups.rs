@@ -1,12 +1,15 @@
+//! The group write path: what a PUT, PATCH or DELETE of a group decides, as events.
+
 use std::collections::HashSet;
 
 use chrono::Utc;
-use event_store::{AppendError, StoredEvent};
-use scim_events::{AggregateKind, EventEnvelope, EventPayload, GroupState};
+use event_store::StoredEvent;
+use scim_events::{AggregateKind, EventPayload, GroupState};
 use scim_model::{GroupPatchOutcome, ScimError};
 use serde_json::Value;
 
-use super::{MAX_ATTEMPTS, actor, with_id, without_id};
+use super::write::{Change, Decision, Outcome, Writer};
+use super::{with_id, without_id};
 use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -47,17 +50,13 @@ fn unique<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
 }
 
 pub struct GroupCommands<'a> {
-    state: &'a AppState,
-    tenant: &'a TenantContext,
-    request_id: &'a str,
+    writer: Writer<'a>,
 }
 
 impl<'a> GroupCommands<'a> {
     pub fn new(state: &'a AppState, tenant: &'a TenantContext, request_id: &'a str) -> Self {
         Self {
-            state,
-            tenant,
-            request_id,
+            writer: Writer::new(state, tenant, request_id, AggregateKind::Group),
         }
     }
 
@@ -66,27 +65,24 @@ impl<'a> GroupCommands<'a> {
         let (resource, member_ids) = scim_model::prepare_new_group(body)?;
         let (members, skipped) = self.split_known_members(unique(member_ids.iter())).await?;
         let id = uuid::Uuid::now_v7().to_string();
-        let event = self.event(
-            &id,
-            EventPayload::GroupCreated {
-                group: GroupState {
-                    resource,
-                    created: Utc::now(),
-                },
-                member_ids: members,
-                members_skipped: skipped,
+        let payload = EventPayload::GroupCreated {
+            group: GroupState {
+                resource,
+                created: Utc::now(),
             },
-        );
-        let version = self.state.store().append(&event, 0).await?;
-        self.await_visible(version).await?;
-        Ok((id, version))
+            member_ids: members,
+            members_skipped: skipped,
+        };
+        let created = self.writer.create(&id, Change::new(payload, ())).await?;
+        Ok((id, created.version))
     }
 
     pub async fn load(&self, id: &str) -> Result<(GroupState, u64), ApiError> {
         let last = self
+            .writer
             .state
             .store()
-            .load_last(&self.tenant.tenant_id, AggregateKind::Group, id)
+            .load_last(&self.writer.tenant.tenant_id, AggregateKind::Group, id)
             .await?;
         group_state(last).ok_or_else(|| ApiError::NotFound(format!("Group {id} not found")))
     }
@@ -126,6 +122,8 @@ impl<'a> GroupCommands<'a> {
         .await
     }
 
+    /// PUT and PATCH: `change` computes the new resource and the membership delta from the
+    /// current resource; members that are not users of the tenant are skipped.
     async fn update(
         &self,
         id: &str,
@@ -133,82 +131,48 @@ impl<'a> GroupCommands<'a> {
         method: &str,
         change: impl Fn(&Value) -> Result<(Value, MembershipDelta), ScimError>,
     ) -> Result<u64, ApiError> {
-        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
-        for _ in 0..MAX_ATTEMPTS {
-            let (current, version) = self.load(id).await?;
-            if if_match.is_some_and(|expected| expected != version) {
-                return Err(version_mismatch());
-            }
+        let change = &change;
+        let decide = move |current: GroupState, _version: u64| async move {
             let (resource, mut delta) = change(&current.resource)?;
             if resource == current.resource && delta.is_empty() {
-                // The next writer may go while this one waits for the read model.
-                drop(turn.take());
-                self.await_visible(version).await?;
-                return Ok(version);
+                return Ok(Decision::Unchanged(()));
             }
             let (known, skipped) = self
                 .split_known_members(std::mem::take(&mut delta.added))
                 .await?;
-            delta.added = known;
-            let event = self.event(
-                id,
-                EventPayload::GroupUpdated {
-                    group: GroupState {
-                        resource,
-                        created: current.created,
-                    },
-                    members_cleared: delta.cleared,
-                    members_added: delta.added,
-                    members_removed: delta.removed,
-                    members_skipped: skipped,
-                    method: method.to_owned(),
+            let payload = EventPayload::GroupUpdated {
+                group: GroupState {
+                    resource,
+                    created: current.created,
                 },
-            );
-            match self.state.store().append(&event, version).await {
-                Ok(version) => {
-                    // The next writer may go while this one waits for the read model.
-                    drop(turn.take());
-                    self.await_visible(version).await?;
-                    return Ok(version);
-                }
-                Err(AppendError::Conflict { .. }) if if_match.is_none() => {
-                    self.state.metrics().publish_conflicts.inc();
-                }
-                Err(AppendError::Conflict { .. }) => return Err(version_mismatch()),
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(ApiError::Unavailable(
-            "too many concurrent changes to this group; retry".into(),
-        ))
+                members_cleared: delta.cleared,
+                members_added: known,
+                members_removed: delta.removed,
+                members_skipped: skipped,
+                method: method.to_owned(),
+            };
+            Ok(Decision::Append(Box::new(Change::new(payload, ()))))
+        };
+        let load = || self.load(id);
+        Ok(
+            match self.writer.update(id, if_match, load, decide).await? {
+                Outcome::Unchanged { version, .. } => version,
+                Outcome::Appended(appended) => appended.version,
+            },
+        )
     }
 
     pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
-        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
-        for _ in 0..MAX_ATTEMPTS {
-            let (current, version) = self.load(id).await?;
-            if if_match.is_some_and(|expected| expected != version) {
-                return Err(version_mismatch());
-            }
+        let decide = |current: GroupState, _version: u64| async move {
             let display_name = scim_model::display_name(&current.resource)
                 .unwrap_or_default()
                 .to_owned();
-            let event = self.event(id, EventPayload::GroupDeleted { display_name });
-            match self.state.store().append(&event, version).await {
-                Ok(version) => {
-                    // The next writer may go while this one waits for the read model.
-                    drop(turn.take());
-                    return self.await_visible(version).await;
-                }
-                Err(AppendError::Conflict { .. }) if if_match.is_none() => {
-                    self.state.metrics().publish_conflicts.inc();
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(ApiError::Unavailable(
-            "too many concurrent changes to this group; retry".into(),
-        ))
+            let payload = EventPayload::GroupDeleted { display_name };
+            Ok::<_, ApiError>(Decision::Append(Box::new(Change::new(payload, ()))))
+        };
+        let load = || self.load(id);
+        self.writer.update(id, if_match, load, decide).await?;
+        Ok(())
     }
 
     /// Splits requested member ids into users of this tenant and unknown ids.
@@ -222,42 +186,15 @@ impl<'a> GroupCommands<'a> {
             return Ok((ids, Vec::new()));
         }
         let existing: HashSet<String> = self
+            .writer
             .state
             .directory()
-            .existing_user_ids(self.tenant, ids.clone())
+            .existing_user_ids(self.writer.tenant, ids.clone())
             .await?
             .into_iter()
             .collect();
         Ok(ids.into_iter().partition(|id| existing.contains(id)))
     }
-
-    fn lock_key(&self, id: &str) -> String {
-        format!("{}/group/{id}", self.tenant.tenant_id)
-    }
-
-    fn event(&self, id: &str, payload: EventPayload) -> EventEnvelope {
-        EventEnvelope::new(
-            self.tenant.tenant_id.clone(),
-            AggregateKind::Group,
-            id,
-            actor(self.tenant),
-            self.request_id,
-            payload,
-        )
-    }
-
-    async fn await_visible(&self, version: u64) -> Result<(), ApiError> {
-        self.state
-            .directory()
-            .await_applied(version, self.state.config().await_applied_ms)
-            .await
-    }
-}
-
-fn version_mismatch() -> ApiError {
-    ApiError::PreconditionFailed(
-        "If-Match does not match the current version of the resource".into(),
-    )
 }
 
 fn group_state(last: Option<StoredEvent>) -> Option<(GroupState, u64)> {

@@ -1,10 +1,13 @@
 //! The write path: load the aggregate's state from its last event, decide
 //! (pure, in scim-model), append with an optimistic version check, then wait
 //! until the directory shows the change before answering (read-your-writes).
+//! The protocol is written once, in `write`; users and groups supply their
+//! load and decision.
 
 mod aggregate_locks;
 mod groups;
 mod users;
+mod write;
 
 pub use aggregate_locks::AggregateLocks;
 pub use groups::GroupCommands;

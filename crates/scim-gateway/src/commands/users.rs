@@ -1,11 +1,13 @@
+//! The user write path: what a PUT, PATCH or DELETE of a user decides, as events.
+
 use chrono::{DateTime, SecondsFormat, Utc};
-use event_store::claims::ClaimOutcome;
-use event_store::{AppendError, StoredEvent};
-use scim_events::{AggregateKind, EventEnvelope, EventPayload};
+use event_store::StoredEvent;
+use scim_events::{AggregateKind, EventPayload};
 use scim_model::ScimError;
 use serde_json::{Value, json};
 
-use super::{MAX_ATTEMPTS, actor, with_id, without_id};
+use super::write::{Appended, Change, Decision, Outcome, Writer};
+use super::{with_id, without_id};
 use crate::directory::TenantContext;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,59 +42,50 @@ impl UserState {
 }
 
 pub struct UserCommands<'a> {
-    state: &'a AppState,
-    tenant: &'a TenantContext,
-    request_id: &'a str,
+    writer: Writer<'a>,
 }
 
 impl<'a> UserCommands<'a> {
     pub fn new(state: &'a AppState, tenant: &'a TenantContext, request_id: &'a str) -> Self {
         Self {
-            state,
-            tenant,
-            request_id,
+            writer: Writer::new(state, tenant, request_id, AggregateKind::User),
         }
     }
 
     pub async fn create(&self, body: &Value) -> Result<(String, UserState), ApiError> {
         let resource = scim_model::prepare_new_user(body)?;
-        let user_name = scim_model::user_name(&resource)
-            .ok_or_else(|| ScimError::InvalidValue("userName is required".into()))?;
-        let normalized = scim_model::normalize_user_name(user_name);
         let id = uuid::Uuid::now_v7().to_string();
-        self.claim(&normalized, &id).await?;
-        let event = self.event(
-            &id,
+        let mut change = Change::new(
             EventPayload::UserCreated {
                 resource: resource.clone(),
             },
+            resource,
         );
-        let version = match self.state.store().append(&event, 0).await {
-            Ok(version) => version,
-            Err(error) => {
-                self.release(&normalized, &id).await;
-                return Err(error.into());
-            }
+        change.claim = Some(normalized_user_name(&change.value)?);
+        let created = self.writer.create(&id, change).await?;
+        let user = UserState {
+            resource: created.value,
+            created: created.at,
+            last_modified: created.at,
+            version: created.version,
         };
-        self.await_visible(version).await?;
-        Ok((
-            id,
-            UserState {
-                resource,
-                created: event.occurred_at,
-                last_modified: event.occurred_at,
-                version,
-            },
-        ))
+        Ok((id, user))
     }
 
     pub async fn load(&self, id: &str) -> Result<UserState, ApiError> {
         let last = self
+            .writer
             .state
             .store()
-            .load_last(&self.tenant.tenant_id, AggregateKind::User, id)
+            .load_last(&self.writer.tenant.tenant_id, AggregateKind::User, id)
             .await?;
         user_state(last).ok_or_else(|| ApiError::NotFound(format!("User {id} not found")))
+    }
+
+    async fn load_versioned(&self, id: &str) -> Result<(UserState, u64), ApiError> {
+        let user = self.load(id).await?;
+        let version = user.version;
+        Ok((user, version))
     }
 
     /// PUT: a full replacement under the readOnly/immutable rules.
@@ -121,7 +114,8 @@ impl<'a> UserCommands<'a> {
         .await
     }
 
-    /// PUT and PATCH: `change` computes the new resource from the current one.
+    /// PUT and PATCH: `change` computes the new resource from the current one; a new
+    /// userName is claimed, the old one released.
     async fn update(
         &self,
         id: &str,
@@ -129,162 +123,69 @@ impl<'a> UserCommands<'a> {
         method: &str,
         change: impl Fn(&Value) -> Result<Value, ScimError>,
     ) -> Result<UserState, ApiError> {
-        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
-        for _ in 0..MAX_ATTEMPTS {
-            let current = self.load(id).await?;
-            if if_match.is_some_and(|expected| expected != current.version) {
-                return Err(version_mismatch());
-            }
+        let load = || self.load_versioned(id);
+        let change = &change;
+        let decide = move |current: UserState, _version: u64| async move {
             let updated = without_id(change(&with_id(&current.resource, id))?);
             if updated == current.resource {
-                // The next writer may go while this one waits for the read model.
-                drop(turn.take());
-                self.await_visible(current.version).await?;
-                return Ok(current);
+                return Ok(Decision::Unchanged(current));
             }
             let old_name =
                 scim_model::user_name(&current.resource).map(scim_model::normalize_user_name);
-            let new_name = scim_model::user_name(&updated)
-                .map(scim_model::normalize_user_name)
-                .ok_or_else(|| ScimError::InvalidValue("userName is required".into()))?;
+            let new_name = normalized_user_name(&updated)?;
             let renamed = old_name.as_deref() != Some(new_name.as_str());
-            if renamed {
-                self.claim(&new_name, id).await?;
-            }
-            let event = self.event(
-                id,
-                EventPayload::UserUpdated {
-                    resource: updated.clone(),
-                    created: current.created,
-                    method: method.to_owned(),
+            let payload = EventPayload::UserUpdated {
+                resource: updated.clone(),
+                created: current.created,
+                method: method.to_owned(),
+            };
+            Ok(Decision::Append(Box::new(Change {
+                payload,
+                claim: renamed.then_some(new_name),
+                release: old_name.filter(|_| renamed),
+                value: UserState {
+                    resource: updated,
+                    ..current
                 },
-            );
-            match self.state.store().append(&event, current.version).await {
-                Ok(version) => {
-                    if let (true, Some(old_name)) = (renamed, old_name) {
-                        self.release(&old_name, id).await;
-                    }
-                    // The next writer may go while this one waits for the read model.
-                    drop(turn.take());
-                    self.await_visible(version).await?;
-                    return Ok(UserState {
-                        resource: updated,
-                        created: current.created,
-                        last_modified: event.occurred_at,
-                        version,
-                    });
-                }
-                Err(AppendError::Conflict { .. }) => {
-                    self.state.metrics().publish_conflicts.inc();
-                    if renamed {
-                        self.release(&new_name, id).await;
-                    }
-                    if if_match.is_some() {
-                        return Err(version_mismatch());
-                    }
-                }
-                Err(error) => {
-                    if renamed {
-                        self.release(&new_name, id).await;
-                    }
-                    return Err(error.into());
-                }
-            }
-        }
-        Err(ApiError::Unavailable(
-            "too many concurrent changes to this user; retry".into(),
-        ))
-    }
-
-    pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
-        let mut turn = Some(self.state.aggregate_locks().turn(self.lock_key(id)).await);
-        for _ in 0..MAX_ATTEMPTS {
-            let current = self.load(id).await?;
-            if if_match.is_some_and(|expected| expected != current.version) {
-                return Err(version_mismatch());
-            }
-            let user_name = scim_model::user_name(&current.resource)
-                .unwrap_or_default()
-                .to_owned();
-            let event = self.event(
-                id,
-                EventPayload::UserDeleted {
-                    user_name: user_name.clone(),
+            })))
+        };
+        Ok(
+            match self.writer.update(id, if_match, load, decide).await? {
+                Outcome::Unchanged { value, .. } => value,
+                Outcome::Appended(Appended { value, version, at }) => UserState {
+                    last_modified: at,
+                    version,
+                    ..value
                 },
-            );
-            match self.state.store().append(&event, current.version).await {
-                Ok(version) => {
-                    self.release(&scim_model::normalize_user_name(&user_name), id)
-                        .await;
-                    // The next writer may go while this one waits for the read model.
-                    drop(turn.take());
-                    return self.await_visible(version).await;
-                }
-                Err(AppendError::Conflict { .. }) if if_match.is_none() => {
-                    self.state.metrics().publish_conflicts.inc();
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(ApiError::Unavailable(
-            "too many concurrent changes to this user; retry".into(),
-        ))
-    }
-
-    fn lock_key(&self, id: &str) -> String {
-        format!("{}/user/{id}", self.tenant.tenant_id)
-    }
-
-    fn event(&self, id: &str, payload: EventPayload) -> EventEnvelope {
-        EventEnvelope::new(
-            self.tenant.tenant_id.clone(),
-            AggregateKind::User,
-            id,
-            actor(self.tenant),
-            self.request_id,
-            payload,
+            },
         )
     }
 
-    async fn claim(&self, normalized: &str, id: &str) -> Result<(), ApiError> {
-        match self
-            .state
-            .store()
-            .claim_user_name(&self.tenant.tenant_id, normalized, id)
-            .await?
-        {
-            ClaimOutcome::Claimed { .. } => Ok(()),
-            ClaimOutcome::Taken { .. } => {
-                self.state.metrics().uniqueness_conflicts.inc();
-                Err(ScimError::Uniqueness("a user with this userName already exists".into()).into())
-            }
-        }
-    }
-
-    async fn release(&self, normalized: &str, id: &str) {
-        if let Err(error) = self
-            .state
-            .store()
-            .release_user_name(&self.tenant.tenant_id, normalized, id)
-            .await
-        {
-            // Left behind, the claim is detected as orphaned and reclaimed later.
-            tracing::warn!(%error, "could not release a userName claim");
-        }
-    }
-
-    async fn await_visible(&self, version: u64) -> Result<(), ApiError> {
-        self.state
-            .directory()
-            .await_applied(version, self.state.config().await_applied_ms)
-            .await
+    pub async fn delete(&self, id: &str, if_match: Option<u64>) -> Result<(), ApiError> {
+        let load = || self.load_versioned(id);
+        let decide = |current: UserState, _version: u64| async move {
+            let user_name = scim_model::user_name(&current.resource)
+                .unwrap_or_default()
+                .to_owned();
+            let mut change = Change::new(
+                EventPayload::UserDeleted {
+                    user_name: user_name.clone(),
+                },
+                (),
+            );
+            change.release = Some(scim_model::normalize_user_name(&user_name));
+            Ok::<_, ApiError>(Decision::Append(Box::new(change)))
+        };
+        self.writer.update(id, if_match, load, decide).await?;
+        Ok(())
     }
 }
 
-fn version_mismatch() -> ApiError {
-    ApiError::PreconditionFailed(
-        "If-Match does not match the current version of the resource".into(),
-    )
+/// The uniqueness key of the user's userName, which every user has.
+fn normalized_user_name(resource: &Value) -> Result<String, ApiError> {
+    scim_model::user_name(resource)
+        .map(scim_model::normalize_user_name)
+        .ok_or_else(|| ScimError::InvalidValue("userName is required".into()).into())
 }
 
 pub fn user_state(last: Option<StoredEvent>) -> Option<UserState> {

@@ -15,7 +15,7 @@ use scim_model::{
 };
 use serde_json::{Value, json};
 
-use super::listing::{GROUPS, Listed, USERS};
+use super::resource_type::{GROUPS, ResourceType, USERS};
 use crate::commands::{GroupCommands, UserCommands};
 use crate::directory::TenantContext;
 use crate::error::{ApiError, RejectionInfo};
@@ -155,7 +155,7 @@ fn done(status: StatusCode, id: String, version: Option<u64>) -> Done {
     }
 }
 
-fn listed(endpoint: BulkEndpoint) -> Listed {
+fn listed(endpoint: BulkEndpoint) -> ResourceType {
     match endpoint {
         BulkEndpoint::Users => USERS,
         BulkEndpoint::Groups => GROUPS,

@@ -6,9 +6,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use scim_rpc::directory::ResourceKind;
 
-use super::listing::{self, GROUPS};
-use super::render::{Selection, render};
-use super::target::{GroupResource, Target};
+use super::listing;
+use super::render::render;
+use super::resource_type::GROUPS;
+use super::target::{GroupResource, Selection, Target};
 use crate::commands::GroupCommands;
 use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;

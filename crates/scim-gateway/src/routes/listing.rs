@@ -4,52 +4,17 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use scim_model::{QueryShape, ResourceSchema, ScimError};
+use scim_model::{QueryShape, ScimError};
 use scim_rpc::directory::ResourceKind;
 use serde_json::{Value, json};
 
-use super::render::{Selection, render};
-use super::target::{ResourceName, Target};
+use super::render::render;
+use super::resource_type::{ALL, ResourceType};
+use super::target::{Selection, Target, TargetType};
 use crate::directory::{ListParams, Members, TenantContext};
 use crate::error::ApiError;
 use crate::http::{LIST_RESPONSE_SCHEMA, ListRequest, not_modified, scim_json};
 use crate::state::AppState;
-
-/// A resource type as the listing code needs to know it.
-#[derive(Debug, Clone, Copy)]
-pub struct Listed {
-    pub kind: ResourceKind,
-    pub name: &'static str,
-    pub endpoint: &'static str,
-    pub schema: fn() -> &'static ResourceSchema,
-}
-
-pub const USERS: Listed = Listed {
-    kind: ResourceKind::User,
-    name: "User",
-    endpoint: "Users",
-    schema: scim_model::schema::user,
-};
-
-pub const GROUPS: Listed = Listed {
-    kind: ResourceKind::Group,
-    name: "Group",
-    endpoint: "Groups",
-    schema: scim_model::schema::group,
-};
-
-/// What a root-level search spans, in the order results are concatenated.
-const ALL: [Listed; 2] = [USERS, GROUPS];
-
-impl Listed {
-    pub fn location(&self, state: &AppState, id: &str) -> String {
-        self.location_at(state.base_url(), id)
-    }
-
-    pub fn location_at(&self, base_url: &str, id: &str) -> String {
-        format!("{base_url}/{}/{id}", self.endpoint)
-    }
-}
 
 /// Which slice of the results a request asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,8 +83,8 @@ fn shape<'a>(resource_type: &'a str, request: &'a ListRequest) -> QueryShape<'a>
 pub async fn get_one(
     state: &AppState,
     tenant: &TenantContext,
-    listed: Listed,
-    target: &Target<impl ResourceName>,
+    listed: ResourceType,
+    target: &Target<impl TargetType>,
     members: Members,
 ) -> Result<Response, ApiError> {
     let resource = state
@@ -148,7 +113,7 @@ pub async fn get_one(
 pub async fn list(
     state: &AppState,
     tenant: &TenantContext,
-    listed: Listed,
+    listed: ResourceType,
     request: &ListRequest,
 ) -> Result<Response, ApiError> {
     let shape = shape(listed.name, request);
@@ -198,7 +163,7 @@ pub async fn search_all(
 async fn fetch(
     state: &AppState,
     tenant: &TenantContext,
-    listed: Listed,
+    listed: ResourceType,
     request: &ListRequest,
     selection: &Selection,
     window: &Window,

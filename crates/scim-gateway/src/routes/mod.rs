@@ -6,6 +6,7 @@ mod discovery;
 mod groups;
 mod listing;
 mod render;
+pub(crate) mod resource_type;
 mod target;
 mod users;
 

@@ -1,17 +1,18 @@
+//! Resources as the client sees them: public URLs added, attribute selection applied.
+
 use scim_model::ResourceSchema;
 use scim_rpc::directory::ResourceKind;
 use serde_json::Value;
 
-use super::listing::Listed;
-use crate::error::ApiError;
-use crate::http::ListRequest;
+use super::resource_type::{ResourceType, USERS};
+use super::target::Selection;
 
 /// Adds what only the gateway knows, the public URLs (`meta.location`, group
 /// members' `$ref`), and applies `attributes` / `excludedAttributes`.
 pub fn render(
     mut resource: Value,
     base_url: &str,
-    listed: Listed,
+    listed: ResourceType,
     id: &str,
     selection: &Selection,
 ) -> Value {
@@ -47,54 +48,17 @@ fn link_members(group: &mut Value, base_url: &str) {
         let Some(id) = member.get("value").and_then(Value::as_str) else {
             continue;
         };
-        let endpoint = match member.get("type").and_then(Value::as_str) {
-            Some("Group") => "Groups",
-            _ => "Users",
-        };
+        let endpoint = member
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(ResourceType::by_name)
+            .unwrap_or(USERS)
+            .endpoint;
         let reference = Value::String(format!("{base_url}/{endpoint}/{id}"));
         if let Some(member) = member.as_object_mut() {
             member.insert("$ref".into(), reference);
         }
     }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub attributes: Vec<String>,
-    pub excluded: Vec<String>,
-}
-
-impl Selection {
-    pub fn from_list(request: &ListRequest) -> Self {
-        Self {
-            attributes: request.attributes.clone(),
-            excluded: request.excluded_attributes.clone(),
-        }
-    }
-
-    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
-        ListRequest::from_query(pairs).map(|request| Self::from_list(&request))
-    }
-
-    /// Whether group members can be left out of the directory query.
-    pub fn excludes_members(&self) -> bool {
-        names_members(&self.excluded)
-            || (!self.attributes.is_empty() && !names_members(&self.attributes))
-    }
-
-    /// Whether the client asked for `members` explicitly.
-    pub fn names_members(&self) -> bool {
-        names_members(&self.attributes)
-    }
-}
-
-fn names_members(list: &[String]) -> bool {
-    list.iter().any(|attribute| {
-        attribute.eq_ignore_ascii_case("members")
-            || attribute
-                .get(..8)
-                .is_some_and(|prefix| prefix.eq_ignore_ascii_case("members."))
-    })
 }
 
 #[cfg(test)]
@@ -110,7 +74,7 @@ mod tests {
         let rendered = render(
             group,
             "https://scim.example/scim/v2",
-            crate::routes::listing::GROUPS,
+            crate::routes::resource_type::GROUPS,
             "g1",
             &Selection::default(),
         );

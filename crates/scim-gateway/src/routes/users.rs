@@ -5,9 +5,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::listing::{self, USERS};
-use super::render::{Selection, render};
-use super::target::{Target, UserResource};
+use super::listing;
+use super::render::render;
+use super::resource_type::USERS;
+use super::target::{Selection, Target, UserResource};
 use crate::commands::{UserCommands, UserState};
 use crate::directory::{Members, TenantContext};
 use crate::error::ApiError;

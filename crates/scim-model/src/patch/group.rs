@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::engine::{apply_path_op, expand_pathless};
+use super::engine::apply_path_op;
+use super::resolve::expand_pathless;
 use super::{PatchOp, PatchOperation, PatchPath};
 use crate::error::ScimError;
 use crate::filter::{CompareOp, CompareValue, Filter};

@@ -2,6 +2,8 @@
 
 mod engine;
 mod group;
+mod multi_valued;
+mod resolve;
 mod user;
 
 use std::fmt;
@@ -15,7 +17,7 @@ use crate::error::ScimError;
 use crate::filter::{Filter, parse_value_filter};
 use crate::limits;
 use crate::path::{AttrPath, is_valid_name, parse_attr_path};
-use crate::schema::{PATCH_OP_SCHEMA, known_schema_urn};
+use crate::urn::{PATCH_OP_SCHEMA, known_schema_urn};
 use crate::value::get_ci;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

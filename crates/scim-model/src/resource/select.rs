@@ -3,7 +3,8 @@
 use serde_json::{Map, Value};
 
 use crate::path::parse_attr_path;
-use crate::schema::{AttributeDef, ResourceSchema, Returned, known_schema_urn};
+use crate::schema::{AttributeDef, ResourceSchema, Returned};
+use crate::urn::known_schema_urn;
 
 /// One parsed selection entry, in canonical names.
 #[derive(Debug, PartialEq)]

@@ -1,3 +1,5 @@
+//! Tests of resource preparation, validation and attribute selection.
+
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use serde_json::{Value, json};

@@ -1,3 +1,5 @@
+//! Fixtures shared by scim-model's integration tests: RFC 7643 resources and PATCH bodies.
+
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use scim_model::{PatchOperation, parse_patch_request};
