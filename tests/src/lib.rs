@@ -645,6 +645,25 @@ impl ScimClient {
         })
     }
 
+    /// Sends a request that must be answered `status`; the error names the request and the
+    /// body it got instead.
+    pub async fn expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        status: u16,
+    ) -> anyhow::Result<ScimResponse> {
+        let response = self.send(method.clone(), path, body, &[]).await?;
+        anyhow::ensure!(
+            response.status == status,
+            "{method} {path}: expected {status}, got {}: {}",
+            response.status,
+            response.body
+        );
+        Ok(response)
+    }
+
     pub async fn get(&self, path: &str) -> anyhow::Result<ScimResponse> {
         self.send(reqwest::Method::GET, path, None, &[]).await
     }

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use e2e::{ScimClient, ScimResponse, Tenant, TestStack, eventually, patch_body, query_value};
+use e2e::{ScimClient, Tenant, TestStack, eventually, patch_body, query_value};
 use scim_rpc::audit::AuditQueryRequest;
 use serde_json::{Value, json};
 
@@ -21,25 +21,10 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-async fn expect(
-    scim: &ScimClient,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&Value>,
-    status: u16,
-) -> ScimResponse {
-    let response = scim.send(method.clone(), path, body, &[]).await.unwrap();
-    assert_eq!(
-        response.status, status,
-        "{method} {path}: {}",
-        response.body
-    );
-    response
-}
-
 async fn get(scim: &ScimClient, path: &str) -> Value {
-    expect(scim, reqwest::Method::GET, path, None, 200)
+    scim.expect(reqwest::Method::GET, path, None, 200)
         .await
+        .unwrap()
         .body
 }
 
@@ -62,35 +47,43 @@ async fn lookup(scim: &ScimClient, endpoint: &str, filter: &str, extra: &str) ->
 }
 
 async fn create(scim: &ScimClient, endpoint: &str, body: &Value) -> Value {
-    expect(
-        scim,
+    scim.expect(
         reqwest::Method::POST,
         &format!("/{endpoint}"),
         Some(body),
         201,
     )
     .await
+    .unwrap()
     .body
 }
 
 async fn patch(scim: &ScimClient, path: &str, operations: Value) -> Value {
     let body = patch_body(operations);
-    expect(scim, reqwest::Method::PATCH, path, Some(&body), 200)
+    scim.expect(reqwest::Method::PATCH, path, Some(&body), 200)
         .await
+        .unwrap()
         .body
 }
 
 async fn put(scim: &ScimClient, path: &str, body: &Value) -> Value {
-    expect(scim, reqwest::Method::PUT, path, Some(body), 200)
+    scim.expect(reqwest::Method::PUT, path, Some(body), 200)
         .await
+        .unwrap()
         .body
 }
 
 async fn delete(scim: &ScimClient, path: &str) {
-    expect(scim, reqwest::Method::DELETE, path, None, 204).await;
+    scim.expect(reqwest::Method::DELETE, path, None, 204)
+        .await
+        .unwrap();
     // Every IdP here reads a 404 after a delete as "already gone".
-    expect(scim, reqwest::Method::GET, path, None, 404).await;
-    expect(scim, reqwest::Method::DELETE, path, None, 404).await;
+    scim.expect(reqwest::Method::GET, path, None, 404)
+        .await
+        .unwrap();
+    scim.expect(reqwest::Method::DELETE, path, None, 404)
+        .await
+        .unwrap();
 }
 
 fn id(resource: &Value) -> String {
@@ -120,7 +113,10 @@ fn sorted(ids: &[&str]) -> Vec<String> {
 /// A second create with a taken userName answers 409 `uniqueness`, which every IdP here
 /// resolves by looking the user up and linking it.
 async fn conflict_then_match(scim: &ScimClient, body: &Value, user_name: &str, existing: &str) {
-    let conflict = expect(scim, reqwest::Method::POST, "/Users", Some(body), 409).await;
+    let conflict = scim
+        .expect(reqwest::Method::POST, "/Users", Some(body), 409)
+        .await
+        .unwrap();
     assert_eq!(conflict.body["scimType"], "uniqueness");
     let found = lookup(scim, "Users", &format!("userName eq \"{user_name}\""), "").await;
     assert_eq!(found, [existing.to_owned()]);
@@ -440,8 +436,7 @@ async fn jumpcloud_cycle() {
 
     // A change for a user deleted behind JumpCloud's back answers 404.
     delete(&scim, &path).await;
-    expect(
-        &scim,
+    scim.expect(
         reqwest::Method::PATCH,
         &path,
         Some(&patch_body(
@@ -449,7 +444,8 @@ async fn jumpcloud_cycle() {
         )),
         404,
     )
-    .await;
+    .await
+    .unwrap();
     seat_held(&stack, &tenant, &pool, &user_id, false).await;
     wait_logged(
         &stack,

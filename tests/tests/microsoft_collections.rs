@@ -58,41 +58,35 @@ fn ids(list: &ScimResponse) -> Vec<String> {
         .collect()
 }
 
-async fn expect(
-    scim: &ScimClient,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&Value>,
-    status: u16,
-) -> ScimResponse {
-    let response = scim.send(method.clone(), path, body, &[]).await.unwrap();
-    assert_eq!(
-        response.status, status,
-        "{method} {path}: {}",
-        response.body
-    );
-    response
-}
-
 async fn get(scim: &ScimClient, path: &str) -> ScimResponse {
-    expect(scim, reqwest::Method::GET, path, None, 200).await
+    scim.expect(reqwest::Method::GET, path, None, 200)
+        .await
+        .unwrap()
 }
 
 async fn post(scim: &ScimClient, path: &str, body: &Value, status: u16) -> ScimResponse {
-    expect(scim, reqwest::Method::POST, path, Some(body), status).await
+    scim.expect(reqwest::Method::POST, path, Some(body), status)
+        .await
+        .unwrap()
 }
 
 async fn put(scim: &ScimClient, path: &str, body: &Value, status: u16) -> ScimResponse {
-    expect(scim, reqwest::Method::PUT, path, Some(body), status).await
+    scim.expect(reqwest::Method::PUT, path, Some(body), status)
+        .await
+        .unwrap()
 }
 
 /// PATCH answers 200 with the resource (the collections assert 204).
 async fn patch(scim: &ScimClient, path: &str, body: &Value) -> ScimResponse {
-    expect(scim, reqwest::Method::PATCH, path, Some(body), 200).await
+    scim.expect(reqwest::Method::PATCH, path, Some(body), 200)
+        .await
+        .unwrap()
 }
 
 async fn delete(scim: &ScimClient, path: &str) {
-    expect(scim, reqwest::Method::DELETE, path, None, 204).await;
+    scim.expect(reqwest::Method::DELETE, path, None, 204)
+        .await
+        .unwrap();
 }
 
 /// `SCIM Inbound.postman_collection.json`: what Entra's provisioning service sends in an
@@ -604,7 +598,10 @@ async fn group_tests_with_garbage(scim: &ScimClient) -> String {
         PC_GROUP_TESTS_WITH_GARBAGE_GROUP_PATCH_ADD_MEMBER2,
     ] {
         let body = fill(template, &variables);
-        let refused = expect(scim, reqwest::Method::PATCH, &group_path, Some(&body), 400).await;
+        let refused = scim
+            .expect(reqwest::Method::PATCH, &group_path, Some(&body), 400)
+            .await
+            .unwrap();
         assert_eq!(refused.body["scimType"], "invalidValue");
     }
     let group = get(scim, &group_path).await;
