@@ -350,20 +350,22 @@ impl UserUpserts {
         .bind(&columns.last_modified)
         .fetch_all(&mut *tx)
         .await?;
-        let (replaced, stale): (Vec<_>, Vec<_>) = written
-            .into_iter()
-            .filter(|(_, _, _, emails_changed)| *emails_changed)
-            .map(|(tenant, id, existed, _)| ((tenant, id), existed))
-            .unzip();
+        // Users whose email rows are replaced; of those, the ones that had rows to delete.
+        let mut replaced = std::collections::HashSet::new();
+        let (mut tenants, mut ids) = (Vec::new(), Vec::new());
+        for (tenant, id, existed, emails_changed) in written {
+            if !emails_changed {
+                continue;
+            }
+            if existed {
+                tenants.push(tenant.clone());
+                ids.push(id.clone());
+            }
+            replaced.insert((tenant, id));
+        }
         if replaced.is_empty() {
             return Ok(());
         }
-        let (tenants, ids): (Vec<String>, Vec<String>) = replaced
-            .iter()
-            .zip(&stale)
-            .filter(|(_, existed)| **existed)
-            .map(|(key, _)| key.clone())
-            .unzip();
         if !ids.is_empty() {
             sqlx::query(
                 "DELETE FROM user_emails e USING UNNEST($1::text[], $2::text[]) AS w(tenant_id, user_id)
@@ -374,11 +376,10 @@ impl UserUpserts {
             .execute(&mut *tx)
             .await?;
         }
-        let written: std::collections::HashSet<(String, String)> = replaced.into_iter().collect();
         let mut emails = EmailColumns::default();
         for row in rows
             .iter()
-            .filter(|row| written.contains(&(row.tenant.clone(), row.id.clone())))
+            .filter(|row| replaced.contains(&(row.tenant.clone(), row.id.clone())))
         {
             for (value, kind, primary) in scim_model::email_values(&row.resource) {
                 emails.tenants.push(row.tenant.clone());

@@ -103,7 +103,7 @@ pub fn parse_attr_path(input: &str) -> Result<AttrPath, ScimError> {
 fn dotted_schema_urn(s: &str) -> Option<(&'static str, &str)> {
     let (urn_part, rest) = s.split_at_checked(s.rfind(':')? + 1)?;
     let (last_segment, attribute) = rest.split_once('.')?;
-    let urn = crate::schema::known_schema_urn(&format!("{urn_part}{last_segment}"))?;
+    let urn = crate::urn::known_schema_urn(&format!("{urn_part}{last_segment}"))?;
     Some((urn, attribute))
 }
 

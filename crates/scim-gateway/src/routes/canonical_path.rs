@@ -32,15 +32,11 @@ pub fn canonical_path(path: &str) -> Option<String> {
     let mut segments: Vec<&str> = trimmed.split('/').collect();
     // segments[0] is the empty string before the first '/'.
     if let Some(endpoint) = segments.get_mut(1)
-        && let Some(canonical) = ENDPOINTS
+        && let Some((_, canonical)) = ENDPOINTS
             .iter()
-            .find(|name| name.eq_ignore_ascii_case(endpoint))
-    {
-        *endpoint = canonical;
-    } else if let Some(endpoint) = segments.get_mut(1)
-        && let Some((_, canonical)) = ALIASES
-            .iter()
-            .find(|(alias, _)| alias.eq_ignore_ascii_case(endpoint))
+            .map(|name| (name, name))
+            .chain(ALIASES.iter().map(|(alias, name)| (alias, name)))
+            .find(|(spelling, _)| spelling.eq_ignore_ascii_case(endpoint))
     {
         *endpoint = canonical;
     }
