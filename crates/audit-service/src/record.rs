@@ -187,6 +187,7 @@ mod tests {
             config_id: Some("cfg".into()),
             token_id: Some("tok".into()),
             system: None,
+            admin: None,
         };
         StoredEvent {
             sequence: 42,

@@ -35,6 +35,7 @@ fn idp() -> Actor {
         config_id: Some("cfg1".into()),
         token_id: Some("tok1".into()),
         system: None,
+        admin: None,
     }
 }
 

@@ -238,7 +238,8 @@ async fn apply_event(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), s
         | EventPayload::LicenseReleased(_)
         | EventPayload::LicenseDenied(_)
         | EventPayload::RequestRejected(_)
-        | EventPayload::EventQuarantined(_) => Ok(()),
+        | EventPayload::EventQuarantined(_)
+        | EventPayload::AdminActionTaken(_) => Ok(()),
     }
 }
 
@@ -274,7 +275,8 @@ impl UserUpserts {
             | EventPayload::LicenseReleased(_)
             | EventPayload::LicenseDenied(_)
             | EventPayload::RequestRejected(_)
-            | EventPayload::EventQuarantined(_) => return true,
+            | EventPayload::EventQuarantined(_)
+            | EventPayload::AdminActionTaken(_) => return true,
             _ => return false,
         };
         let row = UserRow {

@@ -254,6 +254,7 @@ async fn project(pool: &sqlx::PgPool, bodies: &[Value]) {
                 config_id: Some("cfg".into()),
                 token_id: None,
                 system: None,
+                admin: None,
             },
             format!("req-{index}"),
             EventPayload::UserCreated { resource },

@@ -30,6 +30,7 @@ fn event(sequence: u64, id: &str, payload: EventPayload) -> StoredEvent {
                 config_id: Some("cfg".into()),
                 token_id: None,
                 system: None,
+                admin: None,
             },
             format!("req-{sequence}"),
             payload,

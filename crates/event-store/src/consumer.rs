@@ -395,6 +395,7 @@ async fn announce_quarantine(
             config_id: None,
             token_id: None,
             system: Some(consumer.to_owned()),
+            admin: None,
         },
         &event.envelope.correlation_id,
         EventPayload::EventQuarantined(QuarantineNotice::new(

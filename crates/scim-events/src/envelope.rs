@@ -17,6 +17,8 @@ pub enum AggregateKind {
     Group,
     License,
     Request,
+    /// A SCIM configuration, as the subject of admin actions (its tokens, its licenses).
+    Config,
 }
 
 impl AggregateKind {
@@ -26,6 +28,7 @@ impl AggregateKind {
             Self::Group => "group",
             Self::License => "license",
             Self::Request => "request",
+            Self::Config => "config",
         }
     }
 }
@@ -41,6 +44,63 @@ pub struct Actor {
     /// Set when the actor is a service or an operator rather than an IdP token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// The person who acted in the account center (`admin:<id>:<email>`) or `operator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+}
+
+/// What an admin or the operator did to a tenant's configuration, its tokens or its
+/// licenses. A closed set, so the provisioning log's operation names stay bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminActionKind {
+    ConfigCreate,
+    ConfigUpdate,
+    ConfigDisable,
+    ConfigEnable,
+    ConfigDelete,
+    TokenIssue,
+    TokenRotate,
+    TokenRevoke,
+    AutoAssignEnable,
+    AutoAssignDisable,
+    OfferingUpsert,
+}
+
+impl AdminActionKind {
+    /// The provisioning log's operation name.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Self::ConfigCreate => "admin.config.create",
+            Self::ConfigUpdate => "admin.config.update",
+            Self::ConfigDisable => "admin.config.disable",
+            Self::ConfigEnable => "admin.config.enable",
+            Self::ConfigDelete => "admin.config.delete",
+            Self::TokenIssue => "admin.token.issue",
+            Self::TokenRotate => "admin.token.rotate",
+            Self::TokenRevoke => "admin.token.revoke",
+            Self::AutoAssignEnable => "admin.license.auto_assign.enable",
+            Self::AutoAssignDisable => "admin.license.auto_assign.disable",
+            Self::OfferingUpsert => "admin.offering.upsert",
+        }
+    }
+}
+
+/// An admin action, recorded in the provisioning log. Its aggregate is the
+/// configuration it concerns (subject `<root>.adm.<tenant>.config.<config id>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminAction {
+    pub action: AdminActionKind,
+    /// "config", "token", "pool" or "offering".
+    pub target_type: String,
+    pub target_id: String,
+    /// A name to show for the target (configuration name, token prefix, pool's
+    /// `application_instance/license_type`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// What changed, in words (e.g. "renamed from \"Okta\" to \"Okta EU\"", "overlap 48 h").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The attributes of a group other than its members. Every group event carries
@@ -173,6 +233,7 @@ pub enum EventPayload {
     LicenseDenied(LicenseChange),
     RequestRejected(Rejection),
     EventQuarantined(QuarantineNotice),
+    AdminActionTaken(AdminAction),
 }
 
 impl EventPayload {
@@ -190,6 +251,7 @@ impl EventPayload {
             Self::LicenseDenied(_) => "LicenseDenied",
             Self::RequestRejected(_) => "RequestRejected",
             Self::EventQuarantined(_) => "EventQuarantined",
+            Self::AdminActionTaken(_) => "AdminActionTaken",
         }
     }
 }
@@ -278,6 +340,7 @@ impl EventEnvelope {
             EventPayload::LicenseDenied(_) => "license.deny",
             EventPayload::RequestRejected(_) => "reject",
             EventPayload::EventQuarantined(_) => "quarantine",
+            EventPayload::AdminActionTaken(action) => action.action.operation(),
         }
     }
 }

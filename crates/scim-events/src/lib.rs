@@ -9,7 +9,7 @@ pub mod storable;
 mod subjects;
 
 pub use envelope::{
-    Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, QuarantineNotice,
+    Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, QuarantineNotice,
     Rejection, SCHEMA_VERSION,
 };
 pub use subjects::{Namespace, SubjectError};

@@ -8,6 +8,7 @@
 //! - `dir`: users and groups (`<root>.dir.<tenant>.user.<id>`)
 //! - `lic`: license decisions (`<root>.lic.<tenant>.user.<id>`)
 //! - `rej`: rejected requests (`<root>.rej.<tenant>.request.<request-id>`)
+//! - `adm`: admin actions on a configuration (`<root>.adm.<tenant>.config.<config-id>`)
 
 use thiserror::Error;
 
@@ -89,6 +90,7 @@ impl Namespace {
             AggregateKind::User | AggregateKind::Group => "dir",
             AggregateKind::License => "lic",
             AggregateKind::Request => "rej",
+            AggregateKind::Config => "adm",
         };
         let kind_token = match kind {
             AggregateKind::License => "user",

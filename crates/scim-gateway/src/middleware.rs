@@ -210,6 +210,7 @@ pub(crate) async fn record_rejection(
             config_id: Some(tenant.config_id.clone()),
             token_id: Some(tenant.token_id.clone()),
             system: None,
+            admin: None,
         },
         request_id,
         EventPayload::RequestRejected(rejection),

@@ -68,6 +68,7 @@ impl LicenseEnv for TestEnv {
                 config_id: Some(config.to_owned()),
                 token_id: Some("tok-1".to_owned()),
                 system: None,
+                admin: None,
             },
             format!("req-{}", Uuid::new_v4().simple()),
             payload,

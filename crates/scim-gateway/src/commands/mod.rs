@@ -27,6 +27,7 @@ fn actor(tenant: &TenantContext) -> Actor {
         config_id: Some(tenant.config_id.clone()),
         token_id: Some(tenant.token_id.clone()),
         system: None,
+        admin: None,
     }
 }
 
