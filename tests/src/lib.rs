@@ -348,6 +348,7 @@ impl TestStack {
             .create_scim_config(CreateScimConfigRequest {
                 tenant_id: tenant.id.clone(),
                 name: "Entra ID".into(),
+                ..CreateScimConfigRequest::default()
             })
             .await?
             .into_inner();

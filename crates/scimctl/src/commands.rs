@@ -113,6 +113,7 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
                 .create_scim_config(ctx.request(CreateScimConfigRequest {
                     tenant_id: tenant.clone(),
                     name: name.clone(),
+                    ..CreateScimConfigRequest::default()
                 }))
                 .await
                 .context("create SCIM configuration")?
@@ -352,6 +353,7 @@ async fn audit_query(cli: &Cli, ctx: &Ctx, args: &AuditQueryArgs) -> Result<Rend
             correlation_id: non_empty(&args.correlation_id),
             page_size: args.page_size.unwrap_or(0),
             page_token: non_empty(&args.page_token),
+            ..AuditQueryRequest::default()
         }))
         .await
         .context("query audit log")?
