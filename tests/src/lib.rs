@@ -2,6 +2,8 @@
 //! license and audit services) against the real NATS and Postgres, isolated
 //! per test by a random event namespace and fresh databases.
 
+pub mod browser;
+pub mod console;
 mod leftovers;
 
 use std::net::SocketAddr;
@@ -56,6 +58,8 @@ pub struct Databases {
     pub directory: String,
     pub license: String,
     pub audit: String,
+    /// The account center's (admins, sign-in links, sessions).
+    pub console: String,
 }
 
 impl Databases {
@@ -68,6 +72,7 @@ impl Databases {
             directory: format!("t_{id}_directory"),
             license: format!("t_{id}_license"),
             audit: format!("t_{id}_audit"),
+            console: format!("t_{id}_console"),
         }
     }
 }
@@ -84,6 +89,8 @@ pub struct TestStack {
     directory_runtimes: Vec<Option<Replica>>,
     pub license_addrs: Vec<SocketAddr>,
     pub audit_addr: SocketAddr,
+    /// The account center's base URL (`http://127.0.0.1:<port>`), when started.
+    pub account_center_url: Option<String>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// Errors services ended with while the test ran: each fails the test (at `stop`, or
@@ -106,6 +113,8 @@ pub struct StackOptions {
     pub directories: usize,
     /// The gateways' per-tenant limits; `None` keeps the defaults.
     pub tenant_limits: Option<scim_gateway::TenantLimitSettings>,
+    /// Also run the account center (the admin console and its API).
+    pub account_center: bool,
 }
 
 impl Default for StackOptions {
@@ -116,6 +125,7 @@ impl Default for StackOptions {
             write_response_max_members: None,
             directories: 1,
             tenant_limits: None,
+            account_center: false,
         }
     }
 }
@@ -224,9 +234,37 @@ impl TestStack {
             ));
         }
 
+        let account_center_url = if options.account_center {
+            let listener = tokio::net::TcpListener::bind(loopback()).await?;
+            let url = format!("http://{}", listener.local_addr()?);
+            let mut config = account_center::Config::from_lookup(&|_: &str| None)?;
+            config.common = common_config(&namespace);
+            config.database_url = database_url(&databases.console);
+            config.metrics_addr = loopback();
+            config.public_url = url.clone();
+            config.scim_base_url = gateway_urls[0].clone();
+            config.backends = account_center::BackendUrls {
+                directory: format!("http://{directory_addr}"),
+                license: format!("http://{}", license_addrs[0]),
+                audit: format!("http://{audit_addr}"),
+            };
+            let console = account_center::Application::build_on(config, listener)
+                .await
+                .context("account center")?;
+            tasks.push(spawn(
+                "account center",
+                console.run_until_stopped(shutdown.clone()),
+                &failures,
+            ));
+            Some(url)
+        } else {
+            None
+        };
+
         Ok(Self {
             namespace,
             databases,
+            account_center_url,
             gateway_urls,
             directory_addr,
             directory_addrs,

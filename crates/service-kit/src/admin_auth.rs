@@ -14,7 +14,8 @@ impl OperatorAuth {
         }
     }
 
-    fn accepts(&self, header: Option<&str>) -> bool {
+    /// Whether an `Authorization` header value carries the operator credential.
+    pub fn accepts(&self, header: Option<&str>) -> bool {
         let Some(presented) = header.and_then(|value| value.strip_prefix("Bearer ")) else {
             return false;
         };
