@@ -52,7 +52,10 @@ pub struct Element(String);
 
 impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
-        let chromium = find_binary("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"])?;
+        let chromium = find_binary(
+            "CHROMIUM",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        )?;
         let chromedriver = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"])?;
         let port = free_port()?;
         let driver = tokio::process::Command::new(&chromedriver)
@@ -66,7 +69,9 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         wait_until_ready(&http, &base).await?;
-        let profile = TempDir(std::env::temp_dir().join(format!("console-test-{}", uuid::Uuid::new_v4().simple())));
+        let profile = TempDir(
+            std::env::temp_dir().join(format!("console-test-{}", uuid::Uuid::new_v4().simple())),
+        );
         std::fs::create_dir_all(&profile.0)?;
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
@@ -102,20 +107,31 @@ impl Browser {
         })
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self.http.request(method, format!("{}{path}", self.session_url));
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.session_url));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response: Value = request.send().await?.json().await?;
         if let Some(error) = response["value"]["error"].as_str() {
-            bail!("webdriver {path}: {error}: {}", response["value"]["message"]);
+            bail!(
+                "webdriver {path}: {error}: {}",
+                response["value"]["message"]
+            );
         }
         Ok(response["value"].clone())
     }
 
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
-        self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await?;
+        self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await?;
         Ok(())
     }
 
@@ -147,7 +163,10 @@ impl Browser {
                     return Ok(Element(id.to_owned()));
                 }
                 Err(error) if tokio::time::Instant::now() >= deadline => {
-                    return Err(error.context(format!("finding {selector:?} on {}", self.current_url().await.unwrap_or_default())));
+                    return Err(error.context(format!(
+                        "finding {selector:?} on {}",
+                        self.current_url().await.unwrap_or_default()
+                    )));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
@@ -156,15 +175,23 @@ impl Browser {
 
     pub async fn click(&self, selector: &str) -> anyhow::Result<()> {
         let element = self.find(selector).await?;
-        self.command(reqwest::Method::POST, &format!("/element/{}/click", element.0), Some(json!({})))
-            .await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", element.0),
+            Some(json!({})),
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn type_into(&self, selector: &str, text: &str) -> anyhow::Result<()> {
         let element = self.find(selector).await?;
-        self.command(reqwest::Method::POST, &format!("/element/{}/clear", element.0), Some(json!({})))
-            .await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", element.0),
+            Some(json!({})),
+        )
+        .await?;
         self.command(
             reqwest::Method::POST,
             &format!("/element/{}/value", element.0),
@@ -178,7 +205,11 @@ impl Browser {
     pub async fn text(&self, selector: &str) -> anyhow::Result<String> {
         let element = self.find(selector).await?;
         Ok(self
-            .command(reqwest::Method::GET, &format!("/element/{}/text", element.0), None)
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{}/text", element.0),
+                None,
+            )
             .await?
             .as_str()
             .unwrap_or_default()
@@ -189,7 +220,11 @@ impl Browser {
     pub async fn value(&self, selector: &str) -> anyhow::Result<String> {
         let element = self.find(selector).await?;
         Ok(self
-            .command(reqwest::Method::GET, &format!("/element/{}/property/value", element.0), None)
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{}/property/value", element.0),
+                None,
+            )
             .await?
             .as_str()
             .unwrap_or_default()
@@ -205,7 +240,9 @@ impl Browser {
                 Some(json!({ "using": "css selector", "value": selector })),
             )
             .await?;
-        Ok(found.as_array().is_some_and(|elements| !elements.is_empty()))
+        Ok(found
+            .as_array()
+            .is_some_and(|elements| !elements.is_empty()))
     }
 
     /// The browser's cookies as a `Cookie` header value, to fetch a download the way the
@@ -217,7 +254,13 @@ impl Browser {
             .map(|cookies| {
                 cookies
                     .iter()
-                    .map(|cookie| format!("{}={}", cookie["name"].as_str().unwrap_or_default(), cookie["value"].as_str().unwrap_or_default()))
+                    .map(|cookie| {
+                        format!(
+                            "{}={}",
+                            cookie["name"].as_str().unwrap_or_default(),
+                            cookie["value"].as_str().unwrap_or_default()
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("; ")
             })
@@ -227,8 +270,11 @@ impl Browser {
     /// Saves a PNG of the page (for the docs).
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         use base64::Engine as _;
-        let encoded = self.command(reqwest::Method::GET, "/screenshot", None).await?;
-        let png = base64::engine::general_purpose::STANDARD.decode(encoded.as_str().unwrap_or_default())?;
+        let encoded = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -259,5 +305,7 @@ async fn wait_until_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

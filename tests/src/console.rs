@@ -66,7 +66,12 @@ impl Operator {
         })
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Answer> {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Answer> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base_url))
@@ -80,7 +85,11 @@ impl Operator {
     /// A one-time sign-in link for an admin of `tenant_id`.
     pub async fn invite(&self, tenant_id: &str) -> anyhow::Result<String> {
         let answer = self
-            .send(reqwest::Method::POST, "/api/v1/invites", Some(json!({ "tenant_id": tenant_id })))
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/invites",
+                Some(json!({ "tenant_id": tenant_id })),
+            )
             .await?;
         anyhow::ensure!(answer.status == 201, "invite: {answer:?}");
         answer.json()["url"]
@@ -168,7 +177,12 @@ impl AdminSession {
     }
 
     /// A page form post, with the session's CSRF token unless `csrf` is false.
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], csrf: bool) -> anyhow::Result<Answer> {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        csrf: bool,
+    ) -> anyhow::Result<Answer> {
         let mut fields: Vec<(&str, &str)> = fields.to_vec();
         if csrf {
             fields.push(("csrf", &self.csrf));

@@ -35,7 +35,12 @@ async fn console_db(stack: &TestStack) -> sqlx::PgPool {
 /// A configuration created through the API, with a token; (config id, token id, secret).
 async fn config_with_token(admin: &AdminSession, name: &str) -> (String, String, String) {
     let config = admin
-        .api(Method::POST, &admin.tenant_path("/configs"), Some(json!({ "name": name })), true)
+        .api(
+            Method::POST,
+            &admin.tenant_path("/configs"),
+            Some(json!({ "name": name })),
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(config.status, 201, "{config:?}");
@@ -69,11 +74,18 @@ async fn sign_in_links_work_once_and_expire() {
     assert!(link.starts_with(&format!("{url}/signin/aci_")), "{link}");
     let opened = reqwest::get(&link).await.unwrap();
     assert_eq!(opened.status(), 200);
-    assert!(opened.text().await.unwrap().contains("id=\"sign-in\""), "opening a link spends nothing");
+    assert!(
+        opened.text().await.unwrap().contains("id=\"sign-in\""),
+        "opening a link spends nothing"
+    );
 
     let admin = AdminSession::sign_in(&url, &link).await.unwrap();
     assert_eq!(admin.tenant_id, tenant.tenant_id);
-    assert!(admin.cookie.starts_with("scim_console="), "{}", admin.cookie);
+    assert!(
+        admin.cookie.starts_with("scim_console="),
+        "{}",
+        admin.cookie
+    );
 
     let again = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -85,25 +97,50 @@ async fn sign_in_links_work_once_and_expire() {
         .await
         .unwrap();
     assert_eq!(again.status(), 410, "a link works once");
-    assert!(reqwest::get(&link).await.unwrap().text().await.unwrap().contains("already been used"));
+    assert!(
+        reqwest::get(&link)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("already been used")
+    );
 
     let expiring = operator.invite(&tenant.tenant_id).await.unwrap();
-    sqlx::query("UPDATE invites SET expires_at = now() - interval '1 second' WHERE used_at IS NULL")
-        .execute(&console_db(&stack).await)
-        .await
-        .unwrap();
-    assert!(AdminSession::sign_in(&url, &expiring).await.is_err(), "an expired link is refused");
+    sqlx::query(
+        "UPDATE invites SET expires_at = now() - interval '1 second' WHERE used_at IS NULL",
+    )
+    .execute(&console_db(&stack).await)
+    .await
+    .unwrap();
+    assert!(
+        AdminSession::sign_in(&url, &expiring).await.is_err(),
+        "an expired link is refused"
+    );
 
     let unknown_tenant = operator
-        .send(Method::POST, "/api/v1/invites", Some(json!({ "tenant_id": uuid::Uuid::now_v7().to_string() })))
+        .send(
+            Method::POST,
+            "/api/v1/invites",
+            Some(json!({ "tenant_id": uuid::Uuid::now_v7().to_string() })),
+        )
         .await
         .unwrap();
     assert_eq!(unknown_tenant.status, 404, "{unknown_tenant:?}");
     let by_admin = admin
-        .api(Method::POST, "/api/v1/invites", Some(json!({ "tenant_id": tenant.tenant_id })), true)
+        .api(
+            Method::POST,
+            "/api/v1/invites",
+            Some(json!({ "tenant_id": tenant.tenant_id })),
+            true,
+        )
         .await
         .unwrap();
-    assert_eq!(by_admin.status, 403, "only the operator invites: {by_admin:?}");
+    assert_eq!(
+        by_admin.status, 403,
+        "only the operator invites: {by_admin:?}"
+    );
     stack.stop().await;
 }
 
@@ -127,24 +164,41 @@ async fn sessions_end_when_idle_too_long_too_old_or_signed_out() {
         .unwrap();
     let page = overview(&idle).await;
     assert_eq!((page.status, page.location()), (303, Some("/signed-out")));
-    assert_eq!(idle.get(&idle.tenant_path("/configs")).await.unwrap().status, 401);
+    assert_eq!(
+        idle.get(&idle.tenant_path("/configs"))
+            .await
+            .unwrap()
+            .status,
+        401
+    );
 
     let old = operator.admin_of(&tenant.tenant_id).await.unwrap();
     sqlx::query("UPDATE sessions SET absolute_expires_at = now() WHERE signed_out_at IS NULL")
         .execute(&db)
         .await
         .unwrap();
-    assert_eq!(overview(&old).await.status, 303, "absolute expiry ends an active session");
+    assert_eq!(
+        overview(&old).await.status,
+        303,
+        "absolute expiry ends an active session"
+    );
 
     let leaving = operator.admin_of(&tenant.tenant_id).await.unwrap();
     assert_eq!(overview(&leaving).await.status, 200);
     let signed_out = leaving.post_form("/signout", &[], true).await.unwrap();
     assert_eq!(signed_out.status, 303);
     assert!(
-        signed_out.headers[reqwest::header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"),
+        signed_out.headers[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
         "the cookie is cleared"
     );
-    assert_eq!(overview(&leaving).await.status, 303, "the old cookie no longer works");
+    assert_eq!(
+        overview(&leaving).await.status,
+        303,
+        "the old cookie no longer works"
+    );
     stack.stop().await;
 }
 
@@ -153,9 +207,16 @@ async fn every_change_needs_the_csrf_token() {
     let stack = stack(1).await;
     let url = console_url(&stack);
     let tenant = stack.tenant("Contoso").await.unwrap();
-    let admin = Operator::new(&url).unwrap().admin_of(&tenant.tenant_id).await.unwrap();
+    let admin = Operator::new(&url)
+        .unwrap()
+        .admin_of(&tenant.tenant_id)
+        .await
+        .unwrap();
 
-    let missing = admin.post_form("/configs", &[("name", "Okta")], false).await.unwrap();
+    let missing = admin
+        .post_form("/configs", &[("name", "Okta")], false)
+        .await
+        .unwrap();
     assert_eq!(missing.status, 403, "{missing:?}");
     let wrong = admin
         .post_form("/configs", &[("name", "Okta"), ("csrf", "forged")], false)
@@ -163,17 +224,38 @@ async fn every_change_needs_the_csrf_token() {
         .unwrap();
     assert_eq!(wrong.status, 403);
     let api = admin
-        .api(Method::POST, &admin.tenant_path("/configs"), Some(json!({ "name": "Okta" })), false)
+        .api(
+            Method::POST,
+            &admin.tenant_path("/configs"),
+            Some(json!({ "name": "Okta" })),
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(api.status, 403, "{api:?}");
-    let configs = admin.get(&admin.tenant_path("/configs")).await.unwrap().json();
-    assert_eq!(configs["configs"].as_array().unwrap().len(), 1, "nothing was created: {configs}");
+    let configs = admin
+        .get(&admin.tenant_path("/configs"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(
+        configs["configs"].as_array().unwrap().len(),
+        1,
+        "nothing was created: {configs}"
+    );
 
-    let page = admin.post_form("/configs", &[("name", "Okta")], true).await.unwrap();
+    let page = admin
+        .post_form("/configs", &[("name", "Okta")], true)
+        .await
+        .unwrap();
     assert_eq!(page.status, 303, "{page:?}");
     let api = admin
-        .api(Method::POST, &admin.tenant_path("/configs"), Some(json!({ "name": "OneLogin" })), true)
+        .api(
+            Method::POST,
+            &admin.tenant_path("/configs"),
+            Some(json!({ "name": "OneLogin" })),
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(api.status, 201, "{api:?}");
@@ -202,7 +284,11 @@ async fn an_admin_never_reaches_another_tenant() {
         .await
         .unwrap();
     let records = stack
-        .audit_records_when(e2e::audit_query(&tenant_b), Duration::from_secs(10), |records| !records.is_empty())
+        .audit_records_when(
+            e2e::audit_query(&tenant_b),
+            Duration::from_secs(10),
+            |records| !records.is_empty(),
+        )
         .await
         .unwrap();
     let record_b = records[0].sequence;
@@ -218,13 +304,28 @@ async fn an_admin_never_reaches_another_tenant() {
     }
     for (path, fields) in [
         (format!("/configs/{config_b}/disable"), vec![]),
-        (format!("/configs/{config_b}/settings"), vec![("name", "mine")]),
+        (
+            format!("/configs/{config_b}/settings"),
+            vec![("name", "mine")],
+        ),
         (format!("/configs/{config_b}/tokens"), vec![]),
-        (format!("/configs/{config_b}/tokens/{token_b}/revoke"), vec![]),
-        (format!("/configs/{config_b}/tokens/{token_b}/rotate"), vec![("overlap_hours", "0")]),
+        (
+            format!("/configs/{config_b}/tokens/{token_b}/revoke"),
+            vec![],
+        ),
+        (
+            format!("/configs/{config_b}/tokens/{token_b}/rotate"),
+            vec![("overlap_hours", "0")],
+        ),
         (format!("/configs/{config_b}/delete"), vec![]),
-        (format!("/configs/{config_b}/auto-assign"), vec![("enabled", "off")]),
-        (format!("/configs/{}/seats/revoke", tenant_a.config_id), vec![("pool_id", pool_b.as_str()), ("user_id", "x")]),
+        (
+            format!("/configs/{config_b}/auto-assign"),
+            vec![("enabled", "off")],
+        ),
+        (
+            format!("/configs/{}/seats/revoke", tenant_a.config_id),
+            vec![("pool_id", pool_b.as_str()), ("user_id", "x")],
+        ),
     ] {
         let page = admin_a.post_form(&path, &fields, true).await.unwrap();
         assert_eq!(page.status, 404, "POST {path}: {page:?}");
@@ -234,21 +335,51 @@ async fn an_admin_never_reaches_another_tenant() {
     let b = format!("/api/v1/tenants/{}", tenant_b.tenant_id);
     for (method, path, body) in [
         (Method::GET, a(&format!("/configs/{config_b}")), None),
-        (Method::PATCH, a(&format!("/configs/{config_b}")), Some(json!({ "enabled": false }))),
+        (
+            Method::PATCH,
+            a(&format!("/configs/{config_b}")),
+            Some(json!({ "enabled": false })),
+        ),
         (Method::DELETE, a(&format!("/configs/{config_b}")), None),
         (Method::GET, a(&format!("/configs/{config_b}/tokens")), None),
-        (Method::POST, a(&format!("/configs/{config_b}/tokens")), Some(json!({}))),
-        (Method::POST, a(&format!("/configs/{config_b}/tokens/{token_b}/revoke")), None),
-        (Method::POST, a(&format!("/configs/{}/tokens/{token_b}/revoke", tenant_a.config_id)), None),
-        (Method::GET, a(&format!("/configs/{config_b}/licenses")), None),
-        (Method::POST, a(&format!("/pools/{pool_b}/seats")), Some(json!({ "user": "bob@fabrikam.com" }))),
+        (
+            Method::POST,
+            a(&format!("/configs/{config_b}/tokens")),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            a(&format!("/configs/{config_b}/tokens/{token_b}/revoke")),
+            None,
+        ),
+        (
+            Method::POST,
+            a(&format!(
+                "/configs/{}/tokens/{token_b}/revoke",
+                tenant_a.config_id
+            )),
+            None,
+        ),
+        (
+            Method::GET,
+            a(&format!("/configs/{config_b}/licenses")),
+            None,
+        ),
+        (
+            Method::POST,
+            a(&format!("/pools/{pool_b}/seats")),
+            Some(json!({ "user": "bob@fabrikam.com" })),
+        ),
         (Method::DELETE, a(&format!("/pools/{pool_b}/seats/x")), None),
         (Method::GET, a(&format!("/log/{record_b}")), None),
         (Method::GET, format!("{b}/configs"), None),
         (Method::GET, format!("{b}/overview"), None),
         (Method::GET, format!("{b}/log"), None),
     ] {
-        let answer = admin_a.api(method.clone(), &path, body, true).await.unwrap();
+        let answer = admin_a
+            .api(method.clone(), &path, body, true)
+            .await
+            .unwrap();
         assert_eq!(answer.status, 404, "{method} {path}: {answer:?}");
     }
     // B's token and configuration are untouched.
@@ -258,7 +389,11 @@ async fn an_admin_never_reaches_another_tenant() {
         .unwrap()
         .json();
     assert_eq!(tokens["tokens"][0]["status"], "active", "{tokens}");
-    let log_a = admin_a.get(&admin_a.tenant_path("/log")).await.unwrap().json();
+    let log_a = admin_a
+        .get(&admin_a.tenant_path("/log"))
+        .await
+        .unwrap()
+        .json();
     assert!(
         !log_a.to_string().contains("bob@fabrikam.com"),
         "A's log shows nothing of B: {log_a}"
@@ -271,7 +406,11 @@ async fn disabling_a_configuration_stops_its_tokens_on_every_gateway() {
     let stack = stack(2).await;
     let url = console_url(&stack);
     let tenant = stack.tenant("Contoso").await.unwrap();
-    let admin = Operator::new(&url).unwrap().admin_of(&tenant.tenant_id).await.unwrap();
+    let admin = Operator::new(&url)
+        .unwrap()
+        .admin_of(&tenant.tenant_id)
+        .await
+        .unwrap();
     let (config_id, _, secret) = config_with_token(&admin, "Entra ID (EU)").await;
     let client_at = |gateway| {
         stack.client_at(
@@ -284,28 +423,51 @@ async fn disabling_a_configuration_stops_its_tokens_on_every_gateway() {
     };
     // Both gateways have the token in their authentication caches.
     for gateway in 0..2 {
-        client_at(gateway).expect(Method::GET, "/Users", None, 200).await.unwrap();
+        client_at(gateway)
+            .expect(Method::GET, "/Users", None, 200)
+            .await
+            .unwrap();
     }
 
     let disabled = admin
-        .api(Method::PATCH, &admin.tenant_path(&format!("/configs/{config_id}")), Some(json!({ "enabled": false })), true)
+        .api(
+            Method::PATCH,
+            &admin.tenant_path(&format!("/configs/{config_id}")),
+            Some(json!({ "enabled": false })),
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(disabled.status, 200, "{disabled:?}");
     assert_eq!(disabled.json()["enabled"], false);
     tokio::time::sleep(Duration::from_secs(1)).await;
     for gateway in 0..2 {
-        client_at(gateway).expect(Method::GET, "/Users", None, 401).await.unwrap();
+        client_at(gateway)
+            .expect(Method::GET, "/Users", None, 401)
+            .await
+            .unwrap();
     }
     // Another configuration of the tenant keeps working.
-    stack.client(&tenant).expect(Method::GET, "/Users", None, 200).await.unwrap();
+    stack
+        .client(&tenant)
+        .expect(Method::GET, "/Users", None, 200)
+        .await
+        .unwrap();
 
     admin
-        .api(Method::PATCH, &admin.tenant_path(&format!("/configs/{config_id}")), Some(json!({ "enabled": true })), true)
+        .api(
+            Method::PATCH,
+            &admin.tenant_path(&format!("/configs/{config_id}")),
+            Some(json!({ "enabled": true })),
+            true,
+        )
         .await
         .unwrap();
     for gateway in 0..2 {
-        client_at(gateway).expect(Method::GET, "/Users", None, 200).await.unwrap();
+        client_at(gateway)
+            .expect(Method::GET, "/Users", None, 200)
+            .await
+            .unwrap();
     }
     stack.stop().await;
 }
@@ -315,7 +477,11 @@ async fn admin_actions_are_in_the_provisioning_log_with_the_admin() {
     let stack = stack(1).await;
     let url = console_url(&stack);
     let tenant = stack.tenant("Contoso").await.unwrap();
-    let admin = Operator::new(&url).unwrap().admin_of(&tenant.tenant_id).await.unwrap();
+    let admin = Operator::new(&url)
+        .unwrap()
+        .admin_of(&tenant.tenant_id)
+        .await
+        .unwrap();
     let (config_id, token_id, _) = config_with_token(&admin, "Okta").await;
     admin
         .api(
@@ -334,15 +500,29 @@ async fn admin_actions_are_in_the_provisioning_log_with_the_admin() {
         .audit_records_when(query, Duration::from_secs(10), |records| records.len() >= 3)
         .await
         .unwrap();
-    let operations: Vec<&str> = records.iter().map(|record| record.operation.as_str()).collect();
+    let operations: Vec<&str> = records
+        .iter()
+        .map(|record| record.operation.as_str())
+        .collect();
     assert_eq!(
         operations,
-        ["admin.config.create", "admin.token.issue", "admin.token.revoke"],
+        [
+            "admin.config.create",
+            "admin.token.issue",
+            "admin.token.revoke"
+        ],
         "{records:#?}"
     );
     let who = admin.get("/api/v1/session").await.unwrap().json();
-    let actor = format!("admin:{}:{}", who["admin_id"].as_str().unwrap(), who["email"].as_str().unwrap());
-    assert!(records.iter().all(|record| record.actor_admin == actor), "{records:#?}");
+    let actor = format!(
+        "admin:{}:{}",
+        who["admin_id"].as_str().unwrap(),
+        who["email"].as_str().unwrap()
+    );
+    assert!(
+        records.iter().all(|record| record.actor_admin == actor),
+        "{records:#?}"
+    );
     stack.stop().await;
 }
 
@@ -353,7 +533,9 @@ async fn the_openapi_document_describes_routes_that_exist() {
     let stack = stack(1).await;
     let url = console_url(&stack);
     let operator = Operator::new(&url).unwrap();
-    let document = reqwest::get(format!("{url}/api/v1/openapi.json")).await.unwrap();
+    let document = reqwest::get(format!("{url}/api/v1/openapi.json"))
+        .await
+        .unwrap();
     assert_eq!(document.status(), 200, "served without credentials");
     let document: Value = document.json().await.unwrap();
     assert_eq!(document["openapi"], "3.1.0");
@@ -372,11 +554,19 @@ async fn the_openapi_document_describes_routes_that_exist() {
         for (method, _) in operations.as_object().unwrap() {
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
             let answer = operator
-                .send(method.clone(), &format!("/api/v1{concrete}"), Some(json!({})))
+                .send(
+                    method.clone(),
+                    &format!("/api/v1{concrete}"),
+                    Some(json!({})),
+                )
                 .await
                 .unwrap();
             assert_ne!(answer.status, 405, "{method} {path} is not routed");
-            assert_ne!(answer.json()["error"], "no such API route", "{method} {path} is not routed");
+            assert_ne!(
+                answer.json()["error"],
+                "no such API route",
+                "{method} {path} is not routed"
+            );
         }
     }
     stack.stop().await;

@@ -527,9 +527,33 @@ pub fn create_databases(infra: &Infra, names: &[&str]) -> Result<()> {
 
 // ------------------------------------------------------------ installs --
 
+/// Debian's Chromium and its WebDriver, for the account center's browser test.
+pub fn ensure_browser() -> Result<()> {
+    for (binary, package, what, env_var) in [
+        ("/usr/bin/chromium", "chromium", "Chromium", "CHROMIUM"),
+        (
+            "/usr/bin/chromedriver",
+            "chromium-driver",
+            "ChromeDriver",
+            "CHROMEDRIVER",
+        ),
+    ] {
+        let given = std::env::var_os(env_var).is_some();
+        if !given && !Path::new(binary).exists() {
+            install_or_explain(package, what, env_var)?;
+        }
+    }
+    Ok(())
+}
+
 /// Installs `package` with apt-get when running as root, else fails with
 /// the exact command to run.
 fn install_or_explain(package: &str, what: &str, env_var: &str) -> Result<()> {
+    let alternative = if env_var.ends_with("_URL") {
+        format!("set {env_var} to a running server")
+    } else {
+        format!("set {env_var} to its path")
+    };
     let apt = which("apt-get", &["/usr/bin"]);
     if sys::is_root() && apt.is_some() {
         println!("xtask: {what} is not installed; installing the {package} package with apt-get");
@@ -551,9 +575,7 @@ fn install_or_explain(package: &str, what: &str, env_var: &str) -> Result<()> {
         if install().is_ok_and(|s| s.success()) {
             return Ok(());
         }
-        bail!(
-            "`apt-get install -y {package}` failed; install {what} by hand, or set {env_var} to a running server"
-        );
+        bail!("`apt-get install -y {package}` failed; install {what} by hand, or {alternative}");
     }
     let command = if apt.is_some() {
         format!("sudo apt-get install -y {package}")
@@ -565,7 +587,7 @@ fn install_or_explain(package: &str, what: &str, env_var: &str) -> Result<()> {
         format!("brew install {brew}   (or your OS package manager's {package} package)")
     };
     bail!(
-        "{what} is not installed. Install it with:\n\n    {command}\n\nthen run this again, or set {env_var} to a running server."
+        "{what} is not installed. Install it with:\n\n    {command}\n\nthen run this again, or {alternative}."
     )
 }
 

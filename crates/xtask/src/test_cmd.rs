@@ -11,6 +11,7 @@ use crate::sys;
 
 pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> Result<i32> {
     let infra = infra::ensure(supervisor, root)?;
+    infra::ensure_browser()?;
     let test_database_url = infra.maintenance_url();
     println!("xtask: NATS_URL={}", infra.nats_url);
     println!("xtask: TEST_DATABASE_URL={test_database_url}");

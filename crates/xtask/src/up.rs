@@ -14,10 +14,15 @@ use crate::supervisor::{self, STAGE_GATEWAY, STAGE_SERVICES, Supervisor};
 use crate::sys;
 use crate::urls::{HostPort, parse_host_port};
 
-const DATABASES: [&str; 3] = ["scim_directory", "scim_license", "scim_audit"];
+const DATABASES: [&str; 4] = [
+    "scim_directory",
+    "scim_license",
+    "scim_audit",
+    "scim_account_center",
+];
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One of the four service binaries and its addresses.
+/// One of the service binaries and its addresses.
 struct Service {
     name: &'static str,
     stage: u8,
@@ -47,6 +52,8 @@ struct Plan {
     directory_url: String,
     license_url: String,
     audit_url: String,
+    /// Where admins open the account center.
+    console_url: String,
 }
 
 fn plan(infra: &Infra) -> Result<Plan> {
@@ -113,7 +120,7 @@ fn plan(infra: &Infra) -> Result<Plan> {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| format!("http://{}/scim/v2", http_hp.connectable().to_addr_string()));
-    let mut env = common;
+    let mut env = common.clone();
     env.push(("GATEWAY_HTTP_ADDR".to_owned(), http_value));
     env.push(("GATEWAY_PUBLIC_BASE_URL".to_owned(), base_url.clone()));
     env.push(("DIRECTORY_GRPC_URL".to_owned(), directory_url.clone()));
@@ -124,6 +131,41 @@ fn plan(infra: &Infra) -> Result<Plan> {
         listens: vec![("GATEWAY_HTTP_ADDR", http_hp)],
         env,
     });
+
+    let (console_value, console_hp) = addr_env("ACCOUNT_CENTER_HTTP_ADDR", "127.0.0.1:8090")?;
+    let (console_metrics_value, console_metrics_hp) =
+        addr_env("ACCOUNT_CENTER_METRICS_ADDR", "127.0.0.1:9104")?;
+    let console_url = std::env::var("ACCOUNT_CENTER_PUBLIC_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| format!("http://{}", console_hp.connectable().to_addr_string()));
+    let mut env = common;
+    env.extend([
+        (
+            "ACCOUNT_CENTER_DATABASE_URL".to_owned(),
+            infra.pg.with_db("scim_account_center"),
+        ),
+        ("ACCOUNT_CENTER_HTTP_ADDR".to_owned(), console_value),
+        (
+            "ACCOUNT_CENTER_METRICS_ADDR".to_owned(),
+            console_metrics_value,
+        ),
+        ("ACCOUNT_CENTER_PUBLIC_URL".to_owned(), console_url.clone()),
+        ("ACCOUNT_CENTER_SCIM_BASE_URL".to_owned(), base_url.clone()),
+        ("DIRECTORY_GRPC_URL".to_owned(), directory_url.clone()),
+        ("LICENSE_GRPC_URL".to_owned(), license_url.clone()),
+        ("AUDIT_GRPC_URL".to_owned(), audit_url.clone()),
+    ]);
+    services.push(Service {
+        name: "account-center",
+        stage: STAGE_GATEWAY,
+        ready_addr: console_metrics_hp.connectable(),
+        listens: vec![
+            ("ACCOUNT_CENTER_HTTP_ADDR", console_hp),
+            ("ACCOUNT_CENTER_METRICS_ADDR", console_metrics_hp),
+        ],
+        env,
+    });
     Ok(Plan {
         services,
         admin_token,
@@ -131,6 +173,7 @@ fn plan(infra: &Infra) -> Result<Plan> {
         directory_url,
         license_url,
         audit_url,
+        console_url,
     })
 }
 
@@ -255,7 +298,8 @@ fn wait_ready(supervisor: &mut Supervisor, services: &[Service]) -> Result<()> {
         std::thread::sleep(Duration::from_millis(250));
     }
     println!(
-        "xtask: all four services are ready ({:.1}s)",
+        "xtask: all {} services are ready ({:.1}s)",
+        services.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -267,6 +311,8 @@ struct Demo {
     token: String,
     token_id: String,
     pool_id: String,
+    /// A one-time sign-in link to the account center for the demo tenant's admin.
+    sign_in_url: String,
 }
 
 /// Runs `scimctl --output json <args>` and parses its one JSON object.
@@ -279,6 +325,7 @@ fn scimctl(binary: &Path, plan: &Plan, args: &[&str]) -> Result<Value> {
         .env("SCIMCTL_DIRECTORY_URL", &plan.directory_url)
         .env("SCIMCTL_LICENSE_URL", &plan.license_url)
         .env("SCIMCTL_AUDIT_URL", &plan.audit_url)
+        .env("SCIMCTL_ACCOUNT_CENTER_URL", &plan.console_url)
         .env("ADMIN_TOKEN", &plan.admin_token)
         .stdin(Stdio::null());
     let shown = sys::describe(&command);
@@ -375,12 +422,37 @@ fn create_demo(scimctl_bin: &Path, plan: &Plan) -> Result<Demo> {
         ],
     )?;
     let pool_id = string_at(&pool, "/id")?;
+    // What the vendor offers the demo tenant, so its admin can switch auto-assign in the
+    // account center.
+    scimctl(
+        scimctl_bin,
+        plan,
+        &[
+            "offering",
+            "set",
+            "--tenant",
+            &tenant_id,
+            "--application-instance",
+            "sales-navigator",
+            "--license-type",
+            "core",
+            "--seats",
+            "10",
+        ],
+    )?;
+    let invite = scimctl(
+        scimctl_bin,
+        plan,
+        &["admin", "invite", "--tenant", &tenant_id],
+    )?;
+    let sign_in_url = string_at(&invite, "/url")?;
     Ok(Demo {
         tenant_id,
         config_id,
         token,
         token_id,
         pool_id,
+        sign_in_url,
     })
 }
 
@@ -398,7 +470,9 @@ fn write_stack_env(root: &Path, plan: &Plan, infra: &Infra, demo: &Demo) -> Resu
          TEST_DATABASE_URL={}\n\
          SCIMCTL_DIRECTORY_URL={}\n\
          SCIMCTL_LICENSE_URL={}\n\
-         SCIMCTL_AUDIT_URL={}\n",
+         SCIMCTL_AUDIT_URL={}\n\
+         SCIMCTL_ACCOUNT_CENTER_URL={}\n\
+         ACCOUNT_CENTER_URL={}\n",
         plan.base_url,
         demo.token,
         demo.tenant_id,
@@ -410,6 +484,8 @@ fn write_stack_env(root: &Path, plan: &Plan, infra: &Infra, demo: &Demo) -> Resu
         plan.directory_url,
         plan.license_url,
         plan.audit_url,
+        plan.console_url,
+        demo.sign_in_url,
     );
     // The file holds secrets: owner-only.
     let _ = std::fs::remove_file(&path);
@@ -433,6 +509,9 @@ fn print_banner(plan: &Plan, demo: &Demo, env_file: &Path, bin_dir: &Path) {
          Bearer token  : {token}\n\
          (token id {token_id}; shown once, also saved in {env})\n\n\
          tenant {tenant} / config {config} / pool {pool} (sales-navigator, core, 10 seats, auto-assign)\n\n\
+         Account center: {console}\n\
+         Sign in as the demo tenant's admin (one-time link, valid 24 h):\n\
+         \x20 {sign_in}\n\n\
          Try:\n\
          \x20 set -a; . {env}; set +a\n\
          \x20 curl -s -H \"Authorization: Bearer $SCIM_TOKEN\" \"$SCIM_BASE_URL/Users\"\n\
@@ -451,6 +530,8 @@ fn print_banner(plan: &Plan, demo: &Demo, env_file: &Path, bin_dir: &Path) {
         tenant = demo.tenant_id,
         config = demo.config_id,
         pool = demo.pool_id,
+        console = plan.console_url,
+        sign_in = demo.sign_in_url,
         scimctl = scimctl.display(),
     );
     let _ = std::io::stdout().flush();

@@ -336,7 +336,7 @@ pub fn new_token_page(view: &NewTokenPage<'_>) -> Markup {
                 (copy_field("access-token", "Access token", &view.secret))
                 dl.kv {
                     dt { "Configuration" } dd { (view.config.name) }
-                    dt { "Token" } dd.mono { (view.token.prefix) "…" }
+                    dt { "Token" } dd.mono id="token-prefix" { (view.token.prefix) }
                     dt { "Expires" } dd { (when(&view.token.expires_at)) }
                 }
                 @if let Some(previous) = &view.previous {
