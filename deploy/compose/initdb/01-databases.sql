@@ -4,3 +4,4 @@
 CREATE DATABASE scim_directory;
 CREATE DATABASE scim_license;
 CREATE DATABASE scim_audit;
+CREATE DATABASE scim_account_center;
