@@ -72,10 +72,22 @@ impl Backend {
     /// Connects lazily: the console starts (and says what is missing) before every service
     /// is up.
     pub fn connect_lazy(urls: &BackendUrls, admin_token: &str) -> Result<Self, AppError> {
-        let channel = |name: &str, url: &str| {
-            Endpoint::from_shared(url.to_owned())
-                .map(|endpoint| endpoint.connect_lazy())
-                .map_err(|error| AppError::Internal(format!("{name} URL {url:?}: {error}")))
+        // A comma-separated list (as the gateway takes for the directory) is balanced over.
+        let channel = |name: &str, urls: &str| {
+            let endpoints = urls
+                .split(',')
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(|url| {
+                    Endpoint::from_shared(url.to_owned())
+                        .map_err(|error| AppError::Internal(format!("{name} URL {url:?}: {error}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            match endpoints.as_slice() {
+                [] => Err(AppError::Internal(format!("no {name} URL given"))),
+                [one] => Ok(one.connect_lazy()),
+                _ => Ok(Channel::balance_list(endpoints.into_iter())),
+            }
         };
         let credential = OperatorCredential::new(admin_token)
             .map_err(|error| AppError::Internal(format!("ADMIN_TOKEN: {error}")))?;
