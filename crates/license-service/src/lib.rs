@@ -11,7 +11,9 @@ mod config;
 mod error;
 mod grpc;
 mod licensing;
+mod members;
 mod metrics;
+mod offerings;
 mod projection;
 mod relay;
 

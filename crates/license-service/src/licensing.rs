@@ -13,7 +13,10 @@
 //! and committing its deactivation.
 
 use chrono::{DateTime, Utc};
-use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, LicenseChange};
+use scim_events::{
+    Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload, LicenseChange,
+};
+use service_kit::admin_auth::OPERATOR_ACTOR;
 use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
@@ -22,7 +25,6 @@ use crate::error::ServiceError;
 use crate::metrics::Tally;
 
 pub const SERVICE_ACTOR: &str = "license-service";
-pub const OPERATOR_ACTOR: &str = "operator";
 
 pub const REASON_EXHAUSTED: &str = "pool exhausted";
 pub const REASON_DEACTIVATED: &str = "user deactivated";
@@ -95,18 +97,54 @@ impl Cause {
         }
     }
 
-    /// An operator call through the admin API.
-    pub fn operator(correlation_id: String) -> Self {
+    /// A call through the admin API, authenticated by the operator credential,
+    /// on behalf of `admin` (see `service_kit::admin_auth::acting_admin`).
+    pub fn operator(correlation_id: String, admin: String) -> Self {
         Self {
             actor: Actor {
                 config_id: None,
                 token_id: None,
                 system: Some(OPERATOR_ACTOR.to_owned()),
-                admin: None,
+                admin: Some(admin),
             },
             correlation_id,
             trigger_event_id: None,
         }
+    }
+}
+
+/// Writes an admin action into the outbox, in the caller's transaction, so
+/// the relay publishes it with the change it records (nothing lost). Its
+/// subject is `<root>.adm.<tenant>.config.<aggregate_id>`.
+pub(crate) async fn record_admin_action(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    aggregate_id: &str,
+    action: AdminAction,
+    cause: &Cause,
+) -> Result<(), ServiceError> {
+    let event = EventEnvelope::new(
+        tenant_id,
+        AggregateKind::Config,
+        aggregate_id,
+        cause.actor.clone(),
+        cause.correlation_id.clone(),
+        EventPayload::AdminActionTaken(action),
+    );
+    enqueue(conn, &event).await
+}
+
+/// An admin action on a pool, named as the account center shows it.
+pub(crate) fn pool_action(pool: &PoolRow, action: AdminActionKind, detail: String) -> AdminAction {
+    AdminAction {
+        action,
+        target_type: "pool".to_owned(),
+        target_id: pool.id.clone(),
+        target_name: Some(format!(
+            "{}/{}",
+            pool.application_instance, pool.license_type
+        )),
+        detail: Some(detail),
     }
 }
 
@@ -308,9 +346,16 @@ async fn deny_once(
     Ok(())
 }
 
+/// The queue of pool `$1`: its denials of users still active (`d`: the
+/// denial, `u`: the user), in `d.queue_position` order.
+pub(crate) const WAITING_IN_POOL: &str = "FROM denials d \
+     JOIN users u ON u.tenant_id = d.tenant_id AND u.user_id = d.user_id \
+     WHERE d.pool_id = $1 AND u.active AND NOT u.deleted";
+
 /// Gives free seats of an auto-assign pool to the users waiting longest for
 /// one, in the order they were denied (first come, first served). Called when
-/// a seat is freed by a deactivation or deletion and when a pool grows. Each
+/// a seat is freed (deactivation, deletion, revocation by hand) and when a
+/// pool grows or is switched to auto-assign. Each
 /// seat costs one indexed lookup, never a scan of the waiting users.
 pub(crate) async fn hand_over_free_seats(
     conn: &mut PgConnection,
@@ -325,15 +370,11 @@ pub(crate) async fn hand_over_free_seats(
         if !pool.auto_assign || pool.seats_used >= pool.seats {
             return Ok(());
         }
-        let next: Option<String> = sqlx::query_scalar(
-            "SELECT d.user_id FROM denials d \
-             JOIN users u ON u.tenant_id = d.tenant_id AND u.user_id = d.user_id \
-             WHERE d.pool_id = $1 AND u.active AND NOT u.deleted \
-             ORDER BY d.queue_position LIMIT 1",
-        )
-        .bind(pool_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let sql = format!("SELECT d.user_id {WAITING_IN_POOL} ORDER BY d.queue_position LIMIT 1");
+        let next: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(pool_id)
+            .fetch_optional(&mut *conn)
+            .await?;
         let Some(user_id) = next else {
             return Ok(());
         };
@@ -344,6 +385,64 @@ pub(crate) async fn hand_over_free_seats(
             return Ok(());
         }
     }
+}
+
+/// Serves a pool whose seats or auto-assign flag an admin just changed: the
+/// queue first (those users already waited), then, when auto-assign was just
+/// switched on, the configuration's active users who hold no seat in it and
+/// wait for none (provisioned while it was off, or before the pool existed).
+pub(crate) async fn serve_after_change(
+    conn: &mut PgConnection,
+    pool_id: &str,
+    switched_on: bool,
+    cause: &Cause,
+    tally: &mut Tally,
+) -> Result<(), ServiceError> {
+    hand_over_free_seats(conn, pool_id, cause, tally).await?;
+    if switched_on {
+        enroll_unseated_users(conn, pool_id, cause, tally).await?;
+    }
+    Ok(())
+}
+
+/// Gives each of the configuration's active users without a seat in
+/// `pool_id` and without a place in its queue a free seat, or else a place at
+/// the back of the queue, in the order the service first saw them.
+async fn enroll_unseated_users(
+    conn: &mut PgConnection,
+    pool_id: &str,
+    cause: &Cause,
+    tally: &mut Tally,
+) -> Result<(), ServiceError> {
+    let Some(mut pool) = lock_pool(conn, pool_id).await? else {
+        return Ok(());
+    };
+    if !pool.auto_assign {
+        return Ok(());
+    }
+    let unseated: Vec<String> = sqlx::query_scalar(
+        "SELECT u.user_id FROM users u \
+         WHERE u.tenant_id = $1 AND u.config_id = $2 AND u.active AND NOT u.deleted \
+           AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pool_id = $3 AND a.user_id = u.user_id) \
+           AND NOT EXISTS (SELECT 1 FROM denials d WHERE d.pool_id = $3 AND d.user_id = u.user_id) \
+         ORDER BY u.first_seen_order",
+    )
+    .bind(&pool.tenant_id)
+    .bind(&pool.config_id)
+    .bind(&pool.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for user_id in unseated {
+        if take_seat(conn, &pool, &user_id, Source::Auto, cause, tally)
+            .await?
+            .is_some()
+        {
+            pool.seats_used += 1;
+        } else {
+            deny_once(conn, &pool, &user_id, cause, tally).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Gives an active user a seat in every auto-assign pool of `config_id` where

@@ -80,6 +80,10 @@ pub enum Command {
     /// License pools.
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// What the vendor offers a tenant: seats per application instance and
+    /// license type, which the tenant's admins switch auto-assign on for.
+    #[command(subcommand)]
+    Offering(OfferingCommand),
     /// Licenses held by one user.
     Licenses(UserLicensesArgs),
     /// Manual license assignment and revocation.
@@ -183,6 +187,50 @@ pub enum PoolCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Who holds a seat (oldest first) and who waits for one (next first).
+    Members(PoolMembersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PoolMembersArgs {
+    /// Pool id.
+    #[arg(long)]
+    pub pool: String,
+    /// Members per page (server default 50, at most 500).
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// Cursor from a previous page's `next_page_token`.
+    #[arg(long)]
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfferingCommand {
+    /// Create or update one offering of a tenant. Changing its seats changes
+    /// the seats of the pool drawing on it (shrinking keeps seats given).
+    Set(OfferingSetArgs),
+    /// List a tenant's offerings and the pool drawing on each.
+    List {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OfferingSetArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub tenant: String,
+    /// Application instance, e.g. "sales-navigator".
+    #[arg(long, visible_alias = "app-instance")]
+    pub application_instance: String,
+    /// License type, e.g. "core".
+    #[arg(long)]
+    pub license_type: String,
+    /// Number of seats offered.
+    #[arg(long)]
+    pub seats: u32,
 }
 
 #[derive(Debug, Args)]
@@ -385,6 +433,47 @@ mod tests {
             Command::Pool(PoolCommand::Upsert(args)) => {
                 assert!(!args.auto_assign);
                 assert_eq!(args.seats, 10);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn offering_set_and_pool_members_parse() {
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "offering",
+            "set",
+            "--tenant",
+            "t",
+            "--application-instance",
+            "sales-navigator",
+            "--license-type",
+            "core",
+            "--seats",
+            "25",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Offering(OfferingCommand::Set(args)) => {
+                assert_eq!(args.application_instance, "sales-navigator");
+                assert_eq!(args.seats, 25);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "pool",
+            "members",
+            "--pool",
+            "p1",
+            "--page-size",
+            "2",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Pool(PoolCommand::Members(args)) => {
+                assert_eq!((args.pool.as_str(), args.page_size), ("p1", Some(2)));
             }
             other => panic!("unexpected {other:?}"),
         }

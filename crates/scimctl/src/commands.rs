@@ -12,8 +12,8 @@ use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest};
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{
-    AssignLicenseRequest, ListPoolsRequest, RevokeLicenseRequest, UpsertPoolRequest,
-    UserLicensesRequest,
+    AssignLicenseRequest, ListOfferingsRequest, ListPoolMembersRequest, ListPoolsRequest,
+    RevokeLicenseRequest, UpsertOfferingRequest, UpsertPoolRequest, UserLicensesRequest,
 };
 use serde_json::json;
 use tonic::Request;
@@ -22,7 +22,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
     AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, FailureRateArgs, LicenseCommand,
-    PoolCommand, ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
+    OfferingCommand, PoolCommand, PoolMembersArgs, ProjectionService, QuarantineCommand,
+    TenantCommand, TokenCommand,
 };
 use crate::render::{self, Rendered};
 
@@ -239,6 +240,8 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
                 json: json!({ "pools": pools.iter().map(render::pool_json).collect::<Vec<_>>() }),
             })
         }
+        Command::Pool(PoolCommand::Members(args)) => pool_members(cli, &ctx, args).await,
+        Command::Offering(command) => offering(cli, &ctx, command).await,
         Command::Licenses(args) => {
             let assignments = license(cli)
                 .await?
@@ -298,6 +301,50 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
         Command::Audit(AuditCommand::FailureRate(args)) => failure_rate(cli, &ctx, args).await,
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
     }
+}
+
+async fn offering(cli: &Cli, ctx: &Ctx, command: &OfferingCommand) -> Result<Rendered> {
+    let mut client = license(cli).await?;
+    match command {
+        OfferingCommand::Set(args) => {
+            let offering = client
+                .upsert_offering(ctx.request(UpsertOfferingRequest {
+                    tenant_id: args.tenant.clone(),
+                    application_instance: args.application_instance.clone(),
+                    license_type: args.license_type.clone(),
+                    seats: args.seats,
+                }))
+                .await
+                .context("set offering")?
+                .into_inner();
+            Ok(render::offering_set(&offering))
+        }
+        OfferingCommand::List { tenant } => {
+            let offerings = client
+                .list_offerings(ctx.request(ListOfferingsRequest {
+                    tenant_id: tenant.clone(),
+                }))
+                .await
+                .context("list offerings")?
+                .into_inner()
+                .offerings;
+            Ok(render::offerings(&offerings))
+        }
+    }
+}
+
+async fn pool_members(cli: &Cli, ctx: &Ctx, args: &PoolMembersArgs) -> Result<Rendered> {
+    let response = license(cli)
+        .await?
+        .list_pool_members(ctx.request(ListPoolMembersRequest {
+            pool_id: args.pool.clone(),
+            page_size: args.page_size.unwrap_or(0),
+            page_token: non_empty(&args.page_token),
+        }))
+        .await
+        .context("list pool members")?
+        .into_inner();
+    Ok(render::pool_members(&response))
 }
 
 async fn quarantine(cli: &Cli, ctx: &Ctx, command: &QuarantineCommand) -> Result<Rendered> {

@@ -2,7 +2,7 @@
 
 use scim_rpc::account::{IssuedToken, ScimConfig, Tenant, TokenInfo};
 use scim_rpc::audit::{AuditRecord, FailureRateResponse};
-use scim_rpc::license::{Assignment, Pool};
+use scim_rpc::license::{Assignment, ListPoolMembersResponse, Offering, Pool};
 use serde_json::{Value, json};
 
 /// The result of one command, in both renderings.
@@ -231,6 +231,110 @@ pub fn assignments_table(assignments: &[Assignment]) -> String {
     table(&["POOL", "USER", "SOURCE", "ASSIGNED"], &rows)
 }
 
+pub fn offering_json(o: &Offering) -> Value {
+    json!({
+        "tenant_id": o.tenant_id,
+        "application_instance": o.application_instance,
+        "license_type": o.license_type,
+        "seats": o.seats,
+        "config_id": opt(&o.config_id),
+        "pool_id": opt(&o.pool_id),
+    })
+}
+
+pub fn offering_set(o: &Offering) -> Rendered {
+    let drawn = if o.pool_id.is_empty() {
+        "no configuration uses it yet".to_owned()
+    } else {
+        format!("pool {} of configuration {}", o.pool_id, o.config_id)
+    };
+    Rendered {
+        text: format!(
+            "offering {}/{} for tenant {}: {} seats; {drawn}\n",
+            o.application_instance, o.license_type, o.tenant_id, o.seats
+        ),
+        json: offering_json(o),
+    }
+}
+
+pub fn offerings(offerings: &[Offering]) -> Rendered {
+    let rows: Vec<Vec<String>> = offerings
+        .iter()
+        .map(|o| {
+            vec![
+                o.application_instance.clone(),
+                o.license_type.clone(),
+                o.seats.to_string(),
+                dash(&o.config_id),
+                dash(&o.pool_id),
+            ]
+        })
+        .collect();
+    let text = if rows.is_empty() {
+        "no offerings\n".to_owned()
+    } else {
+        table(
+            &["APP INSTANCE", "LICENSE TYPE", "SEATS", "CONFIG", "POOL"],
+            &rows,
+        )
+    };
+    Rendered {
+        text,
+        json: json!({ "offerings": offerings.iter().map(offering_json).collect::<Vec<_>>() }),
+    }
+}
+
+/// Holders and waiting users in one table: holders first (oldest seat
+/// first), then the queue (next in line first).
+pub fn pool_members(page: &ListPoolMembersResponse) -> Rendered {
+    let holders = page.holders.iter().map(|a| {
+        vec![
+            a.user_id.clone(),
+            "holds a seat".to_owned(),
+            dash(&a.source),
+            dash(&a.assigned_at),
+        ]
+    });
+    let waiting = page.waiting.iter().map(|w| {
+        vec![
+            w.user_id.clone(),
+            format!("waiting #{}", w.position),
+            "-".to_owned(),
+            dash(&w.waiting_since),
+        ]
+    });
+    let rows: Vec<Vec<String>> = holders.chain(waiting).collect();
+    let mut text = if rows.is_empty() {
+        String::new()
+    } else {
+        table(&["USER", "STATUS", "SOURCE", "SINCE"], &rows)
+    };
+    text.push_str(&format!(
+        "{} holding a seat, {} waiting\n",
+        page.holders_total, page.waiting_total
+    ));
+    if !page.next_page_token.is_empty() {
+        text.push_str(&format!(
+            "more members: repeat with --page-token {}\n",
+            page.next_page_token
+        ));
+    }
+    Rendered {
+        text,
+        json: json!({
+            "holders": page.holders.iter().map(assignment_json).collect::<Vec<_>>(),
+            "waiting": page.waiting.iter().map(|w| json!({
+                "user_id": w.user_id,
+                "waiting_since": opt(&w.waiting_since),
+                "position": w.position,
+            })).collect::<Vec<_>>(),
+            "holders_total": page.holders_total,
+            "waiting_total": page.waiting_total,
+            "next_page_token": opt(&page.next_page_token),
+        }),
+    }
+}
+
 pub fn audit_record_json(r: &AuditRecord) -> Value {
     // The event is itself JSON; embed it as an object when it parses.
     let event = if r.event_json.is_empty() {
@@ -455,6 +559,61 @@ mod tests {
         let value = token_json(&info);
         assert_eq!(value["revoked_at"], Value::Null);
         assert_eq!(value["status"], "active");
+    }
+
+    #[test]
+    fn pool_members_list_holders_then_the_queue() {
+        use scim_rpc::license::WaitingUser;
+        let page = ListPoolMembersResponse {
+            holders: vec![Assignment {
+                user_id: "alice".into(),
+                source: "auto".into(),
+                ..Assignment::default()
+            }],
+            waiting: vec![WaitingUser {
+                user_id: "bob".into(),
+                waiting_since: "2026-03-01T12:00:00Z".into(),
+                position: 1,
+            }],
+            next_page_token: "abc".into(),
+            holders_total: 1,
+            waiting_total: 3,
+        };
+        let rendered = pool_members(&page);
+        let lines: Vec<&str> = rendered.text.lines().collect();
+        assert!(lines[1].starts_with("alice") && lines[1].contains("holds a seat"));
+        assert!(lines[2].starts_with("bob") && lines[2].contains("waiting #1"));
+        assert_eq!(lines[3], "1 holding a seat, 3 waiting");
+        assert!(lines[4].contains("--page-token abc"), "{}", rendered.text);
+        assert_eq!(rendered.json["waiting"][0]["position"], 1);
+        assert_eq!(rendered.json["next_page_token"], "abc");
+        let last = pool_members(&ListPoolMembersResponse::default());
+        assert_eq!(last.json["next_page_token"], Value::Null);
+    }
+
+    #[test]
+    fn offerings_say_which_pool_draws_on_them() {
+        let offering = Offering {
+            tenant_id: "t1".into(),
+            application_instance: "crm".into(),
+            license_type: "core".into(),
+            seats: 5,
+            ..Offering::default()
+        };
+        assert!(
+            offering_set(&offering)
+                .text
+                .contains("no configuration uses it yet")
+        );
+        assert_eq!(offering_json(&offering)["pool_id"], Value::Null);
+        let drawn = Offering {
+            config_id: "c1".into(),
+            pool_id: "p1".into(),
+            ..offering
+        };
+        let text = offerings(&[drawn]).text;
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(row, ["crm", "core", "5", "c1", "p1"]);
     }
 
     #[test]
