@@ -9,7 +9,7 @@ use scim_rpc::account::{
     ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
-use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest};
+use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest, GetRecordRequest};
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{
     AssignLicenseRequest, ListPoolsRequest, RevokeLicenseRequest, UpsertPoolRequest,
@@ -21,8 +21,8 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
-    AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, FailureRateArgs, LicenseCommand,
-    PoolCommand, ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
+    AuditCommand, AuditGetArgs, AuditQueryArgs, Cli, Command, ConfigCommand, FailureRateArgs,
+    LicenseCommand, PoolCommand, ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
 };
 use crate::render::{self, Rendered};
 
@@ -295,6 +295,7 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
             })
         }
         Command::Audit(AuditCommand::Query(args)) => audit_query(cli, &ctx, args).await,
+        Command::Audit(AuditCommand::Get(args)) => audit_get(cli, &ctx, args).await,
         Command::Audit(AuditCommand::FailureRate(args)) => failure_rate(cli, &ctx, args).await,
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
     }
@@ -380,6 +381,19 @@ async fn audit_query(cli: &Cli, ctx: &Ctx, args: &AuditQueryArgs) -> Result<Rend
             },
         }),
     })
+}
+
+async fn audit_get(cli: &Cli, ctx: &Ctx, args: &AuditGetArgs) -> Result<Rendered> {
+    let record = audit(cli)
+        .await?
+        .get_record(ctx.request(GetRecordRequest {
+            tenant_id: args.tenant.clone(),
+            sequence: args.sequence,
+        }))
+        .await
+        .context("get audit record")?
+        .into_inner();
+    Ok(render::audit_record(&record))
 }
 
 async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Rendered> {
