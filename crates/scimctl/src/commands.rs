@@ -354,7 +354,7 @@ async fn audit_query(cli: &Cli, ctx: &Ctx, args: &AuditQueryArgs) -> Result<Rend
             correlation_id: non_empty(&args.correlation_id),
             page_size: args.page_size.unwrap_or(0),
             page_token: non_empty(&args.page_token),
-            ..AuditQueryRequest::default()
+            newest_first: args.newest_first,
         }))
         .await
         .context("query audit log")?
