@@ -8,6 +8,8 @@ use thiserror::Error;
 pub enum ServiceError {
     #[error("{0}")]
     InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("event encoding error: {0}")]
@@ -29,6 +31,7 @@ impl From<ServiceError> for tonic::Status {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::InvalidArgument(message) => Self::invalid_argument(message),
+            ServiceError::NotFound(message) => Self::not_found(message),
             internal @ (ServiceError::Database(_) | ServiceError::Encoding(_)) => {
                 // Details stay in the log: they may name tables or hosts.
                 tracing::error!(error = %internal, "audit request failed");

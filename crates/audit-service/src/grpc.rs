@@ -3,13 +3,14 @@
 use prometheus_client::metrics::counter::Counter;
 use scim_rpc::audit::audit_query_server::AuditQuery;
 use scim_rpc::audit::{
-    AuditQueryRequest, AuditQueryResponse, FailureRateRequest, FailureRateResponse,
+    AuditQueryRequest, AuditQueryResponse, AuditRecord, FailureRateRequest, FailureRateResponse,
+    GetRecordRequest,
 };
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::failure_rate::{self, FailureRateQuery};
-use crate::query::{self, Filter};
+use crate::query::{self, Filter, RecordKey};
 
 pub struct AuditQueryService {
     db: PgPool,
@@ -40,5 +41,14 @@ impl AuditQuery for AuditQueryService {
         self.queries.inc();
         let query = FailureRateQuery::parse(request.get_ref(), chrono::Utc::now())?;
         Ok(Response::new(failure_rate::run(&self.db, &query).await?))
+    }
+
+    async fn get_record(
+        &self,
+        request: Request<GetRecordRequest>,
+    ) -> Result<Response<AuditRecord>, Status> {
+        self.queries.inc();
+        let key = RecordKey::parse(request.get_ref())?;
+        Ok(Response::new(query::get(&self.db, key).await?))
     }
 }

@@ -150,7 +150,7 @@ async fn name_license_targets(
 async fn insert_rows(conn: &mut PgConnection, rows: &[AuditRow]) -> Result<u64, sqlx::Error> {
     let mut insert = QueryBuilder::<Postgres>::new(
         "INSERT INTO audit_log (sequence, event_id, tenant_id, occurred_at, operation, outcome, resource_type, \
-         target_id, target_name, actor_config_id, actor_token_id, correlation_id, status, detail, event) ",
+         target_id, target_name, actor_config_id, actor_token_id, actor_admin, correlation_id, status, detail, event) ",
     );
     insert.push_values(rows, |mut values, row| {
         values
@@ -165,6 +165,7 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[AuditRow]) -> Result<u64, 
             .push_bind(row.target_name.clone())
             .push_bind(row.actor_config_id.clone())
             .push_bind(row.actor_token_id.clone())
+            .push_bind(row.actor_admin.clone())
             .push_bind(row.correlation_id.clone())
             .push_bind(row.status)
             .push_bind(row.detail.clone())

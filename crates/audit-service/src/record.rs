@@ -26,6 +26,8 @@ pub struct AuditRow {
     pub target_name: Option<String>,
     pub actor_config_id: Option<String>,
     pub actor_token_id: Option<String>,
+    /// The person who acted in the account center, or the operator.
+    pub actor_admin: Option<String>,
     pub correlation_id: String,
     pub status: Option<i32>,
     pub detail: Option<String>,
@@ -49,6 +51,7 @@ impl AuditRow {
             target_name: None,
             actor_config_id: envelope.actor.config_id.clone(),
             actor_token_id: envelope.actor.token_id.clone(),
+            actor_admin: envelope.actor.admin.clone(),
             correlation_id: envelope.correlation_id.clone(),
             status: None,
             detail: None,
@@ -113,6 +116,12 @@ impl AuditRow {
                     notice.consumer, notice.sequence, notice.error
                 ));
             }
+            EventPayload::AdminActionTaken(action) => {
+                row.resource_type = resource_type_name(&action.target_type);
+                row.target_id = Some(action.target_id.clone());
+                row.target_name = action.target_name.clone();
+                row.detail = action.detail.clone();
+            }
         }
         Ok(row)
     }
@@ -141,9 +150,18 @@ fn subject_target(subject: &str) -> (Option<String>, Option<String>) {
     let resource_type = match tokens.get(3) {
         Some(&"user") => Some("User".to_owned()),
         Some(&"group") => Some("Group".to_owned()),
+        Some(&"config") => Some("Config".to_owned()),
         _ => None,
     };
     (resource_type, tokens.get(4).map(|id| (*id).to_owned()))
+}
+
+/// An admin action's `target_type` ("config", "token", "pool", "offering") as the log names
+/// resource types elsewhere ("User", "Group"): capitalised.
+fn resource_type_name(target_type: &str) -> Option<String> {
+    let mut chars = target_type.trim().chars();
+    let first = chars.next()?;
+    Some(first.to_uppercase().chain(chars).collect())
 }
 
 fn skipped_detail(skipped: &[String]) -> String {
@@ -179,7 +197,10 @@ fn string_attribute(resource: &Value, name: &str) -> Option<String> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use scim_events::{Actor, AggregateKind, EventEnvelope, GroupState, LicenseChange, Rejection};
+    use scim_events::{
+        Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, GroupState,
+        LicenseChange, Rejection,
+    };
     use serde_json::json;
 
     fn stored(kind: AggregateKind, id: &str, payload: EventPayload) -> StoredEvent {
@@ -286,5 +307,36 @@ mod tests {
 
         let many: Vec<String> = (0..105).map(|index| format!("x{index}")).collect();
         assert!(skipped_detail(&many).ends_with("x99 (and 5 more)"));
+    }
+
+    #[test]
+    fn admin_actions_name_their_target_and_the_admin() {
+        let action = AdminAction {
+            action: AdminActionKind::TokenRotate,
+            target_type: "token".into(),
+            target_id: "tok-2".into(),
+            target_name: Some("scim_ab12".into()),
+            detail: Some("overlap 48 h".into()),
+        };
+        let mut event = stored(
+            AggregateKind::Config,
+            "cfg",
+            EventPayload::AdminActionTaken(action),
+        );
+        event.envelope.actor.admin = Some("admin:a1:ada@example.com".into());
+        let row = AuditRow::from_event(&event).unwrap();
+        assert_eq!(
+            (row.operation, row.outcome),
+            ("admin.token.rotate", SUCCESS)
+        );
+        assert_eq!(row.resource_type.as_deref(), Some("Token"));
+        assert_eq!(row.target_id.as_deref(), Some("tok-2"));
+        assert_eq!(row.target_name.as_deref(), Some("scim_ab12"));
+        assert_eq!(row.detail.as_deref(), Some("overlap 48 h"));
+        assert_eq!(row.actor_admin.as_deref(), Some("admin:a1:ada@example.com"));
+        assert_eq!(row.actor_config_id.as_deref(), Some("cfg"));
+        assert!(!row.needs_user_name());
+        assert_eq!(resource_type_name("offering").as_deref(), Some("Offering"));
+        assert_eq!(resource_type_name(" "), None);
     }
 }

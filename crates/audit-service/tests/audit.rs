@@ -8,10 +8,11 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{ADMIN_TOKEN, AuditEnv as _, TestEnv, eventually, http_get};
 use scim_events::{
-    Actor, AggregateKind, EventEnvelope, EventPayload, GroupState, LicenseChange, Rejection,
+    Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload, GroupState,
+    LicenseChange, Rejection,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
-use scim_rpc::audit::{AuditQueryRequest, AuditRecord, FailureRateRequest};
+use scim_rpc::audit::{AuditQueryRequest, AuditRecord, FailureRateRequest, GetRecordRequest};
 use serde_json::json;
 use service_kit::admin_auth::OperatorCredential;
 use tonic::Code;
@@ -804,6 +805,498 @@ async fn failure_rate_per_bucket_flags_an_entra_quarantine_streak() {
         .await
         .unwrap_err();
     assert_eq!(invalid.code(), Code::InvalidArgument);
+
+    app.stop().await;
+    env.cleanup().await;
+}
+
+const ADA: &str = "admin:a1:ada@contoso.com";
+const OPERATOR: &str = "operator";
+
+/// What `admin` did in the account center to configuration `config_id`, at `minute`.
+fn admin_action(
+    tenant: &str,
+    config_id: &str,
+    admin: &str,
+    minute: i64,
+    action: AdminAction,
+) -> EventEnvelope {
+    let actor = Actor {
+        config_id: Some(config_id.into()),
+        token_id: None,
+        system: None,
+        admin: Some(admin.into()),
+    };
+    let mut event = EventEnvelope::new(
+        tenant,
+        AggregateKind::Config,
+        config_id,
+        actor,
+        format!("adm-{config_id}-{minute}"),
+        EventPayload::AdminActionTaken(action),
+    );
+    event.occurred_at = base_time() + Duration::minutes(minute);
+    event
+}
+
+fn token_issued(token_id: &str, prefix: &str) -> AdminAction {
+    AdminAction {
+        action: AdminActionKind::TokenIssue,
+        target_type: "token".into(),
+        target_id: token_id.into(),
+        target_name: Some(prefix.into()),
+        detail: Some("valid 365 days".into()),
+    }
+}
+
+fn config_renamed() -> AdminAction {
+    AdminAction {
+        action: AdminActionKind::ConfigUpdate,
+        target_type: "config".into(),
+        target_id: "cfg1".into(),
+        target_name: Some("Okta EU".into()),
+        detail: Some("renamed from \"Okta\" to \"Okta EU\"".into()),
+    }
+}
+
+fn auto_assign_enabled() -> AdminAction {
+    AdminAction {
+        action: AdminActionKind::AutoAssignEnable,
+        target_type: "pool".into(),
+        target_id: "pool1".into(),
+        target_name: Some("crm/standard".into()),
+        detail: None,
+    }
+}
+
+fn operations(records: &[AuditRecord]) -> Vec<&str> {
+    records
+        .iter()
+        .map(|record| record.operation.as_str())
+        .collect()
+}
+
+/// Admin actions land in the log with what they did, to what, and who did it; license decisions
+/// an admin made carry the admin too. `actor` finds an admin's actions and `operation = "admin."`
+/// every admin action, while IdP traffic stays where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_actions_are_recorded_with_the_admin() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    let mut manual_assignment = event(
+        TENANT,
+        AggregateKind::License,
+        "alice",
+        3,
+        EventPayload::LicenseAssigned(LicenseChange {
+            source: "manual".into(),
+            ..license("alice", None)
+        }),
+    );
+    manual_assignment.actor = Actor {
+        config_id: None,
+        token_id: None,
+        system: Some("license-service".into()),
+        admin: Some(ADA.into()),
+    };
+    let events = vec![
+        user_created(TENANT, "alice", "alice@contoso.com", 0),
+        admin_action(TENANT, "cfg1", ADA, 1, token_issued("tok2", "scim_ab12")),
+        admin_action(TENANT, "cfg1", OPERATOR, 2, auto_assign_enabled()),
+        manual_assignment,
+        admin_action(TENANT, "cfg1", ADA, 4, config_renamed()),
+        user_patched(TENANT, "alice", "alice@contoso.com", 5),
+        // The same admin name in another tenant is another tenant's business.
+        admin_action(OTHER_TENANT, "cfg9", ADA, 6, config_renamed()),
+    ];
+    let mut last = 0;
+    for event in &events {
+        last = env.append(event).await;
+    }
+    env.wait_for_checkpoint(last).await;
+    let mut admin = client(&app).await;
+
+    let all = query(&mut admin, AuditQueryRequest::default()).await;
+    assert_eq!(
+        operations(&all),
+        vec![
+            "create",
+            "admin.token.issue",
+            "admin.license.auto_assign.enable",
+            "license.assign",
+            "admin.config.update",
+            "patch"
+        ]
+    );
+    let issued = &all[1];
+    assert_eq!(
+        (
+            issued.outcome.as_str(),
+            issued.resource_type.as_str(),
+            issued.target_id.as_str(),
+            issued.target_name.as_str(),
+            issued.detail.as_str(),
+        ),
+        ("success", "Token", "tok2", "scim_ab12", "valid 365 days")
+    );
+    assert_eq!(
+        (
+            issued.actor_admin.as_str(),
+            issued.actor_config_id.as_str(),
+            issued.actor_token_id.as_str()
+        ),
+        (ADA, "cfg1", "")
+    );
+    let stored: EventEnvelope = serde_json::from_str(&issued.event_json).unwrap();
+    assert_eq!(stored, events[1]);
+    assert_eq!(
+        (all[2].resource_type.as_str(), all[2].actor_admin.as_str()),
+        ("Pool", OPERATOR)
+    );
+    assert_eq!(
+        (all[3].actor_admin.as_str(), all[3].target_name.as_str()),
+        (ADA, "alice@contoso.com"),
+        "a manual assignment names the admin and still borrows the userName"
+    );
+    assert_eq!(
+        (all[4].resource_type.as_str(), all[4].detail.as_str()),
+        ("Config", "renamed from \"Okta\" to \"Okta EU\"")
+    );
+    assert_eq!(all[0].actor_admin, "", "IdP requests have no admin");
+
+    // `actor` matches the admin exactly: only this tenant's, only that admin's.
+    let by_ada = query(
+        &mut admin,
+        AuditQueryRequest {
+            actor: ADA.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        operations(&by_ada),
+        vec!["admin.token.issue", "license.assign", "admin.config.update"]
+    );
+    let by_operator = query(
+        &mut admin,
+        AuditQueryRequest {
+            actor: OPERATOR.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        operations(&by_operator),
+        vec!["admin.license.auto_assign.enable"]
+    );
+    let by_ada_prefix = query(
+        &mut admin,
+        AuditQueryRequest {
+            actor: "admin:a1".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(by_ada_prefix.is_empty(), "actor is an exact match");
+    // Configuration and token ids still match as before.
+    let by_token = query(
+        &mut admin,
+        AuditQueryRequest {
+            actor: "tok1".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(operations(&by_token), vec!["create", "patch"]);
+    let by_config = query(
+        &mut admin,
+        AuditQueryRequest {
+            actor: "cfg1".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(by_config.len(), 5, "everything but the manual assignment");
+
+    // "admin." is every admin action and nothing else; other names stay exact.
+    let admin_actions = query(
+        &mut admin,
+        AuditQueryRequest {
+            operation: "admin.".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        operations(&admin_actions),
+        vec![
+            "admin.token.issue",
+            "admin.license.auto_assign.enable",
+            "admin.config.update"
+        ]
+    );
+    let newest_admin_actions = query(
+        &mut admin,
+        AuditQueryRequest {
+            operation: "admin.".into(),
+            actor: ADA.into(),
+            newest_first: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        operations(&newest_admin_actions),
+        vec!["admin.config.update", "admin.token.issue"]
+    );
+    let issues = query(
+        &mut admin,
+        AuditQueryRequest {
+            operation: "admin.token.issue".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(targets(&issues), vec!["tok2"]);
+    let by_target = query(
+        &mut admin,
+        AuditQueryRequest {
+            target: "okta eu".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(operations(&by_target), vec!["admin.config.update"]);
+    let family = admin
+        .query(AuditQueryRequest {
+            tenant_id: TENANT.into(),
+            operation: "admin.token.".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(family.code(), Code::InvalidArgument);
+    assert!(
+        family.message().contains("\"admin.\""),
+        "{}",
+        family.message()
+    );
+
+    // Admin actions are not SCIM requests: the failure rate does not count them.
+    let rate = admin
+        .failure_rate(FailureRateRequest {
+            tenant_id: TENANT.into(),
+            from: "2026-03-01T00:00:00Z".into(),
+            to: "2026-03-02T00:00:00Z".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rate.buckets.len(), 1);
+    assert_eq!(rate.buckets[0].requests, 2);
+
+    app.stop().await;
+    env.cleanup().await;
+}
+
+/// One record by sequence, only ever the asking tenant's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_record_answers_only_for_the_tenants_own_records() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    let own = env
+        .append(&admin_action(TENANT, "cfg1", ADA, 0, config_renamed()))
+        .await;
+    let others = env
+        .append(&user_created(OTHER_TENANT, "zed", "zed@fabrikam.com", 1))
+        .await;
+    env.wait_for_checkpoint(others).await;
+    let mut admin = client(&app).await;
+
+    let record = admin
+        .get_record(GetRecordRequest {
+            tenant_id: TENANT.into(),
+            sequence: own,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let listed = query(&mut admin, AuditQueryRequest::default()).await;
+    assert_eq!(vec![record], listed, "the same record as the query's");
+
+    for (tenant, sequence) in [
+        (TENANT, others),
+        (OTHER_TENANT, own),
+        (TENANT, others + 100),
+    ] {
+        let missing = admin
+            .get_record(GetRecordRequest {
+                tenant_id: tenant.into(),
+                sequence,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Code::NotFound, "{tenant} {sequence}");
+        assert!(missing.message().contains(&sequence.to_string()));
+    }
+    let zed = admin
+        .get_record(GetRecordRequest {
+            tenant_id: OTHER_TENANT.into(),
+            sequence: others,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(zed.target_name, "zed@fabrikam.com");
+
+    for invalid in [
+        GetRecordRequest {
+            tenant_id: TENANT.into(),
+            sequence: 0,
+        },
+        GetRecordRequest {
+            tenant_id: " ".into(),
+            sequence: own,
+        },
+        GetRecordRequest {
+            tenant_id: TENANT.into(),
+            sequence: u64::MAX,
+        },
+    ] {
+        let error = admin.get_record(invalid.clone()).await.unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument, "{invalid:?}");
+    }
+    let mut anonymous = AuditQueryClient::new(app.channel().await);
+    let unauthenticated = anonymous
+        .get_record(GetRecordRequest {
+            tenant_id: TENANT.into(),
+            sequence: own,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unauthenticated.code(), Code::Unauthenticated);
+
+    app.stop().await;
+    env.cleanup().await;
+}
+
+/// Walks every page of a query; returns the sequences in the order received.
+async fn all_pages(client: &mut Client, request: AuditQueryRequest) -> (Vec<u64>, usize) {
+    let mut sequences = Vec::new();
+    let mut pages = 0;
+    let mut page_token = String::new();
+    loop {
+        let response = client
+            .query(AuditQueryRequest {
+                page_token: page_token.clone(),
+                ..request.clone()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        assert!(response.records.len() <= usize::try_from(request.page_size).unwrap());
+        sequences.extend(response.records.iter().map(|record| record.sequence));
+        if response.next_page_token.is_empty() {
+            return (sequences, pages);
+        }
+        page_token = response.next_page_token;
+    }
+}
+
+/// Newest-first pages walk every record once, in descending order, and a page token continues
+/// only the order that issued it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newest_first_pages_walk_down_and_tokens_keep_their_order() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    for index in 0..23 {
+        let id = format!("user{index:02}");
+        env.append(&user_created(TENANT, &id, &id, index)).await;
+        if index % 5 == 0 {
+            // Another tenant's rows in between must not end or shift a page.
+            env.append(&user_created(OTHER_TENANT, &id, &id, index))
+                .await;
+        }
+    }
+    let last = env
+        .append(&admin_action(TENANT, "cfg1", ADA, 30, config_renamed()))
+        .await;
+    env.wait_for_checkpoint(last).await;
+    let mut admin = client(&app).await;
+
+    let oldest_first: Vec<u64> = query(&mut admin, AuditQueryRequest::default())
+        .await
+        .iter()
+        .map(|record| record.sequence)
+        .collect();
+    assert_eq!(oldest_first.len(), 24);
+    let newest_first = AuditQueryRequest {
+        tenant_id: TENANT.into(),
+        page_size: 5,
+        newest_first: true,
+        ..Default::default()
+    };
+    let (descending, pages) = all_pages(&mut admin, newest_first.clone()).await;
+    assert_eq!(pages, 5);
+    let mut expected = oldest_first.clone();
+    expected.reverse();
+    assert_eq!(descending, expected, "every record once, newest first");
+
+    // With a filter and a page that ends exactly at the oldest match.
+    let (creates, pages) = all_pages(
+        &mut admin,
+        AuditQueryRequest {
+            operation: "create".into(),
+            page_size: 23,
+            ..newest_first.clone()
+        },
+    )
+    .await;
+    assert_eq!((creates.len(), pages), (23, 1));
+    assert!(creates.windows(2).all(|pair| pair[0] > pair[1]));
+
+    // A token continues only the order it came from.
+    let ascending_page = admin
+        .query(AuditQueryRequest {
+            newest_first: false,
+            ..newest_first.clone()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let descending_page = admin
+        .query(newest_first.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        descending_page.records[0].operation, "admin.config.update",
+        "the newest record first"
+    );
+    let refused = admin
+        .query(AuditQueryRequest {
+            page_token: ascending_page.next_page_token.clone(),
+            ..newest_first.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("page_token"),
+        "{}",
+        refused.message()
+    );
+    let refused = admin
+        .query(AuditQueryRequest {
+            page_token: descending_page.next_page_token.clone(),
+            newest_first: false,
+            ..newest_first.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
 
     app.stop().await;
     env.cleanup().await;

@@ -287,6 +287,8 @@ pub struct AssignmentArgs {
 pub enum AuditCommand {
     /// Query a tenant's provisioning log.
     Query(AuditQueryArgs),
+    /// Show one record of a tenant's provisioning log, with its event.
+    Get(AuditGetArgs),
     /// Requests and failed requests per time bucket, flagging buckets over the threshold
     /// (an IdP such as Entra ID quarantines a connection above 40 % failures).
     FailureRate(FailureRateArgs),
@@ -352,13 +354,15 @@ pub struct AuditQueryArgs {
     /// Target resource id, userName or displayName (case-insensitive).
     #[arg(long)]
     pub target: Option<String>,
-    /// Operation, e.g. create, update, delete, license.assign, reject.
+    /// Operation, e.g. create, update, delete, license.assign, reject, admin.token.issue;
+    /// `admin.` for every admin action.
     #[arg(long)]
     pub operation: Option<String>,
     /// Outcome: success or failure.
     #[arg(long)]
     pub outcome: Option<String>,
-    /// SCIM configuration id or token id that performed the action.
+    /// SCIM configuration id, token id or admin (`admin:<id>:<email>`, `operator`) that
+    /// performed the action.
     #[arg(long)]
     pub actor: Option<String>,
     /// Correlation id of a request.
@@ -370,6 +374,19 @@ pub struct AuditQueryArgs {
     /// Cursor from a previous page's `next_page_token`.
     #[arg(long)]
     pub page_token: Option<String>,
+    /// Newest records first (a page token continues only the order it came from).
+    #[arg(long)]
+    pub newest_first: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditGetArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub tenant: String,
+    /// The record's stream sequence (the SEQ column of `audit query`).
+    #[arg(long)]
+    pub sequence: u64,
 }
 
 #[cfg(test)]
@@ -407,6 +424,41 @@ mod tests {
         };
         assert_eq!(args.bucket, 3600);
         assert_eq!(args.config.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn audit_get_and_newest_first_parse() {
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "audit",
+            "get",
+            "--tenant",
+            "t1",
+            "--sequence",
+            "42",
+        ])
+        .unwrap();
+        let Command::Audit(AuditCommand::Get(args)) = cli.command else {
+            panic!("not audit get");
+        };
+        assert_eq!((args.tenant.as_str(), args.sequence), ("t1", 42));
+        assert!(
+            Cli::try_parse_from(["scimctl", "audit", "get", "--tenant", "t1"]).is_err(),
+            "the sequence is required"
+        );
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "audit",
+            "query",
+            "--tenant",
+            "t1",
+            "--newest-first",
+        ])
+        .unwrap();
+        let Command::Audit(AuditCommand::Query(args)) = cli.command else {
+            panic!("not audit query");
+        };
+        assert!(args.newest_first);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use scim_rpc::account::{
     ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
-use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest};
+use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest, GetRecordRequest};
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{
     AssignLicenseRequest, ListOfferingsRequest, ListPoolMembersRequest, ListPoolsRequest,
@@ -21,9 +21,9 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
-    AuditCommand, AuditQueryArgs, Cli, Command, ConfigCommand, FailureRateArgs, LicenseCommand,
-    OfferingCommand, PoolCommand, PoolMembersArgs, ProjectionService, QuarantineCommand,
-    TenantCommand, TokenCommand,
+    AuditCommand, AuditGetArgs, AuditQueryArgs, Cli, Command, ConfigCommand, FailureRateArgs,
+    LicenseCommand, OfferingCommand, PoolCommand, PoolMembersArgs, ProjectionService,
+    QuarantineCommand, TenantCommand, TokenCommand,
 };
 use crate::render::{self, Rendered};
 
@@ -298,6 +298,7 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
             })
         }
         Command::Audit(AuditCommand::Query(args)) => audit_query(cli, &ctx, args).await,
+        Command::Audit(AuditCommand::Get(args)) => audit_get(cli, &ctx, args).await,
         Command::Audit(AuditCommand::FailureRate(args)) => failure_rate(cli, &ctx, args).await,
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
     }
@@ -400,7 +401,7 @@ async fn audit_query(cli: &Cli, ctx: &Ctx, args: &AuditQueryArgs) -> Result<Rend
             correlation_id: non_empty(&args.correlation_id),
             page_size: args.page_size.unwrap_or(0),
             page_token: non_empty(&args.page_token),
-            ..AuditQueryRequest::default()
+            newest_first: args.newest_first,
         }))
         .await
         .context("query audit log")?
@@ -427,6 +428,19 @@ async fn audit_query(cli: &Cli, ctx: &Ctx, args: &AuditQueryArgs) -> Result<Rend
             },
         }),
     })
+}
+
+async fn audit_get(cli: &Cli, ctx: &Ctx, args: &AuditGetArgs) -> Result<Rendered> {
+    let record = audit(cli)
+        .await?
+        .get_record(ctx.request(GetRecordRequest {
+            tenant_id: args.tenant.clone(),
+            sequence: args.sequence,
+        }))
+        .await
+        .context("get audit record")?
+        .into_inner();
+    Ok(render::audit_record(&record))
 }
 
 async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Rendered> {

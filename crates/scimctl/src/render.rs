@@ -354,6 +354,7 @@ pub fn audit_record_json(r: &AuditRecord) -> Value {
         "target_name": opt(&r.target_name),
         "actor_config_id": opt(&r.actor_config_id),
         "actor_token_id": opt(&r.actor_token_id),
+        "actor_admin": opt(&r.actor_admin),
         "correlation_id": opt(&r.correlation_id),
         "status": if r.status == 0 { Value::Null } else { json!(r.status) },
         "detail": opt(&r.detail),
@@ -371,12 +372,9 @@ pub fn audit_table(records: &[AuditRecord]) -> String {
                 (true, false) => r.target_id.clone(),
                 (true, true) => "-".to_owned(),
             };
-            let actor = if r.actor_token_id.is_empty() {
-                dash(&r.actor_config_id)
-            } else {
-                format!("token {}", r.actor_token_id)
-            };
+            let actor = audit_actor(r);
             vec![
+                r.sequence.to_string(),
                 dash(&r.occurred_at),
                 dash(&r.operation),
                 dash(&r.outcome),
@@ -395,6 +393,7 @@ pub fn audit_table(records: &[AuditRecord]) -> String {
         .collect();
     table(
         &[
+            "SEQ",
             "TIME",
             "OPERATION",
             "OUTCOME",
@@ -407,6 +406,29 @@ pub fn audit_table(records: &[AuditRecord]) -> String {
         ],
         &rows,
     )
+}
+
+/// Who acted: the admin when a person did (in the account center, or the operator), else the
+/// IdP's token, else its configuration.
+fn audit_actor(r: &AuditRecord) -> String {
+    if !r.actor_admin.is_empty() {
+        r.actor_admin.clone()
+    } else if !r.actor_token_id.is_empty() {
+        format!("token {}", r.actor_token_id)
+    } else {
+        dash(&r.actor_config_id)
+    }
+}
+
+/// One record (`scimctl audit get`): its row, then the event it was recorded from.
+pub fn audit_record(r: &AuditRecord) -> Rendered {
+    let json = audit_record_json(r);
+    let mut text = audit_table(std::slice::from_ref(r));
+    if let Some(event) = json.get("event").filter(|event| !event.is_null()) {
+        let event = serde_json::to_string_pretty(event).unwrap_or_else(|_| r.event_json.clone());
+        text.push_str(&format!("\nevent:\n{event}\n"));
+    }
+    Rendered { json, text }
 }
 
 pub fn failure_rate(response: &FailureRateResponse) -> Rendered {
@@ -623,6 +645,42 @@ mod tests {
             ..AuditRecord::default()
         };
         assert_eq!(audit_record_json(&record)["event"]["type"], "user.created");
+    }
+
+    #[test]
+    fn audit_records_name_the_admin_who_acted() {
+        let by_admin = AuditRecord {
+            sequence: 17,
+            operation: "admin.token.issue".into(),
+            actor_config_id: "cfg1".into(),
+            actor_admin: "admin:a1:ada@example.com".into(),
+            event_json: r#"{"type":"AdminActionTaken"}"#.into(),
+            ..AuditRecord::default()
+        };
+        let by_idp = AuditRecord {
+            sequence: 18,
+            actor_config_id: "cfg1".into(),
+            actor_token_id: "tok1".into(),
+            ..AuditRecord::default()
+        };
+        let table = audit_table(&[by_admin.clone(), by_idp.clone()]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("SEQ"), "{table}");
+        assert!(lines[1].starts_with("17 "), "{table}");
+        assert!(lines[1].contains("admin:a1:ada@example.com"), "{table}");
+        assert!(lines[2].contains("token tok1"), "{table}");
+        assert_eq!(
+            audit_record_json(&by_admin)["actor_admin"],
+            "admin:a1:ada@example.com"
+        );
+        assert_eq!(audit_record_json(&by_idp)["actor_admin"], Value::Null);
+        let rendered = audit_record(&by_admin);
+        assert!(
+            rendered.text.contains("\"type\": \"AdminActionTaken\""),
+            "{}",
+            rendered.text
+        );
+        assert_eq!(rendered.json["sequence"], 17);
     }
 
     #[test]
