@@ -5,7 +5,9 @@
 //! - `DirectoryRead` (gRPC) answers the gateway's reads and blocks on
 //!   `AwaitApplied` until a write is visible (read-your-writes, I2).
 //! - `AccountAdmin` (gRPC, operator credential) manages tenants, SCIM
-//!   configurations and tokens.
+//!   configurations and tokens, and records each change as an admin action in
+//!   the outbox, which a relay publishes to the provisioning log (one replica
+//!   at a time, under an advisory lock).
 
 pub mod accounts;
 mod error;
@@ -21,6 +23,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use event_store::consumer::{ConsumerMetrics, ConsumerSettings};
 use event_store::{EventStore, StoreSettings};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use scim_events::Namespace;
 use scim_rpc::account::account_admin_server::AccountAdminServer;
@@ -29,6 +32,7 @@ use service_kit::admin_auth::OperatorAuth;
 use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
 use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
+use service_kit::outbox::{OutboxRelay, RelayMetrics};
 use service_kit::quarantine_admin::{self, QuarantineServer};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -90,14 +94,29 @@ impl Config {
     }
 }
 
-/// The projection's connections: the leader lock's session and one batch at a time.
-const PROJECTION_MAX_CONNECTIONS: u32 = 3;
+/// The projection's and the outbox relay's connections: the leader lock's session, one batch
+/// at a time, and the relay's page (kept off the accounts pool, so that a relay waiting on an
+/// unreachable NATS never holds a connection authentication needs).
+const PROJECTION_MAX_CONNECTIONS: u32 = 4;
 /// Postgres cancels an authentication or account-center statement after this long.
 const ACCOUNTS_STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Admin actions the outbox relay published (`directory_outbox_published_total`).
+#[derive(Clone, Default)]
+struct OutboxMetrics {
+    published: Counter,
+}
+
+impl RelayMetrics for OutboxMetrics {
+    fn published(&self, events: u64) {
+        self.published.inc_by(events);
+    }
+}
+
 pub struct Application {
     config: Config,
-    /// Projection writes and the leader lock; no statement timeout (a batch may be large).
+    /// Projection writes, the leader lock and the outbox relay; no statement timeout (a batch
+    /// may be large).
     pool: PgPool,
     /// Tenants' reads, with `statement_timeout`.
     read_pool: PgPool,
@@ -170,8 +189,8 @@ impl Application {
         self.metrics_listener.local_addr()
     }
 
-    /// Serves reads and the account center, and runs the projection on the replica that
-    /// holds its lock, until `shutdown` or until a part fails (then the service drains and
+    /// Serves reads and the account center, runs the projection on the replica that holds its
+    /// lock and relays the outbox of admin actions to the stream, until `shutdown` or until a part fails (then the service drains and
     /// returns the error, so it exits and is restarted rather than serving without it).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
@@ -189,6 +208,12 @@ impl Application {
         let mut registry = Registry::with_prefix("directory");
         let consumer_metrics = ConsumerMetrics::default();
         consumer_metrics.register(&mut registry);
+        let outbox_metrics = OutboxMetrics::default();
+        registry.register(
+            "outbox_published",
+            "Admin actions published from the outbox to the event stream",
+            outbox_metrics.published.clone(),
+        );
         let readiness = Readiness::default();
         let ops = tokio::spawn(ops_http::serve(
             metrics_listener,
@@ -227,6 +252,23 @@ impl Application {
         });
 
         let accounts = accounts::AccountStore::new(accounts_pool.clone());
+        let relay = OutboxRelay::new(
+            pool.clone(),
+            store.clone(),
+            "directory",
+            accounts.outbox_wake(),
+            outbox_metrics,
+        );
+        // The relay stops once the gRPC server has finished its last calls (not with `stop`),
+        // so that its final flush publishes their admin actions before NATS is drained.
+        let relay_stop = CancellationToken::new();
+        let relay_task = spawn_part("relay", stop.clone(), {
+            let relay_stop = relay_stop.clone();
+            async move {
+                relay.run(relay_stop).await;
+                Ok(())
+            }
+        });
         let read_service = grpc::DirectoryReadService::new(
             read_pool.clone(),
             accounts.clone(),
@@ -249,24 +291,29 @@ impl Application {
             projection::DirectoryReapply,
             OperatorAuth::new(&config.common.admin_token),
         );
-        let grpc_task = spawn_part(
-            "grpc",
+        let grpc = serve_grpc(
+            grpc_listener,
+            read_service,
+            admin_service,
+            quarantine,
+            readiness.clone(),
             stop.clone(),
-            serve_grpc(
-                grpc_listener,
-                read_service,
-                admin_service,
-                quarantine,
-                readiness.clone(),
-                stop.clone(),
-            ),
         );
+        let grpc_task = spawn_part("grpc", stop.clone(), async move {
+            // Also when the server fails or panics.
+            let _relay_stop = relay_stop.drop_guard();
+            grpc.await
+        });
 
         readiness.set_ready(true);
         stop.cancelled().await;
         readiness.set_ready(false);
         let first_error = lifecycle::join_parts(
-            vec![("grpc", grpc_task), ("projection", projection_task)],
+            vec![
+                ("grpc", grpc_task),
+                ("projection", projection_task),
+                ("relay", relay_task),
+            ],
             ops_stop,
             ops,
         )

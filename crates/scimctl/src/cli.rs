@@ -142,13 +142,56 @@ pub enum ConfigCommand {
         tenant: String,
         /// Name of the configuration, e.g. "Entra ID".
         name: String,
+        /// What the configuration is for (up to 1,000 characters).
+        #[arg(long)]
+        description: Option<String>,
     },
-    /// List a tenant's SCIM configurations.
+    /// List a tenant's SCIM configurations (deleted ones are not listed).
     List {
         /// Tenant id.
         #[arg(long)]
         tenant: String,
     },
+    /// Rename, describe, disable or enable a configuration. A disabled configuration's tokens
+    /// are refused at once, on every gateway replica; enabling accepts them again.
+    Update(ConfigUpdateArgs),
+    /// Delete a configuration: every token of it is revoked, and it is no longer listed. The
+    /// users and groups it provisioned stay, and so do their licenses.
+    Delete {
+        /// SCIM configuration id.
+        #[arg(long)]
+        config: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigUpdateArgs {
+    /// SCIM configuration id.
+    #[arg(long)]
+    pub config: String,
+    /// New name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// New description ("" clears it).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Refuse the configuration's tokens until it is enabled again.
+    #[arg(long, conflicts_with = "enable")]
+    pub disable: bool,
+    /// Accept the configuration's tokens again (those not revoked or expired).
+    #[arg(long)]
+    pub enable: bool,
+}
+
+impl ConfigUpdateArgs {
+    /// `Some(true)` for `--disable`, `Some(false)` for `--enable`, `None` to leave it.
+    pub fn disabled(&self) -> Option<bool> {
+        match (self.disable, self.enable) {
+            (true, _) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +216,20 @@ pub enum TokenCommand {
     Revoke {
         /// Token id (from `token list`).
         token_id: String,
+    },
+    /// Issue a successor of a token (its secret is printed once) and end the old token after
+    /// an overlap, time to paste the new secret into the identity provider.
+    Rotate {
+        /// Token id (from `token list`).
+        #[arg(long)]
+        token: String,
+        /// Hours the old token keeps working, at most 168; 0 ends it now. Never lengthens
+        /// the old token's life.
+        #[arg(long)]
+        overlap_hours: u32,
+        /// Lifetime of the new token in days (default: the server's default, 730 days).
+        #[arg(long)]
+        valid_days: Option<u32>,
     },
 }
 
@@ -527,6 +584,54 @@ mod tests {
             Command::Pool(PoolCommand::Members(args)) => {
                 assert_eq!((args.pool.as_str(), args.page_size), ("p1", Some(2)));
             }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn config_update_takes_disable_or_enable() {
+        let parse = |extra: &[&str]| {
+            let args = ["scimctl", "config", "update", "--config", "c1"]
+                .iter()
+                .chain(extra)
+                .copied()
+                .collect::<Vec<_>>();
+            Cli::try_parse_from(args).map(|cli| match cli.command {
+                Command::Config(ConfigCommand::Update(args)) => args,
+                other => panic!("unexpected {other:?}"),
+            })
+        };
+        assert_eq!(parse(&["--disable"]).unwrap().disabled(), Some(true));
+        assert_eq!(parse(&["--enable"]).unwrap().disabled(), Some(false));
+        let renamed = parse(&["--name", "Okta EU", "--description", ""]).unwrap();
+        assert_eq!(renamed.disabled(), None);
+        assert_eq!(renamed.name.as_deref(), Some("Okta EU"));
+        assert_eq!(renamed.description.as_deref(), Some(""));
+        assert!(parse(&["--disable", "--enable"]).is_err());
+    }
+
+    #[test]
+    fn token_rotate_needs_the_overlap() {
+        assert!(Cli::try_parse_from(["scimctl", "token", "rotate", "--token", "k1"]).is_err());
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "token",
+            "rotate",
+            "--token",
+            "k1",
+            "--overlap-hours",
+            "48",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Token(TokenCommand::Rotate {
+                token,
+                overlap_hours,
+                valid_days,
+            }) => assert_eq!(
+                (token.as_str(), overlap_hours, valid_days),
+                ("k1", 48, None)
+            ),
             other => panic!("unexpected {other:?}"),
         }
     }

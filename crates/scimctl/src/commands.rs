@@ -5,8 +5,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{
-    CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest, ListScimConfigsRequest,
-    ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
+    CreateScimConfigRequest, CreateTenantRequest, DeleteScimConfigRequest, IssueTokenRequest,
+    ListScimConfigsRequest, ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
+    RotateTokenRequest, UpdateScimConfigRequest,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest, GetRecordRequest};
@@ -108,13 +109,17 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
                 json: json!({ "tenants": tenants.iter().map(render::tenant_json).collect::<Vec<_>>() }),
             })
         }
-        Command::Config(ConfigCommand::Create { tenant, name }) => {
+        Command::Config(ConfigCommand::Create {
+            tenant,
+            name,
+            description,
+        }) => {
             let config = account(cli)
                 .await?
                 .create_scim_config(ctx.request(CreateScimConfigRequest {
                     tenant_id: tenant.clone(),
                     name: name.clone(),
-                    ..CreateScimConfigRequest::default()
+                    description: non_empty(description),
                 }))
                 .await
                 .context("create SCIM configuration")?
@@ -142,6 +147,45 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
                 json: json!({ "configs": configs.iter().map(render::config_json).collect::<Vec<_>>() }),
             })
         }
+        Command::Config(ConfigCommand::Update(args)) => {
+            let config = account(cli)
+                .await?
+                .update_scim_config(ctx.request(UpdateScimConfigRequest {
+                    config_id: args.config.clone(),
+                    name: args.name.clone(),
+                    description: args.description.clone(),
+                    disabled: args.disabled(),
+                }))
+                .await
+                .context("update SCIM configuration")?
+                .into_inner();
+            Ok(Rendered {
+                text: format!(
+                    "SCIM configuration {} ({}) is {}\n",
+                    config.id,
+                    config.name,
+                    render::config_status(&config)
+                ),
+                json: render::config_json(&config),
+            })
+        }
+        Command::Config(ConfigCommand::Delete { config }) => {
+            let deleted = account(cli)
+                .await?
+                .delete_scim_config(ctx.request(DeleteScimConfigRequest {
+                    config_id: config.clone(),
+                }))
+                .await
+                .context("delete SCIM configuration")?
+                .into_inner();
+            Ok(Rendered {
+                text: format!(
+                    "deleted SCIM configuration {config}; {} tokens revoked\n",
+                    deleted.tokens_revoked
+                ),
+                json: json!({ "config_id": config, "tokens_revoked": deleted.tokens_revoked }),
+            })
+        }
         Command::Token(TokenCommand::Issue { config, valid_days }) => {
             let issued = account(cli)
                 .await?
@@ -152,13 +196,29 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
                 .await
                 .context("issue token")?
                 .into_inner();
-            eprintln!(
-                "warning: this is the only time the token secret is shown; it is stored only as a hash and cannot be retrieved again. Keep it somewhere safe."
-            );
+            warn_secret_shown_once();
             Ok(Rendered {
                 text: render::issued_token_text(&issued),
                 json: render::issued_token_json(&issued),
             })
+        }
+        Command::Token(TokenCommand::Rotate {
+            token,
+            overlap_hours,
+            valid_days,
+        }) => {
+            let rotated = account(cli)
+                .await?
+                .rotate_token(ctx.request(RotateTokenRequest {
+                    token_id: token.clone(),
+                    overlap_hours: *overlap_hours,
+                    valid_days: valid_days.unwrap_or(0),
+                }))
+                .await
+                .context("rotate token")?
+                .into_inner();
+            warn_secret_shown_once();
+            Ok(render::rotated_token(&rotated))
         }
         Command::Token(TokenCommand::List { config }) => {
             let tokens = account(cli)
@@ -346,6 +406,12 @@ async fn pool_members(cli: &Cli, ctx: &Ctx, args: &PoolMembersArgs) -> Result<Re
         .context("list pool members")?
         .into_inner();
     Ok(render::pool_members(&response))
+}
+
+fn warn_secret_shown_once() {
+    eprintln!(
+        "warning: this is the only time the token secret is shown; it is stored only as a hash and cannot be retrieved again. Keep it somewhere safe."
+    );
 }
 
 async fn quarantine(cli: &Cli, ctx: &Ctx, command: &QuarantineCommand) -> Result<Rendered> {

@@ -1,6 +1,6 @@
 //! Turning gRPC messages into text tables and JSON objects.
 
-use scim_rpc::account::{IssuedToken, ScimConfig, Tenant, TokenInfo};
+use scim_rpc::account::{IssuedToken, RotatedToken, ScimConfig, Tenant, TokenInfo};
 use scim_rpc::audit::{AuditRecord, FailureRateResponse};
 use scim_rpc::license::{Assignment, ListPoolMembersResponse, Offering, Pool};
 use serde_json::{Value, json};
@@ -74,8 +74,34 @@ pub fn config_json(c: &ScimConfig) -> Value {
         "id": c.id,
         "tenant_id": c.tenant_id,
         "name": c.name,
+        "description": opt(&c.description),
         "created_at": opt(&c.created_at),
+        "disabled_at": opt(&c.disabled_at),
+        "status": config_status(c),
     })
+}
+
+pub fn config_status(c: &ScimConfig) -> &'static str {
+    if c.disabled_at.is_empty() {
+        "enabled"
+    } else {
+        "disabled"
+    }
+}
+
+/// A description on one table line: its first line, shortened.
+fn description_cell(description: &str) -> String {
+    const WIDTH: usize = 40;
+    let first_line = description.lines().next().unwrap_or_default();
+    let multiline = first_line.len() < description.trim_end().len();
+    if first_line.chars().count() > WIDTH {
+        let shortened: String = first_line.chars().take(WIDTH - 1).collect();
+        format!("{shortened}…")
+    } else if multiline {
+        format!("{first_line}…")
+    } else {
+        dash(first_line)
+    }
 }
 
 pub fn configs_table(configs: &[ScimConfig]) -> String {
@@ -85,12 +111,17 @@ pub fn configs_table(configs: &[ScimConfig]) -> String {
             vec![
                 c.id.clone(),
                 c.name.clone(),
+                config_status(c).to_owned(),
                 c.tenant_id.clone(),
                 dash(&c.created_at),
+                description_cell(&c.description),
             ]
         })
         .collect();
-    table(&["ID", "NAME", "TENANT", "CREATED"], &rows)
+    table(
+        &["ID", "NAME", "STATUS", "TENANT", "CREATED", "DESCRIPTION"],
+        &rows,
+    )
 }
 
 pub fn token_json(t: &TokenInfo) -> Value {
@@ -163,6 +194,25 @@ pub fn issued_token_text(issued: &IssuedToken) -> String {
     }
     text.push_str(&format!("secret:     {}\n", issued.secret));
     text
+}
+
+pub fn rotated_token(rotated: &RotatedToken) -> Rendered {
+    let issued = rotated.issued.clone().unwrap_or_default();
+    let mut text = issued_token_text(&issued);
+    if let Some(previous) = &rotated.previous {
+        text.push_str(&format!(
+            "previous:   {} now expires at {}\n",
+            previous.id,
+            dash(&previous.expires_at)
+        ));
+    }
+    Rendered {
+        text,
+        json: json!({
+            "issued": issued_token_json(&issued),
+            "previous": rotated.previous.as_ref().map(token_json).unwrap_or(Value::Null),
+        }),
+    }
 }
 
 pub fn pool_json(p: &Pool) -> Value {
@@ -636,6 +686,65 @@ mod tests {
         let text = offerings(&[drawn]).text;
         let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
         assert_eq!(row, ["crm", "core", "5", "c1", "p1"]);
+    }
+
+    #[test]
+    fn configurations_show_their_status_and_a_one_line_description() {
+        let mut config = ScimConfig {
+            id: "c1".into(),
+            name: "Okta".into(),
+            description: "EU org\nprovisioning only".into(),
+            ..ScimConfig::default()
+        };
+        let value = config_json(&config);
+        assert_eq!(value["status"], "enabled");
+        assert_eq!(value["disabled_at"], Value::Null);
+        assert_eq!(value["description"], "EU org\nprovisioning only");
+        let table = configs_table(std::slice::from_ref(&config));
+        assert!(
+            table.contains("enabled") && table.contains("EU org…"),
+            "{table}"
+        );
+        assert!(!table.contains("provisioning only"), "{table}");
+
+        config.disabled_at = "2026-12-02T10:00:00.000Z".into();
+        config.description = "x".repeat(50);
+        assert_eq!(config_json(&config)["status"], "disabled");
+        let table = configs_table(&[config]);
+        assert!(table.contains(&format!("{}…", "x".repeat(39))), "{table}");
+        assert!(!table.contains(&"x".repeat(40)), "{table}");
+        assert_eq!(description_cell(""), "-");
+    }
+
+    #[test]
+    fn a_rotation_shows_the_new_secret_and_the_old_expiry() {
+        let rotated = RotatedToken {
+            issued: Some(IssuedToken {
+                info: Some(TokenInfo {
+                    id: "new".into(),
+                    ..TokenInfo::default()
+                }),
+                secret: "scimtok_secret".into(),
+            }),
+            previous: Some(TokenInfo {
+                id: "old".into(),
+                expires_at: "2026-12-04T10:00:00.000Z".into(),
+                ..TokenInfo::default()
+            }),
+        };
+        let rendered = rotated_token(&rotated);
+        assert!(rendered.text.contains("secret:     scimtok_secret"));
+        assert!(
+            rendered
+                .text
+                .contains("previous:   old now expires at 2026-12-04T10:00:00.000Z")
+        );
+        assert_eq!(rendered.json["issued"]["secret"], "scimtok_secret");
+        assert_eq!(rendered.json["issued"]["info"]["id"], "new");
+        assert_eq!(
+            rendered.json["previous"]["expires_at"],
+            "2026-12-04T10:00:00.000Z"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Bootstrap pieces every service binary shares, so each `main` stays thin:
 //! configuration from the environment, the shutdown signal, Postgres pools,
-//! the consumer leader lock, the operator credential check, and the
-//! `/metrics` + health HTTP endpoint.
+//! the consumer leader lock, the operator credential check, the transactional
+//! outbox and its relay, and the `/metrics` + health HTTP endpoint.
 
 pub mod admin_auth;
 pub mod backend;
@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod main_loop;
 pub mod nats;
 pub mod ops_http;
+pub mod outbox;
 pub mod postgres;
 pub mod quarantine;
 pub mod quarantine_admin;

@@ -11,6 +11,10 @@ pub enum AccountError {
     AlreadyExists(String),
     #[error("{0}")]
     InvalidArgument(String),
+    /// The request is valid but the resource's state does not allow it (rotating a revoked
+    /// or expired token).
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// Deliberately carries no reason: telling a caller whether a token was
     /// unknown, revoked or expired helps an attacker more than an operator.
     #[error("invalid or expired access token")]
@@ -25,6 +29,7 @@ impl From<AccountError> for Status {
             AccountError::NotFound(message) => Status::not_found(message),
             AccountError::AlreadyExists(message) => Status::already_exists(message),
             AccountError::InvalidArgument(message) => Status::invalid_argument(message),
+            AccountError::FailedPrecondition(message) => Status::failed_precondition(message),
             AccountError::Unauthenticated => {
                 Status::unauthenticated(AccountError::Unauthenticated.to_string())
             }
@@ -68,6 +73,10 @@ mod tests {
             (
                 AccountError::InvalidArgument("x".into()),
                 Code::InvalidArgument,
+            ),
+            (
+                AccountError::FailedPrecondition("x".into()),
+                Code::FailedPrecondition,
             ),
             (AccountError::Unauthenticated, Code::Unauthenticated),
             (

@@ -1,17 +1,25 @@
-//! The account center over gRPC for operators: tenants, SCIM configurations and bearer
-//! tokens, with revocations announced to the gateways.
+//! The account center over gRPC for operators and the account center: tenants, SCIM
+//! configurations and bearer tokens, with revocations announced to the gateways and every
+//! change recorded in the provisioning log as done by the acting admin (`x-scim-actor`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use scim_rpc::account::account_admin_server::{AccountAdmin, AccountAdminServer};
 use scim_rpc::account::{
-    CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest, IssuedToken,
-    ListScimConfigsRequest, ListScimConfigsResponse, ListTenantsRequest, ListTenantsResponse,
-    ListTokensRequest, ListTokensResponse, RevokeTokenRequest, ScimConfig, Tenant, TokenInfo,
+    CreateScimConfigRequest, CreateTenantRequest, DeleteScimConfigRequest,
+    DeleteScimConfigResponse, GetScimConfigRequest, GetTenantRequest, IssueTokenRequest,
+    IssuedToken, ListScimConfigsRequest, ListScimConfigsResponse, ListTenantsRequest,
+    ListTenantsResponse, ListTokensRequest, ListTokensResponse, RevokeTokenRequest,
+    RotateTokenRequest, RotatedToken, ScimConfig, Tenant, TenantSummaryRequest,
+    TenantSummaryResponse, TokenInfo, UpdateScimConfigRequest,
 };
 use scim_rpc::directory::AuthenticateResponse;
+use service_kit::admin_auth::acting_admin;
 use tonic::{Request, Response, Status};
 
-use super::store::{AccountStore, AuthenticatedToken, ConfigRecord, TenantRecord, TokenRecord};
+use super::store::{
+    AccountStore, AuthenticatedToken, ConfigChanges, ConfigRecord, TenantRecord, TenantSummary,
+    TokenRecord,
+};
 
 /// gRPC front of the account center. Operator authentication is an
 /// interceptor's job, not this service's.
@@ -28,20 +36,30 @@ pub struct RevocationNotifier {
 }
 
 impl RevocationNotifier {
-    /// Best effort by design: the revocation is already committed, and a
-    /// gateway that misses the signal forgets the token when its cache entry
-    /// expires (GATEWAY_AUTH_CACHE_SECONDS).
-    async fn announce(&self, token_id: &str) {
-        let sent = self
-            .nats
-            .publish(self.subject.clone(), token_id.to_owned().into())
-            .await;
-        let flushed = match sent {
+    /// One message per token, one flush for all. Best effort by design: the change is
+    /// already committed, and a gateway that misses the signal forgets the token when its
+    /// cache entry expires (GATEWAY_AUTH_CACHE_SECONDS).
+    async fn announce(&self, token_ids: &[String]) {
+        if token_ids.is_empty() {
+            return;
+        }
+        let mut outcome = Ok(());
+        for token_id in token_ids {
+            outcome = self
+                .nats
+                .publish(self.subject.clone(), token_id.clone().into())
+                .await
+                .map_err(|error| error.to_string());
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let flushed = match outcome {
             Ok(()) => self.nats.flush().await.map_err(|error| error.to_string()),
-            Err(error) => Err(error.to_string()),
+            Err(error) => Err(error),
         };
         if let Err(error) = flushed {
-            tracing::warn!(%token_id, %error, "could not announce a token revocation");
+            tracing::warn!(tokens = token_ids.len(), %error, "could not announce token revocations");
         }
     }
 }
@@ -61,6 +79,12 @@ impl AccountAdminService {
 
     pub fn into_server(self) -> AccountAdminServer<Self> {
         AccountAdminServer::new(self)
+    }
+
+    async fn evict(&self, token_ids: &[String]) {
+        if let Some(revocations) = &self.revocations {
+            revocations.announce(token_ids).await;
+        }
     }
 }
 
@@ -85,14 +109,31 @@ impl AccountAdmin for AccountAdminService {
         }))
     }
 
+    async fn get_tenant(
+        &self,
+        request: Request<GetTenantRequest>,
+    ) -> Result<Response<Tenant>, Status> {
+        let tenant = self
+            .store
+            .get_tenant(&request.into_inner().tenant_id)
+            .await?;
+        Ok(Response::new(tenant.into()))
+    }
+
     async fn create_scim_config(
         &self,
         request: Request<CreateScimConfigRequest>,
     ) -> Result<Response<ScimConfig>, Status> {
+        let admin = acting_admin(request.metadata());
         let request = request.into_inner();
         let config = self
             .store
-            .create_config(&request.tenant_id, &request.name)
+            .create_config(
+                &request.tenant_id,
+                &request.name,
+                &request.description,
+                &admin,
+            )
             .await?;
         Ok(Response::new(config.into()))
     }
@@ -110,14 +151,60 @@ impl AccountAdmin for AccountAdminService {
         }))
     }
 
+    async fn get_scim_config(
+        &self,
+        request: Request<GetScimConfigRequest>,
+    ) -> Result<Response<ScimConfig>, Status> {
+        let config = self
+            .store
+            .get_config(&request.into_inner().config_id)
+            .await?;
+        Ok(Response::new(config.into()))
+    }
+
+    async fn update_scim_config(
+        &self,
+        request: Request<UpdateScimConfigRequest>,
+    ) -> Result<Response<ScimConfig>, Status> {
+        let admin = acting_admin(request.metadata());
+        let request = request.into_inner();
+        let changes = ConfigChanges {
+            name: request.name,
+            description: request.description,
+            disabled: request.disabled,
+        };
+        let update = self
+            .store
+            .update_config(&request.config_id, &changes, &admin)
+            .await?;
+        self.evict(&update.tokens_to_evict).await;
+        Ok(Response::new(update.config.into()))
+    }
+
+    async fn delete_scim_config(
+        &self,
+        request: Request<DeleteScimConfigRequest>,
+    ) -> Result<Response<DeleteScimConfigResponse>, Status> {
+        let admin = acting_admin(request.metadata());
+        let deletion = self
+            .store
+            .delete_config(&request.into_inner().config_id, &admin)
+            .await?;
+        self.evict(&deletion.tokens_to_evict).await;
+        Ok(Response::new(DeleteScimConfigResponse {
+            tokens_revoked: deletion.tokens_revoked,
+        }))
+    }
+
     async fn issue_token(
         &self,
         request: Request<IssueTokenRequest>,
     ) -> Result<Response<IssuedToken>, Status> {
+        let admin = acting_admin(request.metadata());
         let request = request.into_inner();
         let (record, secret) = self
             .store
-            .issue_token(&request.config_id, request.valid_days)
+            .issue_token(&request.config_id, request.valid_days, &admin)
             .await?;
         Ok(Response::new(IssuedToken {
             info: Some(record.into()),
@@ -142,14 +229,52 @@ impl AccountAdmin for AccountAdminService {
         &self,
         request: Request<RevokeTokenRequest>,
     ) -> Result<Response<TokenInfo>, Status> {
+        let admin = acting_admin(request.metadata());
         let record = self
             .store
-            .revoke_token(&request.into_inner().token_id)
+            .revoke_token(&request.into_inner().token_id, &admin)
             .await?;
-        if let Some(revocations) = &self.revocations {
-            revocations.announce(&record.id).await;
-        }
+        self.evict(std::slice::from_ref(&record.id)).await;
         Ok(Response::new(record.into()))
+    }
+
+    async fn rotate_token(
+        &self,
+        request: Request<RotateTokenRequest>,
+    ) -> Result<Response<RotatedToken>, Status> {
+        let admin = acting_admin(request.metadata());
+        let request = request.into_inner();
+        let rotation = self
+            .store
+            .rotate_token(
+                &request.token_id,
+                request.overlap_hours,
+                request.valid_days,
+                &admin,
+            )
+            .await?;
+        // Gateways cache the old token with its old expiry; evicting it makes the next request
+        // re-authenticate and learn the shortened one (at once, with an overlap of 0).
+        self.evict(std::slice::from_ref(&rotation.previous.id))
+            .await;
+        Ok(Response::new(RotatedToken {
+            issued: Some(IssuedToken {
+                info: Some(rotation.issued.into()),
+                secret: rotation.secret,
+            }),
+            previous: Some(rotation.previous.into()),
+        }))
+    }
+
+    async fn tenant_summary(
+        &self,
+        request: Request<TenantSummaryRequest>,
+    ) -> Result<Response<TenantSummaryResponse>, Status> {
+        let summary = self
+            .store
+            .tenant_summary(&request.into_inner().tenant_id)
+            .await?;
+        Ok(Response::new(summary.into()))
     }
 }
 
@@ -179,6 +304,8 @@ impl From<ConfigRecord> for ScimConfig {
             tenant_id: record.tenant_id,
             name: record.name,
             created_at: timestamp(record.created_at),
+            description: record.description,
+            disabled_at: optional_timestamp(record.disabled_at),
         }
     }
 }
@@ -194,6 +321,16 @@ impl From<TokenRecord> for TokenInfo {
             last_used_at: optional_timestamp(record.last_used_at),
             revoked_at: optional_timestamp(record.revoked_at),
             prefix: record.prefix,
+        }
+    }
+}
+
+impl From<TenantSummary> for TenantSummaryResponse {
+    fn from(summary: TenantSummary) -> Self {
+        Self {
+            users_active: summary.users_active,
+            users_inactive: summary.users_inactive,
+            groups: summary.groups,
         }
     }
 }
@@ -243,11 +380,14 @@ mod tests {
                 .create_scim_config(Request::new(CreateScimConfigRequest {
                     tenant_id: tenant.id.clone(),
                     name: "Okta".into(),
+                    description: "Production Okta org".into(),
                 }))
                 .await
                 .unwrap()
                 .into_inner();
             assert_eq!(config.tenant_id, tenant.id);
+            assert_eq!(config.description, "Production Okta org");
+            assert_eq!(config.disabled_at, "", "enabled when created");
 
             let issued = service
                 .issue_token(Request::new(IssueTokenRequest {

@@ -1,0 +1,465 @@
+//! The account center's admin actions reach the event stream through the outbox, with the
+//! acting admin, and nothing is lost when the process dies between a change's commit and its
+//! publication; disabling a configuration tells every gateway to forget its tokens at once.
+//! Real Postgres (`TEST_DATABASE_URL`) and NATS with JetStream (`NATS_URL`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use directory_service::accounts::{
+    AccountAdminService, AccountError, AccountStore, RevocationNotifier,
+};
+use event_store::EventStore;
+use futures::StreamExt as _;
+use scim_events::{AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload};
+use scim_rpc::account::account_admin_server::AccountAdmin;
+use scim_rpc::account::{
+    CreateScimConfigRequest, CreateTenantRequest, DeleteScimConfigRequest, IssueTokenRequest,
+    RevokeTokenRequest, RotateTokenRequest, UpdateScimConfigRequest,
+};
+use service_kit::admin_auth::{OPERATOR_ACTOR, name_actor};
+use service_kit::outbox::OutboxRelay;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use test_support::{TestBackend, eventually, nats_url};
+use tokio_util::sync::CancellationToken;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+const ADA: &str = "admin:a1:ada@example.com";
+
+struct Harness {
+    backend: TestBackend,
+    store: AccountStore,
+    service: AccountAdminService,
+    nats: async_nats::Client,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let backend = TestBackend::create("test_dir_admin").await;
+        MIGRATIONS.run(&backend.db).await.unwrap();
+        let nats = async_nats::connect(nats_url()).await.unwrap();
+        let store = AccountStore::new(backend.db.clone());
+        let service =
+            AccountAdminService::new(store.clone()).with_revocation_notifier(RevocationNotifier {
+                nats: nats.clone(),
+                subject: backend.namespace.token_revocations_subject(),
+            });
+        Self {
+            backend,
+            store,
+            service,
+            nats,
+        }
+    }
+
+    fn relay(&self) -> OutboxRelay<()> {
+        OutboxRelay::new(
+            self.backend.db.clone(),
+            self.backend.store.clone(),
+            "directory",
+            self.store.outbox_wake(),
+            (),
+        )
+    }
+}
+
+/// A request made by `admin` in the account center, or by the operator when `None`.
+fn by<T>(admin: Option<&str>, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(admin) = admin {
+        name_actor(&mut request, admin).unwrap();
+    }
+    request
+}
+
+/// Every event of the stream, oldest first.
+async fn stream_events(store: &EventStore) -> Vec<EventEnvelope> {
+    let last = store.last_sequence().await.unwrap();
+    let mut events = Vec::new();
+    for sequence in 1..=last {
+        if let Some(stored) = store.load_sequence(sequence).await.unwrap() {
+            events.push(stored.envelope);
+        }
+    }
+    events
+}
+
+fn admin_action(event: &EventEnvelope) -> &AdminAction {
+    match &event.payload {
+        EventPayload::AdminActionTaken(action) => action,
+        other => panic!("not an admin action: {other:?}"),
+    }
+}
+
+async fn outbox_rows(db: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn admin_actions_reach_the_stream_with_the_acting_admin() {
+    let harness = Harness::start().await;
+    let service = &harness.service;
+    let relay = harness.relay();
+    let stop = CancellationToken::new();
+    let running = tokio::spawn({
+        let (relay, stop) = (relay.clone(), stop.clone());
+        async move { relay.run(stop).await }
+    });
+
+    let tenant = service
+        .create_tenant(by(
+            None,
+            CreateTenantRequest {
+                name: "Acme".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let config = service
+        .create_scim_config(by(
+            Some(ADA),
+            CreateScimConfigRequest {
+                tenant_id: tenant.id.clone(),
+                name: "Okta".into(),
+                description: "production".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let issued = service
+        .issue_token(by(
+            Some(ADA),
+            IssueTokenRequest {
+                config_id: config.id.clone(),
+                valid_days: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let token = issued.info.unwrap();
+    let rotated = service
+        .rotate_token(by(
+            Some(ADA),
+            RotateTokenRequest {
+                token_id: token.id.clone(),
+                overlap_hours: 24,
+                valid_days: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let successor = rotated.issued.unwrap().info.unwrap();
+    service
+        .revoke_token(by(
+            None,
+            RevokeTokenRequest {
+                token_id: successor.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    service
+        .update_scim_config(by(
+            Some(ADA),
+            UpdateScimConfigRequest {
+                config_id: config.id.clone(),
+                name: Some("Okta EU".into()),
+                description: None,
+                disabled: None,
+            },
+        ))
+        .await
+        .unwrap();
+    service
+        .update_scim_config(by(
+            Some(ADA),
+            UpdateScimConfigRequest {
+                config_id: config.id.clone(),
+                disabled: Some(true),
+                ..UpdateScimConfigRequest::default()
+            },
+        ))
+        .await
+        .unwrap();
+    service
+        .update_scim_config(by(
+            Some(ADA),
+            UpdateScimConfigRequest {
+                config_id: config.id.clone(),
+                disabled: Some(false),
+                ..UpdateScimConfigRequest::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let deleted = service
+        .delete_scim_config(by(
+            Some(ADA),
+            DeleteScimConfigRequest {
+                config_id: config.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        deleted.tokens_revoked, 1,
+        "the rotated token, still in its overlap"
+    );
+
+    // The running relay was woken by each commit; nothing waits for a tick.
+    let expected = [
+        (
+            AdminActionKind::ConfigCreate,
+            "config",
+            config.id.clone(),
+            ADA,
+        ),
+        (AdminActionKind::TokenIssue, "token", token.id.clone(), ADA),
+        (AdminActionKind::TokenRotate, "token", token.id.clone(), ADA),
+        (
+            AdminActionKind::TokenRevoke,
+            "token",
+            successor.id.clone(),
+            OPERATOR_ACTOR,
+        ),
+        (
+            AdminActionKind::ConfigUpdate,
+            "config",
+            config.id.clone(),
+            ADA,
+        ),
+        (
+            AdminActionKind::ConfigDisable,
+            "config",
+            config.id.clone(),
+            ADA,
+        ),
+        (
+            AdminActionKind::ConfigEnable,
+            "config",
+            config.id.clone(),
+            ADA,
+        ),
+        (
+            AdminActionKind::ConfigDelete,
+            "config",
+            config.id.clone(),
+            ADA,
+        ),
+    ];
+    let store = &harness.backend.store;
+    let wanted = expected.len();
+    eventually(|| async move { stream_events(store).await.len() >= wanted }).await;
+    let events = stream_events(store).await;
+    let published: Vec<_> = events
+        .iter()
+        .map(|event| {
+            let action = admin_action(event);
+            (
+                action.action,
+                action.target_type.as_str(),
+                action.target_id.clone(),
+                event.actor.admin.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(kind, target_type, id, admin)| (*kind, *target_type, id.clone(), *admin))
+        .collect();
+    assert_eq!(published, expected);
+    let subject = harness
+        .backend
+        .namespace
+        .aggregate_subject(&tenant.id, AggregateKind::Config, &config.id)
+        .unwrap();
+    for event in &events {
+        assert_eq!(event.tenant_id, tenant.id);
+        assert_eq!(event.actor.config_id.as_deref(), Some(config.id.as_str()));
+        assert_eq!(store.subject_of(event).unwrap(), subject);
+    }
+    assert_eq!(
+        admin_action(&events[0]).target_name.as_deref(),
+        Some("Okta")
+    );
+    assert_eq!(
+        admin_action(&events[1]).target_name.as_deref(),
+        Some(token.prefix.as_str())
+    );
+    assert_eq!(outbox_rows(&harness.backend.db).await, 0);
+
+    stop.cancel();
+    running.await.unwrap();
+    harness.backend.cleanup().await;
+}
+
+#[tokio::test]
+async fn disabling_announces_every_token_of_the_configuration() {
+    let harness = Harness::start().await;
+    let service = &harness.service;
+    let mut revocations = harness
+        .nats
+        .subscribe(harness.backend.namespace.token_revocations_subject())
+        .await
+        .unwrap();
+    harness.nats.flush().await.unwrap();
+
+    let tenant = harness.store.create_tenant("Acme").await.unwrap();
+    let config = harness
+        .store
+        .create_config(&tenant.id, "Okta", "", ADA)
+        .await
+        .unwrap();
+    let other = harness
+        .store
+        .create_config(&tenant.id, "Entra", "", ADA)
+        .await
+        .unwrap();
+    let (first, first_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
+    let (second, second_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
+    let (_, other_secret) = harness.store.issue_token(&other.id, 0, ADA).await.unwrap();
+
+    service
+        .update_scim_config(by(
+            Some(ADA),
+            UpdateScimConfigRequest {
+                config_id: config.id.clone(),
+                disabled: Some(true),
+                ..UpdateScimConfigRequest::default()
+            },
+        ))
+        .await
+        .unwrap();
+    for secret in [&first_secret, &second_secret] {
+        assert!(matches!(
+            harness.store.authenticate(secret).await,
+            Err(AccountError::Unauthenticated)
+        ));
+    }
+    assert!(harness.store.authenticate(&other_secret).await.is_ok());
+
+    let mut announced = BTreeSet::new();
+    while announced.len() < 2 {
+        let message = tokio::time::timeout(Duration::from_secs(5), revocations.next())
+            .await
+            .expect("revocations announced within 5 s")
+            .unwrap();
+        announced.insert(String::from_utf8(message.payload.to_vec()).unwrap());
+    }
+    assert_eq!(
+        announced,
+        BTreeSet::from([first.id.clone(), second.id.clone()])
+    );
+
+    // Deleting announces them again (a gateway may have cached one since re-enabling).
+    service
+        .delete_scim_config(by(
+            None,
+            DeleteScimConfigRequest {
+                config_id: config.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    let mut announced = BTreeSet::new();
+    while announced.len() < 2 {
+        let message = tokio::time::timeout(Duration::from_secs(5), revocations.next())
+            .await
+            .expect("revocations announced within 5 s")
+            .unwrap();
+        announced.insert(String::from_utf8(message.payload.to_vec()).unwrap());
+    }
+    assert_eq!(announced, BTreeSet::from([first.id, second.id]));
+    harness.backend.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_crash_between_commit_and_publish_loses_nothing() {
+    let harness = Harness::start().await;
+    let db = harness.backend.db.clone();
+    // No relay runs: the process "dies" after each commit, before anything is published.
+    let tenant = harness.store.create_tenant("Acme").await.unwrap();
+    let config = harness
+        .store
+        .create_config(&tenant.id, "Okta", "", ADA)
+        .await
+        .unwrap();
+    let (token, _) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
+    harness.store.revoke_token(&token.id, ADA).await.unwrap();
+    assert_eq!(outbox_rows(&db).await, 3);
+    assert_eq!(harness.backend.store.last_sequence().await.unwrap(), 0);
+    let pending: Vec<String> = sqlx::query_scalar("SELECT event::text FROM outbox ORDER BY id")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+
+    // A relay of a new process publishes what the dead one left.
+    let relay = harness.relay();
+    assert_eq!(relay.flush().await.unwrap(), 3);
+    assert_eq!(outbox_rows(&db).await, 0);
+    let events = stream_events(&harness.backend.store).await;
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|event| admin_action(event).action)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            AdminActionKind::ConfigCreate,
+            AdminActionKind::TokenIssue,
+            AdminActionKind::TokenRevoke
+        ]
+    );
+
+    // Published but not deleted (a crash right after the publish): the next relay publishes
+    // it again with the same event id, and JetStream keeps one copy.
+    sqlx::query("INSERT INTO outbox (event) VALUES ($1::jsonb)")
+        .bind(&pending[1])
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(relay.flush().await.unwrap(), 1);
+    assert_eq!(outbox_rows(&db).await, 0);
+    assert_eq!(stream_events(&harness.backend.store).await, events);
+
+    // Another replica's relay holding the lock defers this one; nothing is lost either way.
+    let mut holder = db.begin().await.unwrap();
+    let key = service_kit::leader::lock_key(&format!(
+        "{}/outbox",
+        harness.backend.namespace.consumer_name("directory")
+    ));
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    harness
+        .store
+        .update_config(
+            &config.id,
+            &directory_service::accounts::ConfigChanges {
+                disabled: Some(true),
+                ..Default::default()
+            },
+            ADA,
+        )
+        .await
+        .unwrap();
+    assert_eq!(relay.flush().await.unwrap(), 0);
+    assert_eq!(outbox_rows(&db).await, 1);
+    holder.rollback().await.unwrap();
+    assert_eq!(relay.flush().await.unwrap(), 1);
+    assert_eq!(stream_events(&harness.backend.store).await.len(), 4);
+    harness.backend.cleanup().await;
+}
