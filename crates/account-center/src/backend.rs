@@ -164,7 +164,7 @@ impl Backend {
             CreateScimConfigRequest {
                 tenant_id: scope.tenant_id.clone(),
                 name: name.to_owned(),
-                description: description.to_owned(),
+                description: plain_newlines(description),
             },
         )?;
         Ok(self
@@ -186,6 +186,7 @@ impl Backend {
             scope,
             UpdateScimConfigRequest {
                 config_id: config_id.to_owned(),
+                description: change.description.as_deref().map(plain_newlines),
                 ..change
             },
         )?;
@@ -540,6 +541,12 @@ fn acting<T>(scope: &Scope, message: T) -> Result<tonic::Request<T>, AppError> {
     Ok(request)
 }
 
+/// Browsers send a textarea's line breaks as CRLF; the directory stores plain newlines
+/// (and refuses other control characters).
+fn plain_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
 fn config_not_found(config_id: &str) -> AppError {
     AppError::NotFound(format!("configuration {config_id} not found"))
 }
@@ -555,6 +562,14 @@ fn user_name_of(json: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn textarea_line_breaks_become_newlines() {
+        assert_eq!(
+            plain_newlines("EU org\r\nprovisioning"),
+            "EU org\nprovisioning"
+        );
+    }
 
     #[test]
     fn user_names_come_from_the_resource_json() {

@@ -38,6 +38,15 @@ pub struct Cli {
     )]
     pub audit_url: String,
 
+    /// Base URL of the account center (sign-in links for tenants' admins).
+    #[arg(
+        long,
+        global = true,
+        env = "SCIMCTL_ACCOUNT_CENTER_URL",
+        default_value = "http://127.0.0.1:8090"
+    )]
+    pub account_center_url: String,
+
     /// Operator credential sent as `authorization: Bearer <token>`.
     #[arg(
         long,
@@ -95,6 +104,22 @@ pub enum Command {
     /// Events a service's projection could not apply and set aside.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
+    /// Tenants' administrators in the account center.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Print a one-time sign-in link to the account center for an admin of the tenant
+    /// (valid once, for ACCOUNT_CENTER_INVITE_TTL_HOURS, 24 by default).
+    Invite {
+        #[arg(long)]
+        tenant: String,
+        /// Who the admin is (shown in the provisioning log); "admin" when omitted.
+        #[arg(long)]
+        email: Option<String>,
+    },
 }
 
 /// Which service's projection.
@@ -634,6 +659,32 @@ mod tests {
             ),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn admin_invite_names_the_tenant_and_optionally_the_email() {
+        let cli = Cli::try_parse_from(["scimctl", "admin", "invite", "--tenant", "t1"]).unwrap();
+        match cli.command {
+            Command::Admin(AdminCommand::Invite { tenant, email }) => {
+                assert_eq!((tenant.as_str(), email), ("t1", None));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["scimctl", "admin", "invite"]).is_err());
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "admin",
+            "invite",
+            "--tenant",
+            "t1",
+            "--email",
+            "ada@contoso.com",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Admin(AdminCommand::Invite { email: Some(_), .. })
+        ));
     }
 
     #[test]

@@ -22,9 +22,9 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
-    AuditCommand, AuditGetArgs, AuditQueryArgs, Cli, Command, ConfigCommand, FailureRateArgs,
-    LicenseCommand, OfferingCommand, PoolCommand, PoolMembersArgs, ProjectionService,
-    QuarantineCommand, TenantCommand, TokenCommand,
+    AdminCommand, AuditCommand, AuditGetArgs, AuditQueryArgs, Cli, Command, ConfigCommand,
+    FailureRateArgs, LicenseCommand, OfferingCommand, PoolCommand, PoolMembersArgs,
+    ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
 };
 use crate::render::{self, Rendered};
 
@@ -361,6 +361,9 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
         Command::Audit(AuditCommand::Get(args)) => audit_get(cli, &ctx, args).await,
         Command::Audit(AuditCommand::FailureRate(args)) => failure_rate(cli, &ctx, args).await,
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
+        Command::Admin(AdminCommand::Invite { tenant, email }) => {
+            crate::invite::invite(cli, tenant, email.as_deref()).await
+        }
     }
 }
 

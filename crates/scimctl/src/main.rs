@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod error;
+mod invite;
 mod render;
 
 use std::io::Write;
