@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
 /// The key under which WebDriver names an element.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4d6cc5ada8b1";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn find_binary(env: &str, candidates: &[&str]) -> anyhow::Result<PathBuf> {
     if let Ok(path) = std::env::var(env) {
@@ -83,7 +83,7 @@ impl Browser {
                     "args": [
                         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                         "--disable-quic", "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                        "--disable-component-update", "--disable-sync", "--window-size=1280,2000",
                         format!("--user-data-dir={}", profile.0.display()),
                     ],
                 },
@@ -203,32 +203,37 @@ impl Browser {
 
     /// The visible text of the first element matching `selector`.
     pub async fn text(&self, selector: &str) -> anyhow::Result<String> {
-        let element = self.find(selector).await?;
-        Ok(self
-            .command(
-                reqwest::Method::GET,
-                &format!("/element/{}/text", element.0),
-                None,
-            )
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+        self.read_element(selector, "text").await
     }
 
     /// The current value of a form field.
     pub async fn value(&self, selector: &str) -> anyhow::Result<String> {
-        let element = self.find(selector).await?;
-        Ok(self
-            .command(
-                reqwest::Method::GET,
-                &format!("/element/{}/property/value", element.0),
-                None,
-            )
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+        self.read_element(selector, "property/value").await
+    }
+
+    /// Reads `what` of the first element matching `selector`. A click that submits a form
+    /// returns before the next page replaces the current one, so an element found on the
+    /// old page may go stale: it is then found again on the new one.
+    async fn read_element(&self, selector: &str, what: &str) -> anyhow::Result<String> {
+        let mut attempts = 0;
+        loop {
+            let element = self.find(selector).await?;
+            match self
+                .command(
+                    reqwest::Method::GET,
+                    &format!("/element/{}/{what}", element.0),
+                    None,
+                )
+                .await
+            {
+                Ok(value) => return Ok(value.as_str().unwrap_or_default().to_owned()),
+                Err(error) if attempts < 20 && error.to_string().contains("stale element") => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Whether anything on the page matches `selector` (no waiting).
@@ -286,6 +291,17 @@ impl Browser {
         let _ = self.http.delete(&self.session_url).send().await;
         let _ = self.driver.kill().await;
     }
+}
+
+fn save_png(encoded: &Value, path: &Path) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let png =
+        base64::engine::general_purpose::STANDARD.decode(encoded.as_str().unwrap_or_default())?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, png)?;
+    Ok(())
 }
 
 async fn wait_until_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {

@@ -492,8 +492,17 @@ async fn admin_actions_are_in_the_provisioning_log_with_the_admin() {
         )
         .await
         .unwrap();
+    let who = admin.get("/api/v1/session").await.unwrap().json();
+    let actor = format!(
+        "admin:{}:{}",
+        who["admin_id"].as_str().unwrap(),
+        who["email"].as_str().unwrap()
+    );
+    // The operator's own setup (the tenant's first configuration and token) is in the log
+    // too, under "operator"; the admin's actions are found by the admin.
     let query = scim_rpc::audit::AuditQueryRequest {
         operation: "admin.".into(),
+        actor: actor.clone(),
         ..e2e::audit_query(&tenant)
     };
     let records = stack
@@ -513,15 +522,24 @@ async fn admin_actions_are_in_the_provisioning_log_with_the_admin() {
         ],
         "{records:#?}"
     );
-    let who = admin.get("/api/v1/session").await.unwrap().json();
-    let actor = format!(
-        "admin:{}:{}",
-        who["admin_id"].as_str().unwrap(),
-        who["email"].as_str().unwrap()
-    );
     assert!(
-        records.iter().all(|record| record.actor_admin == actor),
+        records
+            .iter()
+            .all(|record| record.actor_admin == actor && record.actor_config_id == config_id),
         "{records:#?}"
+    );
+    let operator_setup = stack
+        .audit_records(scim_rpc::audit::AuditQueryRequest {
+            operation: "admin.".into(),
+            actor: "operator".into(),
+            ..e2e::audit_query(&tenant)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        operator_setup.len(),
+        2,
+        "the operator's configuration and token: {operator_setup:#?}"
     );
     stack.stop().await;
 }

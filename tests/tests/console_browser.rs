@@ -226,6 +226,10 @@ async fn an_admin_connects_an_idp_and_follows_its_provisioning_in_the_browser() 
     for name in ["ada@contoso.com", "grace@contoso.com"] {
         assert!(log.contains(name), "{log}");
     }
+    assert!(
+        log.contains(&format!("IdP, token {first_prefix}")),
+        "the log names the token as the tokens table does: {log}"
+    );
     browser
         .screenshot(&shots.join("05-provisioning-log.png"))
         .await

@@ -3,6 +3,8 @@
 //! as [`Posted`], so its CSRF token has been checked.
 
 use axum::Form;
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -630,6 +632,26 @@ pub fn log_query(filter: &LogFilterForm) -> Result<AuditQueryRequest, AppError> 
     })
 }
 
+/// Token id → prefix for every token of the tenant's configurations, so the log names
+/// tokens as the tokens table does.
+async fn token_prefixes(
+    state: &AppState,
+    scope: &Scope,
+) -> Result<HashMap<String, String>, AppError> {
+    let configs = state.backend.configs(scope).await?;
+    let tokens = futures::future::try_join_all(
+        configs
+            .iter()
+            .map(|config| state.backend.tokens(scope, &config.id)),
+    )
+    .await?;
+    Ok(tokens
+        .into_iter()
+        .flatten()
+        .map(|token| (token.id, token.prefix))
+        .collect())
+}
+
 pub async fn log(
     State(state): State<AppState>,
     admin: SignedIn,
@@ -637,15 +659,17 @@ pub async fn log(
 ) -> PageResult {
     let scope = admin.scope();
     let query = log_query(&filter)?;
-    let (name, page) = futures::try_join!(
+    let (name, page, prefixes) = futures::try_join!(
         tenant_name(&state, &admin),
-        state.backend.log(&scope, query)
+        state.backend.log(&scope, query),
+        token_prefixes(&state, &scope),
     )?;
     Ok(views::log_page(&views::LogPage {
         chrome: chrome(&admin, &name, Nav::Log),
         filter,
         records: page.records,
         next_page: page.next_page_token,
+        token_prefixes: &prefixes,
     }))
 }
 
@@ -655,13 +679,15 @@ pub async fn record(
     Path(sequence): Path<u64>,
 ) -> PageResult {
     let scope = admin.scope();
-    let (name, record) = futures::try_join!(
+    let (name, record, prefixes) = futures::try_join!(
         tenant_name(&state, &admin),
-        state.backend.log_record(&scope, sequence)
+        state.backend.log_record(&scope, sequence),
+        token_prefixes(&state, &scope),
     )?;
     Ok(views::record_page(
         &chrome(&admin, &name, Nav::Log),
         &record,
+        &prefixes,
     ))
 }
 

@@ -1,6 +1,8 @@
 //! The provisioning log as an admin searches it: filters, a page of records newest first,
 //! a detail view per record, and exports of the current filter.
 
+use std::collections::HashMap;
+
 use maud::{Markup, html};
 use scim_rpc::audit::AuditRecord;
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,8 @@ pub struct LogPage<'a> {
     pub chrome: Chrome<'a>,
     pub filter: LogFilterForm,
     pub records: Vec<AuditRecord>,
+    /// Token id → the prefix the tokens table shows, so the two can be matched.
+    pub token_prefixes: &'a HashMap<String, String>,
     pub next_page: String,
 }
 
@@ -110,7 +114,7 @@ pub fn log_page(view: &LogPage<'_>) -> Markup {
                                 td { (record.target_name) @if record.target_name.is_empty() { span.mono.muted { (record.target_id) } } }
                                 td { @if record.outcome == "success" { span.badge.ok { "success" } } @else { span.badge.bad { "failure" @if record.status != 0 { " " (record.status) } } } }
                                 td { (record.detail) }
-                                td { (actor(record)) }
+                                td { (actor(record, view.token_prefixes)) }
                             }
                         } }
                     } }
@@ -127,12 +131,12 @@ pub fn log_page(view: &LogPage<'_>) -> Markup {
 }
 
 /// Who acted, as a person reads it.
-fn actor(record: &AuditRecord) -> Markup {
+fn actor(record: &AuditRecord, token_prefixes: &HashMap<String, String>) -> Markup {
     html! {
         @if !record.actor_admin.is_empty() {
             (admin_label(&record.actor_admin))
         } @else if !record.actor_token_id.is_empty() {
-            "IdP, token " span.mono { (short(&record.actor_token_id)) }
+            "IdP, token " span.mono { (token_label(&record.actor_token_id, token_prefixes)) }
         } @else {
             span.muted { "system" }
         }
@@ -147,11 +151,25 @@ fn admin_label(actor: &str) -> &str {
         .map_or(actor, |(_, email)| email)
 }
 
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+/// The token's prefix as the tokens table shows it; for a token no longer listed (its
+/// configuration deleted), the end of its id (the random part of a UUIDv7).
+fn token_label(token_id: &str, token_prefixes: &HashMap<String, String>) -> String {
+    match token_prefixes.get(token_id) {
+        Some(prefix) => format!("{prefix}…"),
+        None => format!(
+            "…{}",
+            token_id
+                .get(token_id.len().saturating_sub(8)..)
+                .unwrap_or(token_id)
+        ),
+    }
 }
 
-pub fn record_page(chrome: &Chrome<'_>, record: &AuditRecord) -> Markup {
+pub fn record_page(
+    chrome: &Chrome<'_>,
+    record: &AuditRecord,
+    token_prefixes: &HashMap<String, String>,
+) -> Markup {
     let event = serde_json::from_str::<serde_json::Value>(&record.event_json)
         .and_then(|value| serde_json::to_string_pretty(&value))
         .unwrap_or_else(|_| record.event_json.clone());
@@ -169,7 +187,7 @@ pub fn record_page(chrome: &Chrome<'_>, record: &AuditRecord) -> Markup {
                     dt { "Resource" } dd { (record.resource_type) " " span.mono { (record.target_id) } }
                     dt { "Name" } dd { (record.target_name) }
                     dt { "Detail" } dd { (record.detail) }
-                    dt { "By" } dd { (actor(record)) }
+                    dt { "By" } dd { (actor(record, token_prefixes)) }
                     dt { "Configuration" } dd.mono { (record.actor_config_id) }
                     dt { "Token" } dd.mono { (record.actor_token_id) }
                     dt { "Correlation id" } dd.mono { (record.correlation_id) }
@@ -185,6 +203,16 @@ pub fn record_page(chrome: &Chrome<'_>, record: &AuditRecord) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_show_as_the_prefix_the_tokens_table_shows() {
+        let prefixes = HashMap::from([("tok-1".to_owned(), "scimtok_ab12".to_owned())]);
+        assert_eq!(token_label("tok-1", &prefixes), "scimtok_ab12…");
+        assert_eq!(
+            token_label("01a237e9-d368-7300-9945-2656dae70354", &prefixes),
+            "…dae70354"
+        );
+    }
 
     #[test]
     fn admins_show_as_their_email() {
