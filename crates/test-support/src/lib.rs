@@ -1,12 +1,13 @@
 //! What the integration tests of every crate share, so each does not grow its own copy: the
 //! addresses of the real NATS and Postgres (`NATS_URL`, `TEST_DATABASE_URL`), throwaway
-//! databases and event namespaces, services started on port 0 and stopped within a deadline,
-//! polling with a deadline, and service logs on demand (`TEST_LOG`). A dev-dependency only; it
-//! panics on failure, as test code does.
+//! databases and event namespaces, a private nats-server to stop and restart, services
+//! started on port 0 and stopped within a deadline, polling with a deadline, and service logs
+//! on demand (`TEST_LOG`). A dev-dependency only; it panics on failure, as test code does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod backend;
 pub mod database;
+pub mod nats_server;
 pub mod service;
 
 use std::future::Future;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use backend::TestBackend;
 pub use database::{TestDatabase, database_url, maintenance_url};
+pub use nats_server::NatsServer;
 pub use service::RunningService;
 
 /// The operator credential the test services are configured with.
