@@ -177,9 +177,12 @@ impl EventStore {
             match outcome {
                 Ok(ack) => return Ok(ack.sequence),
                 Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {
-                    return Err(AppendError::Conflict {
-                        expected: expected_version,
-                    });
+                    return match self.already_appended(&subject, &message_id).await? {
+                        Some(sequence) => Ok(sequence),
+                        None => Err(AppendError::Conflict {
+                            expected: expected_version,
+                        }),
+                    };
                 }
                 Err(error)
                     if attempt < ATTEMPTS
@@ -193,6 +196,30 @@ impl EventStore {
                 }
                 Err(error) => return Err(StoreError::jetstream("publish", error).into()),
             }
+        }
+    }
+
+    /// The sequence of the subject's last message when it carries `message_id`: this very
+    /// append, stored by an earlier attempt whose acknowledgement was lost. nats-server 2.9
+    /// deduplicated such a retry before the version check and acknowledged the original;
+    /// 2.14+ checks the version first and refuses it, so the store recognises its own write.
+    async fn already_appended(
+        &self,
+        subject: &str,
+        message_id: &str,
+    ) -> Result<Option<u64>, StoreError> {
+        match self.stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => {
+                let stored_id = message
+                    .headers
+                    .get(async_nats::header::NATS_MESSAGE_ID)
+                    .map(|value| value.as_str());
+                Ok((stored_id == Some(message_id)).then_some(message.sequence))
+            }
+            Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(error) => Err(StoreError::jetstream("load aggregate", error)),
         }
     }
 
