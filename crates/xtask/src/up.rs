@@ -559,6 +559,7 @@ mod tests {
     fn plan_wires_addresses_and_databases() {
         let infra = Infra {
             nats_url: "nats://127.0.0.1:4222".into(),
+            nats_server_bin: None,
             pg: crate::urls::PgServer::local(5432),
             pg_bindir: None,
         };
