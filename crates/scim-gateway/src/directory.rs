@@ -1,6 +1,7 @@
 //! Typed client for the directory's read API, with trace propagation.
 
 use scim_rpc::directory::directory_read_client::DirectoryReadClient;
+use scim_rpc::directory::directory_read_server;
 use scim_rpc::directory::{
     AuthenticateRequest, AwaitAppliedRequest, ExistingUserIdsRequest, GetResourceRequest,
     ListResourcesRequest, ResourceKind,
@@ -12,6 +13,9 @@ use serde_json::Value;
 use telemetry::propagation::TracePropagation;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 use crate::error::ApiError;
 
@@ -61,30 +65,56 @@ type ReadClient = DirectoryReadClient<InterceptedService<Channel, TracePropagati
 #[derive(Clone)]
 pub struct DirectoryClient {
     replicas: Arc<[ReadClient]>,
+    /// The gRPC health service on each replica's channel, for readiness.
+    health: Arc<[HealthClient<Channel>]>,
     next: Arc<AtomicUsize>,
 }
 
 impl DirectoryClient {
     /// `urls` is one directory URL, or several separated by commas (one per replica).
     pub fn connect_lazy(urls: &str) -> Result<Self, tonic::transport::Error> {
-        let replicas = urls
+        let channels = urls
             .split(',')
             .map(str::trim)
             .filter(|url| !url.is_empty())
             .map(|url| {
-                let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
+                Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?
                     .tcp_nodelay(true)
-                    .connect_lazy();
-                Ok(
-                    DirectoryReadClient::with_interceptor(channel, TracePropagation)
-                        .max_decoding_message_size(MAX_DIRECTORY_MESSAGE_BYTES),
-                )
+                    .connect_lazy())
             })
-            .collect::<Result<Vec<_>, tonic::transport::Error>>()?;
+            .collect::<Result<Vec<Channel>, tonic::transport::Error>>()?;
+        let replicas = channels
+            .iter()
+            .map(|channel| {
+                DirectoryReadClient::with_interceptor(channel.clone(), TracePropagation)
+                    .max_decoding_message_size(MAX_DIRECTORY_MESSAGE_BYTES)
+            })
+            .collect::<Vec<_>>();
+        let health = channels
+            .into_iter()
+            .map(HealthClient::new)
+            .collect::<Vec<_>>();
         Ok(Self {
             replicas: replicas.into(),
+            health: health.into(),
             next: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Whether at least one replica reports its read service SERVING over the channels the
+    /// calls use (a draining replica reports NOT_SERVING before it closes).
+    pub async fn any_replica_serving(&self) -> bool {
+        let request = || HealthCheckRequest {
+            service: directory_read_server::SERVICE_NAME.to_owned(),
+        };
+        for client in self.health.iter() {
+            if let Ok(response) = client.clone().check(request()).await
+                && response.into_inner().status == ServingStatus::Serving as i32
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// Makes one call, starting at the next replica in turn and moving on while a replica

@@ -13,6 +13,7 @@ mod error;
 mod http;
 mod metrics;
 mod middleware;
+mod readiness;
 mod routes;
 mod state;
 mod tenant_limits;
@@ -112,7 +113,15 @@ impl Application {
                 }
             }
         });
-        state.readiness().set_ready(true);
+        // Ready while NATS, JetStream and the directory answer, not merely once started.
+        tokio::spawn(
+            readiness::DependencyProbe::new(
+                nats.clone(),
+                state.store().stream().clone(),
+                state.directory().clone(),
+            )
+            .keep_current(state.readiness().clone(), stop.clone()),
+        );
         let readiness = state.readiness().clone();
         // Paths are canonicalised before routing, so the rewrite has to wrap
         // the router rather than be one of its layers.
