@@ -31,11 +31,13 @@ pub struct NatsServer {
 impl NatsServer {
     /// Starts a server with JetStream (file storage) on a free loopback port and a fresh store.
     pub async fn start() -> Self {
+        // Found first: a test without the binary fails before it creates anything to clean up.
+        let binary = binary();
         let dir = std::env::temp_dir().join(format!("nats-test-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
         let mut server = Self {
-            binary: binary(),
+            binary,
             dir,
             port: free_port(),
             monitor_port: free_port(),
