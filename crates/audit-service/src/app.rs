@@ -131,7 +131,9 @@ impl Application {
             db.clone(),
             store.clone(),
             durable_name.clone(),
-            AuditReapply,
+            AuditReapply {
+                checkpoint_name: durable_name.clone(),
+            },
             OperatorAuth::new(&config.common.admin_token),
         );
         let projection = AuditProjection::new(db.clone(), durable_name, rows_written);

@@ -8,6 +8,7 @@
 //! record or as failure rates per time bucket.
 
 mod app;
+mod chain;
 mod config;
 mod error;
 mod failure_rate;
@@ -15,6 +16,7 @@ mod grpc;
 mod projection;
 mod query;
 mod record;
+mod verify;
 
 pub use app::Application;
 pub use config::{Config, DEFAULT_DATABASE_URL, ENV};
