@@ -10,6 +10,7 @@
 mod app;
 mod chain;
 mod config;
+mod database;
 mod error;
 mod failure_rate;
 mod grpc;
@@ -19,7 +20,7 @@ mod record;
 mod verify;
 
 pub use app::Application;
-pub use config::{Config, DEFAULT_DATABASE_URL, ENV};
+pub use config::{Config, DATABASE_ROLE, DEFAULT_DATABASE_URL, ENV, database_role};
 pub use error::ServiceError;
 pub use failure_rate::{DEFAULT_BUCKET_SECONDS, DEFAULT_THRESHOLD_PERCENT};
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
