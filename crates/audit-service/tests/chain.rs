@@ -8,10 +8,12 @@
 mod common;
 
 use audit_service::Application;
-use common::{ADMIN_TOKEN, AuditEnv as _, RunningApp, TestEnv};
+use common::{ADMIN_TOKEN, AuditEnv as _, RunningApp, TestEnv, eventually};
 use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload};
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::{ChainBreak, VerifyRequest, VerifyResponse};
+use scim_rpc::quarantine::RetryQuarantinedRequest;
+use scim_rpc::quarantine::quarantine_admin_client::QuarantineAdminClient;
 use serde_json::json;
 use service_kit::admin_auth::OperatorCredential;
 
@@ -296,6 +298,73 @@ async fn a_truncated_and_forged_log_fails() {
         0,
     );
     assert_other_tenant_intact(&app).await;
+    app.stop().await;
+    env.cleanup().await;
+}
+
+/// An event the projection quarantined and an operator retried later is appended at its
+/// tenant's head, after records with higher sequences, and the chain still verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_quarantined_event_extends_the_chain() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    // The database refuses this one user's row until the test lifts it: the event is the
+    // projection's to quarantine.
+    for statement in [
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.target_id = 'poison' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
+         RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_log \
+         FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+    ] {
+        sqlx::query(statement).execute(&env.db).await.unwrap();
+    }
+    env.append(&user_created(TENANT, "u0")).await;
+    let poison = env.append(&user_created(TENANT, "poison")).await;
+    env.append(&user_created(TENANT, "u1")).await;
+    let last = env.append(&user_created(TENANT, "u2")).await;
+    env.wait_for_checkpoint(last).await;
+    eventually(|| async {
+        env.scalar("SELECT count(*) FROM quarantine").await == 1
+            && env
+                .scalar("SELECT count(*) FROM audit_log WHERE target_id = 'u2'")
+                .await
+                == 1
+    })
+    .await;
+    sqlx::query("DROP TRIGGER refuse_poison ON audit_log")
+        .execute(&env.db)
+        .await
+        .unwrap();
+
+    let mut quarantine = QuarantineAdminClient::with_interceptor(
+        app.channel().await,
+        OperatorCredential::new(ADMIN_TOKEN).unwrap(),
+    );
+    let results = quarantine
+        .retry(RetryQuarantinedRequest { sequence: poison })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert!(results.iter().all(|result| result.applied), "{results:?}");
+    let (position, highest_sequence_before): (i64, i64) = sqlx::query_as(
+        "SELECT chain_position, (SELECT max(sequence) FROM audit_log WHERE tenant_id = $1 \
+                                 AND chain_position < retried.chain_position) \
+         FROM audit_log AS retried WHERE target_id = 'poison'",
+    )
+    .bind(TENANT)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    let records = env
+        .scalar("SELECT count(*) FROM audit_log WHERE tenant_id = 'chain-tenant'")
+        .await;
+    assert_eq!(position, records, "appended at the head");
+    assert!(highest_sequence_before > i64::try_from(poison).unwrap());
+    let response = verify(&app, TENANT).await;
+    assert!(response.ok, "{response:?}");
+    assert_eq!(i64::try_from(response.records_verified).unwrap(), records);
     app.stop().await;
     env.cleanup().await;
 }
