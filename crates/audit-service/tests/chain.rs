@@ -312,7 +312,7 @@ async fn a_retried_quarantined_event_extends_the_chain() {
     // projection's to quarantine.
     for statement in [
         "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN IF NEW.target_id = 'poison' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
+         BEGIN IF NEW.target_id = 'poison' AND NEW.operation = 'create' THEN RAISE EXCEPTION 'refused for the test'; END IF; \
          RETURN NEW; END $$",
         "CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_log \
          FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
@@ -351,7 +351,7 @@ async fn a_retried_quarantined_event_extends_the_chain() {
     let (position, highest_sequence_before): (i64, i64) = sqlx::query_as(
         "SELECT chain_position, (SELECT max(sequence) FROM audit_log WHERE tenant_id = $1 \
                                  AND chain_position < retried.chain_position) \
-         FROM audit_log AS retried WHERE target_id = 'poison'",
+         FROM audit_log AS retried WHERE target_id = 'poison' AND operation = 'create'",
     )
     .bind(TENANT)
     .fetch_one(&env.db)
