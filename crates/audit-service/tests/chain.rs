@@ -245,6 +245,38 @@ async fn swapped_records_break_the_chain() {
     env.cleanup().await;
 }
 
+/// A second record claiming a position already taken (the unique index dropped first) is
+/// reported as breaking the order, even when it copies the first one's hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_position_breaks_the_order() {
+    let env = TestEnv::new().await;
+    let (app, sequences) = seed(&env).await;
+    let copied = sequences[2];
+    tamper(
+        &env,
+        &[
+            "DROP INDEX audit_log_chain_idx",
+            &format!(
+                "INSERT INTO audit_log SELECT sequence + 1000000, gen_random_uuid(), tenant_id, \
+                 occurred_at, operation, outcome, resource_type, target_id, target_name, \
+                 actor_config_id, actor_token_id, correlation_id, status, detail, event, \
+                 actor_admin, chain_position, record_hash \
+                 FROM audit_log WHERE sequence = {copied}"
+            ),
+        ],
+    )
+    .await;
+    assert_broken(
+        &verify(&app, TENANT).await,
+        copied + 1_000_000,
+        ChainBreak::OrderBroken,
+        3,
+    );
+    assert_other_tenant_intact(&app).await;
+    app.stop().await;
+    env.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_and_forged_log_fails() {
     let env = TestEnv::new().await;
