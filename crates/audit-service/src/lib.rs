@@ -4,8 +4,11 @@
 //! rejected requests alike, exactly once (I7): the row's key is the stream
 //! sequence and rows are committed together with the checkpoint (I5). The
 //! log is append-only, enforced by the database as well as by having no
-//! update or delete code path. Support staff query it over gRPC, record by
-//! record or as failure rates per time bucket.
+//! update or delete code path, and tamper-evident: each tenant's records form
+//! a hash chain (`chain`) that `AuditQuery.Verify` walks (`verify`). The
+//! service acts as a role that may only read and append it (`database`).
+//! Support staff query it over gRPC, record by record or as failure rates per
+//! time bucket.
 
 mod app;
 mod chain;
