@@ -104,6 +104,14 @@ fn plan(infra: &Infra) -> Result<Plan> {
         env.push((db_var.to_owned(), infra.pg.with_db(db)));
         env.push((grpc_var.to_owned(), grpc_value));
         env.push((metrics_var.to_owned(), metrics_value));
+        if name == "audit-service" {
+            // Least privilege as in production: the log can be read and appended, no more
+            // (the migration creates the role; the local login is a superuser).
+            env.push((
+                "AUDIT_DATABASE_ROLE".to_owned(),
+                "scim_audit_writer".to_owned(),
+            ));
+        }
         services.push(Service {
             name,
             stage: STAGE_SERVICES,
