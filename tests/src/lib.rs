@@ -42,6 +42,7 @@ pub fn common_config(namespace: &str) -> CommonConfig {
         event_namespace: namespace.to_owned(),
         stream_replicas: 1,
         admin_token: ADMIN_TOKEN.into(),
+        allow_dev_admin_token: false,
         otlp_endpoint: None,
         log_filter: "warn".into(),
         log_json: false,
@@ -148,7 +149,7 @@ impl TestStack {
         let mut directory_addrs = Vec::new();
         let mut directory_runtimes = Vec::new();
         for _ in 0..options.directories.max(1) {
-            let mut config = directory_service::Config::from_lookup(&|_: &str| None)?;
+            let mut config = directory_service::Config::from_lookup(&test_support::minimal_env)?;
             config.common = common_config(&namespace);
             config.database_url = database_url(&databases.directory);
             config.grpc_addr = loopback();
@@ -209,7 +210,7 @@ impl TestStack {
         for _ in 0..options.gateways.max(1) {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let addr = listener.local_addr()?;
-            let mut config = scim_gateway::Config::from_lookup(&|_: &str| None)?;
+            let mut config = scim_gateway::Config::from_lookup(&test_support::minimal_env)?;
             config.common = common_config(&namespace);
             config.public_base_url = format!("http://{addr}/scim/v2");
             config.directory_url = directory_addrs
@@ -237,7 +238,7 @@ impl TestStack {
         let account_center_url = if options.account_center {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let url = format!("http://{}", listener.local_addr()?);
-            let mut config = account_center::Config::from_lookup(&|_: &str| None)?;
+            let mut config = account_center::Config::from_lookup(&test_support::minimal_env)?;
             config.common = common_config(&namespace);
             config.database_url = database_url(&databases.console);
             config.metrics_addr = loopback();

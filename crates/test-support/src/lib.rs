@@ -18,8 +18,15 @@ pub use backend::TestBackend;
 pub use database::{TestDatabase, database_url, maintenance_url};
 pub use service::RunningService;
 
-/// The operator credential the test services are configured with.
+/// The operator credential the test services are configured with (16 characters: as short
+/// as a service accepts without `ALLOW_DEV_ADMIN_TOKEN`).
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The smallest environment a service's configuration accepts: [`ADMIN_TOKEN`], and every
+/// other variable unset (at its default). Chain it behind a test's own variables.
+pub fn minimal_env(name: &str) -> Option<String> {
+    (name == "ADMIN_TOKEN").then(|| ADMIN_TOKEN.to_owned())
+}
 
 /// The NATS server the tests use (`NATS_URL`, else the local default).
 pub fn nats_url() -> String {
