@@ -83,6 +83,8 @@ pub struct TestStack {
     pub namespace: String,
     pub databases: Databases,
     pub gateway_urls: Vec<String>,
+    /// Each gateway's ops endpoint (`/metrics`, `/healthz`, `/readyz`), in `gateway_urls` order.
+    pub gateway_metrics_addrs: Vec<SocketAddr>,
     /// The first directory replica (the one that runs the projection at start).
     pub directory_addr: SocketAddr,
     pub directory_addrs: Vec<SocketAddr>,
@@ -207,12 +209,14 @@ impl TestStack {
         ));
 
         let mut gateway_urls = Vec::new();
+        let mut gateway_metrics_addrs = Vec::new();
         for _ in 0..options.gateways.max(1) {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let addr = listener.local_addr()?;
             let mut config = scim_gateway::Config::from_lookup(&test_support::minimal_env)?;
             config.common = common_config(&namespace);
             config.public_base_url = format!("http://{addr}/scim/v2");
+            config.metrics_addr = loopback();
             config.directory_url = directory_addrs
                 .iter()
                 .map(|addr| format!("http://{addr}"))
@@ -228,6 +232,7 @@ impl TestStack {
                 .await
                 .context("gateway")?;
             gateway_urls.push(format!("http://{addr}/scim/v2"));
+            gateway_metrics_addrs.push(gateway.metrics_addr()?);
             tasks.push(spawn(
                 "gateway",
                 gateway.run_until_stopped(shutdown.clone()),
@@ -267,6 +272,7 @@ impl TestStack {
             databases,
             account_center_url,
             gateway_urls,
+            gateway_metrics_addrs,
             directory_addr,
             directory_addrs,
             directory_runtimes,

@@ -119,19 +119,26 @@ fn plan(infra: &Infra) -> Result<Plan> {
         .map_err(|_| anyhow::anyhow!("expected three gRPC services"))?;
 
     let (http_value, http_hp) = addr_env("GATEWAY_HTTP_ADDR", "127.0.0.1:8080")?;
+    let (gateway_metrics_value, gateway_metrics_hp) =
+        addr_env("GATEWAY_METRICS_ADDR", "127.0.0.1:9100")?;
     let base_url = std::env::var("GATEWAY_PUBLIC_BASE_URL")
         .ok()
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| format!("http://{}/scim/v2", http_hp.connectable().to_addr_string()));
     let mut env = common.clone();
     env.push(("GATEWAY_HTTP_ADDR".to_owned(), http_value));
+    env.push(("GATEWAY_METRICS_ADDR".to_owned(), gateway_metrics_value));
     env.push(("GATEWAY_PUBLIC_BASE_URL".to_owned(), base_url.clone()));
     env.push(("DIRECTORY_GRPC_URL".to_owned(), directory_url.clone()));
     services.push(Service {
         name: "scim-gateway",
         stage: STAGE_GATEWAY,
-        ready_addr: http_hp.connectable(),
-        listens: vec![("GATEWAY_HTTP_ADDR", http_hp)],
+        // The public port serves SCIM only; readiness is on the ops port.
+        ready_addr: gateway_metrics_hp.connectable(),
+        listens: vec![
+            ("GATEWAY_HTTP_ADDR", http_hp),
+            ("GATEWAY_METRICS_ADDR", gateway_metrics_hp),
+        ],
         env,
     });
 
