@@ -581,6 +581,16 @@ mod tests {
         let env: std::collections::HashMap<_, _> = gateway.env.iter().cloned().collect();
         assert!(env["DIRECTORY_GRPC_URL"].starts_with("http://"));
         assert!(env["GATEWAY_PUBLIC_BASE_URL"].ends_with("/scim/v2"));
+        // The public port serves SCIM only: readiness is asked on the ops port.
+        let ops = parse_host_port(&env["GATEWAY_METRICS_ADDR"], 0).unwrap();
+        let public = parse_host_port(&env["GATEWAY_HTTP_ADDR"], 0).unwrap();
+        assert_eq!(gateway.ready_addr.port, ops.port);
+        assert_ne!(gateway.ready_addr.port, public.port);
+        for service in &plan.services {
+            let env: std::collections::HashMap<_, _> = service.env.iter().cloned().collect();
+            assert_eq!(env["ALLOW_DEV_ADMIN_TOKEN"], "true", "{}", service.name);
+            assert_eq!(env["ADMIN_TOKEN"], plan.admin_token, "{}", service.name);
+        }
         let directory = plan
             .services
             .iter()
