@@ -274,17 +274,10 @@ impl Browser {
 
     /// Saves a PNG of the page (for the docs).
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
-        use base64::Engine as _;
         let encoded = self
             .command(reqwest::Method::GET, "/screenshot", None)
             .await?;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(encoded.as_str().unwrap_or_default())?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(path, png)?;
-        Ok(())
+        save_png(&encoded, path)
     }
 
     pub async fn close(mut self) {

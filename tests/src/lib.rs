@@ -42,6 +42,7 @@ pub fn common_config(namespace: &str) -> CommonConfig {
         event_namespace: namespace.to_owned(),
         stream_replicas: 1,
         admin_token: ADMIN_TOKEN.into(),
+        allow_dev_admin_token: false,
         otlp_endpoint: None,
         log_filter: "warn".into(),
         log_json: false,
@@ -82,6 +83,8 @@ pub struct TestStack {
     pub namespace: String,
     pub databases: Databases,
     pub gateway_urls: Vec<String>,
+    /// Each gateway's ops endpoint (`/metrics`, `/healthz`, `/readyz`), in `gateway_urls` order.
+    pub gateway_metrics_addrs: Vec<SocketAddr>,
     /// The first directory replica (the one that runs the projection at start).
     pub directory_addr: SocketAddr,
     pub directory_addrs: Vec<SocketAddr>,
@@ -148,7 +151,7 @@ impl TestStack {
         let mut directory_addrs = Vec::new();
         let mut directory_runtimes = Vec::new();
         for _ in 0..options.directories.max(1) {
-            let mut config = directory_service::Config::from_lookup(&|_: &str| None)?;
+            let mut config = directory_service::Config::from_lookup(&test_support::minimal_env)?;
             config.common = common_config(&namespace);
             config.database_url = database_url(&databases.directory);
             config.grpc_addr = loopback();
@@ -206,12 +209,14 @@ impl TestStack {
         ));
 
         let mut gateway_urls = Vec::new();
+        let mut gateway_metrics_addrs = Vec::new();
         for _ in 0..options.gateways.max(1) {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let addr = listener.local_addr()?;
-            let mut config = scim_gateway::Config::from_lookup(&|_: &str| None)?;
+            let mut config = scim_gateway::Config::from_lookup(&test_support::minimal_env)?;
             config.common = common_config(&namespace);
             config.public_base_url = format!("http://{addr}/scim/v2");
+            config.metrics_addr = loopback();
             config.directory_url = directory_addrs
                 .iter()
                 .map(|addr| format!("http://{addr}"))
@@ -227,6 +232,7 @@ impl TestStack {
                 .await
                 .context("gateway")?;
             gateway_urls.push(format!("http://{addr}/scim/v2"));
+            gateway_metrics_addrs.push(gateway.metrics_addr()?);
             tasks.push(spawn(
                 "gateway",
                 gateway.run_until_stopped(shutdown.clone()),
@@ -237,7 +243,7 @@ impl TestStack {
         let account_center_url = if options.account_center {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let url = format!("http://{}", listener.local_addr()?);
-            let mut config = account_center::Config::from_lookup(&|_: &str| None)?;
+            let mut config = account_center::Config::from_lookup(&test_support::minimal_env)?;
             config.common = common_config(&namespace);
             config.database_url = database_url(&databases.console);
             config.metrics_addr = loopback();
@@ -266,6 +272,7 @@ impl TestStack {
             databases,
             account_center_url,
             gateway_urls,
+            gateway_metrics_addrs,
             directory_addr,
             directory_addrs,
             directory_runtimes,

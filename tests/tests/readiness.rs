@@ -35,7 +35,7 @@ async fn readyz_follows_nats_going_away_and_coming_back() {
     let shutdown = CancellationToken::new();
 
     let database = TestDatabase::create("t_readiness").await;
-    let mut directory_config = directory_service::Config::from_lookup(&|_: &str| None).unwrap();
+    let mut directory_config = directory_service::Config::from_lookup(&test_support::minimal_env).unwrap();
     directory_config.common = common.clone();
     directory_config.database_url = database.url.clone();
     directory_config.grpc_addr = loopback();
@@ -48,22 +48,25 @@ async fn readyz_follows_nats_going_away_and_coming_back() {
 
     let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
     let gateway_addr = listener.local_addr().unwrap();
-    let mut gateway_config = scim_gateway::Config::from_lookup(&|_: &str| None).unwrap();
+    let mut gateway_config = scim_gateway::Config::from_lookup(&test_support::minimal_env).unwrap();
     gateway_config.common = common;
     gateway_config.public_base_url = format!("http://{gateway_addr}/scim/v2");
     gateway_config.directory_url = format!("http://{directory_addr}");
+    gateway_config.metrics_addr = loopback();
     let gateway = scim_gateway::Application::build_on(gateway_config, listener)
         .await
         .unwrap();
+    // Health and readiness are on the ops port, apart from SCIM.
+    let ops_addr = gateway.metrics_addr().unwrap();
     let gateway_task = tokio::spawn(gateway.run_until_stopped(shutdown.clone()));
 
-    readyz_becomes(gateway_addr, 200, Duration::from_secs(10)).await;
+    readyz_becomes(ops_addr, 200, Duration::from_secs(10)).await;
     nats.stop().await;
-    readyz_becomes(gateway_addr, 503, Duration::from_secs(5)).await;
+    readyz_becomes(ops_addr, 503, Duration::from_secs(5)).await;
     // Liveness is not readiness: the gateway is alive, only waiting for NATS.
-    assert_eq!(http_get(gateway_addr, "/healthz").await.0, 200);
+    assert_eq!(http_get(ops_addr, "/healthz").await.0, 200);
     nats.start_again().await;
-    readyz_becomes(gateway_addr, 200, Duration::from_secs(15)).await;
+    readyz_becomes(ops_addr, 200, Duration::from_secs(15)).await;
 
     shutdown.cancel();
     for (name, task) in [("gateway", gateway_task), ("directory", directory_task)] {

@@ -41,10 +41,17 @@ pub struct Application {
 }
 
 impl Application {
+    /// [`Application::build_as`] acting as the login role of the database URL.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_as(config, None).await
+    }
+
     /// Connects NATS and Postgres, runs migrations, ensures the stream and
     /// bucket exist and binds the gRPC and metrics listeners (port 0 picks a
-    /// free port; see [`Application::grpc_addr`]).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    /// free port; see [`Application::grpc_addr`]). With `database_role`
+    /// (`AUDIT_DATABASE_ROLE`), every connection the service then uses acts as
+    /// that role.
+    pub async fn build_as(config: Config, database_role: Option<String>) -> anyhow::Result<Self> {
         static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
         let service_kit::backend::BackendParts {
             db,
@@ -60,6 +67,17 @@ impl Application {
             MAX_DB_CONNECTIONS,
         )
         .await?;
+        let db = match database_role {
+            None => db,
+            Some(role) => crate::database::acting_as(db, &role)
+                .await
+                .with_context(|| {
+                    format!(
+                        "acting as database role {role:?} ({})",
+                        crate::config::DATABASE_ROLE
+                    )
+                })?,
+        };
         let grpc_addr = grpc_listener.local_addr()?;
         let metrics_addr = metrics_listener.local_addr()?;
         Ok(Self {
@@ -80,6 +98,11 @@ impl Application {
 
     pub fn metrics_addr(&self) -> SocketAddr {
         self.metrics_addr
+    }
+
+    /// The pool the service serves and projects with (tests check what it may do).
+    pub fn database(&self) -> &PgPool {
+        &self.db
     }
 
     /// Serves gRPC (with `grpc.health.v1`), the ops HTTP endpoint and the
@@ -131,7 +154,9 @@ impl Application {
             db.clone(),
             store.clone(),
             durable_name.clone(),
-            AuditReapply,
+            AuditReapply {
+                checkpoint_name: durable_name.clone(),
+            },
             OperatorAuth::new(&config.common.admin_token),
         );
         let projection = AuditProjection::new(db.clone(), durable_name, rows_written);

@@ -4,13 +4,14 @@ use prometheus_client::metrics::counter::Counter;
 use scim_rpc::audit::audit_query_server::AuditQuery;
 use scim_rpc::audit::{
     AuditQueryRequest, AuditQueryResponse, AuditRecord, FailureRateRequest, FailureRateResponse,
-    GetRecordRequest,
+    GetRecordRequest, VerifyRequest, VerifyResponse,
 };
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
 use crate::failure_rate::{self, FailureRateQuery};
 use crate::query::{self, Filter, RecordKey};
+use crate::verify;
 
 pub struct AuditQueryService {
     db: PgPool,
@@ -50,5 +51,14 @@ impl AuditQuery for AuditQueryService {
         self.queries.inc();
         let key = RecordKey::parse(request.get_ref())?;
         Ok(Response::new(query::get(&self.db, key).await?))
+    }
+
+    async fn verify(
+        &self,
+        request: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        self.queries.inc();
+        let tenant_id = verify::tenant(request.get_ref())?;
+        Ok(Response::new(verify::run(&self.db, &tenant_id).await?))
     }
 }

@@ -4,20 +4,26 @@
 //! rejected requests alike, exactly once (I7): the row's key is the stream
 //! sequence and rows are committed together with the checkpoint (I5). The
 //! log is append-only, enforced by the database as well as by having no
-//! update or delete code path. Support staff query it over gRPC, record by
-//! record or as failure rates per time bucket.
+//! update or delete code path, and tamper-evident: each tenant's records form
+//! a hash chain (`chain`) that `AuditQuery.Verify` walks (`verify`). The
+//! service acts as a role that may only read and append it (`database`).
+//! Support staff query it over gRPC, record by record or as failure rates per
+//! time bucket.
 
 mod app;
+mod chain;
 mod config;
+mod database;
 mod error;
 mod failure_rate;
 mod grpc;
 mod projection;
 mod query;
 mod record;
+mod verify;
 
 pub use app::Application;
-pub use config::{Config, DEFAULT_DATABASE_URL, ENV};
+pub use config::{Config, DATABASE_ROLE, DEFAULT_DATABASE_URL, ENV, database_role};
 pub use error::ServiceError;
 pub use failure_rate::{DEFAULT_BUCKET_SECONDS, DEFAULT_THRESHOLD_PERCENT};
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use audit_service::{Application, Config, ENV};
+use audit_service::{Application, Config, ENV, database_role};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,7 +12,8 @@ async fn main() -> ExitCode {
         Config::from_env(&ENV),
         |config| &config.common,
         |config, shutdown| async move {
-            Application::build(config)
+            let role = database_role(&service_kit::config::process_env);
+            Application::build_as(config, role)
                 .await?
                 .run_until_stopped(shutdown)
                 .await

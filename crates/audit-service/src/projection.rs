@@ -1,6 +1,6 @@
 //! The whole-stream consumer that writes the audit log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
@@ -8,6 +8,9 @@ use prometheus_client::metrics::counter::Counter;
 use service_kit::{checkpoint, quarantine};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
+use uuid::Uuid;
+
+use crate::chain::{GENESIS, Hash};
 use crate::error::ServiceError;
 use crate::record::AuditRow;
 
@@ -15,6 +18,9 @@ pub struct AuditProjection {
     db: PgPool,
     checkpoint_name: String,
     rows_written: Counter,
+    /// Whether `audit_chain_origin` is known to be written, so that only the first batch
+    /// after a start pays for the statement.
+    chain_origin_recorded: bool,
 }
 
 impl AuditProjection {
@@ -25,14 +31,15 @@ impl AuditProjection {
             db,
             checkpoint_name,
             rows_written,
+            chain_origin_recorded: false,
         }
     }
 
-    async fn apply_batch(&self, batch: Vec<StoredEvent>) -> Result<u64, ServiceError> {
+    async fn apply_batch(&mut self, batch: Vec<StoredEvent>) -> Result<u64, ServiceError> {
         let mut tx = checkpoint::begin_batch(&self.db).await?;
-        // Serialises with any other consumer on this database and skips what
-        // it already recorded; the primary key would reject a duplicate
-        // anyway, this just avoids the work.
+        // Serialises with any other consumer on this database, and with a quarantine retry
+        // (every writer of the log holds this lock: the chains are extended by one writer at
+        // a time), and skips what it already recorded.
         let stored = checkpoint::lock(&mut tx, &self.checkpoint_name).await?;
         let stored = i64::try_from(stored).unwrap_or(i64::MAX);
         let mut rows = Vec::with_capacity(batch.len());
@@ -45,8 +52,10 @@ impl AuditProjection {
         let Some(last) = rows.last().map(|row| row.sequence) else {
             return Ok(0);
         };
-        name_license_targets(&mut tx, &mut rows).await?;
-        let written = insert_rows(&mut tx, &rows).await?;
+        let appended = append_rows(&mut tx, rows).await?;
+        if let (false, Some(first)) = (self.chain_origin_recorded, appended.first_sequence) {
+            record_chain_origin(&mut tx, first).await?;
+        }
         checkpoint::store(
             &mut tx,
             &self.checkpoint_name,
@@ -54,7 +63,10 @@ impl AuditProjection {
         )
         .await?;
         tx.commit().await?;
-        Ok(written)
+        if appended.first_sequence.is_some() {
+            self.chain_origin_recorded = true;
+        }
+        Ok(appended.rows)
     }
 }
 
@@ -79,8 +91,11 @@ impl BatchHandler for AuditProjection {
 }
 
 /// Records a quarantined event again (`scimctl quarantine retry`), as the live projection
-/// would have.
-pub struct AuditReapply;
+/// would have: appended to its tenant's chain now, under the projection's checkpoint lock
+/// (named `checkpoint_name`) so that the two never extend a chain at the same time.
+pub struct AuditReapply {
+    pub checkpoint_name: String,
+}
 
 impl quarantine::Reapply for AuditReapply {
     async fn reapply(
@@ -88,15 +103,13 @@ impl quarantine::Reapply for AuditReapply {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), HandlerError> {
-        let mut rows = vec![
-            AuditRow::from_event(event)
-                .map_err(|error| HandlerError::from(ServiceError::from(error)))?,
-        ];
+        let row = AuditRow::from_event(event)
+            .map_err(|error| HandlerError::from(ServiceError::from(error)))?;
         let db_error = |error: sqlx::Error| quarantine::handler_error(&error);
-        name_license_targets(conn, &mut rows)
+        checkpoint::lock(conn, &self.checkpoint_name)
             .await
             .map_err(db_error)?;
-        insert_rows(conn, &rows).await.map_err(db_error)?;
+        append_rows(conn, vec![row]).await.map_err(db_error)?;
         Ok(())
     }
 }
@@ -144,15 +157,139 @@ async fn name_license_targets(
     Ok(())
 }
 
-/// One multi-row insert for the whole batch. `ON CONFLICT DO NOTHING` covers
-/// both keys: the sequence (a replay) and the event id (a decision the
-/// license service republished after its database was rebuilt).
-async fn insert_rows(conn: &mut PgConnection, rows: &[AuditRow]) -> Result<u64, sqlx::Error> {
+/// What [`append_rows`] wrote.
+struct Appended {
+    rows: u64,
+    /// The stream sequence of the first row written, if any.
+    first_sequence: Option<i64>,
+}
+
+/// Appends `rows` (in stream order) to the log and to their tenants' chains. Rows already
+/// recorded, by sequence (a replay after the checkpoint was reset) or by event id (a decision
+/// the license service republished), are left out before linking, so a redelivered event
+/// never takes a chain position. The caller holds the checkpoint lock.
+async fn append_rows(
+    conn: &mut PgConnection,
+    rows: Vec<AuditRow>,
+) -> Result<Appended, sqlx::Error> {
+    let mut rows = without_recorded(conn, rows).await?;
+    if rows.is_empty() {
+        return Ok(Appended {
+            rows: 0,
+            first_sequence: None,
+        });
+    }
+    name_license_targets(conn, &mut rows).await?;
+    let links = link(conn, &rows).await?;
+    let written = insert_rows(conn, &rows, &links).await?;
+    Ok(Appended {
+        rows: written,
+        first_sequence: rows.first().map(|row| row.sequence),
+    })
+}
+
+async fn without_recorded(
+    conn: &mut PgConnection,
+    rows: Vec<AuditRow>,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let sequences: Vec<i64> = rows.iter().map(|row| row.sequence).collect();
+    let event_ids: Vec<Uuid> = rows.iter().map(|row| row.event_id).collect();
+    let recorded: Vec<(i64, Uuid)> = sqlx::query_as(
+        "SELECT sequence, event_id FROM audit_log \
+         WHERE sequence = ANY($1) OR event_id = ANY($2)",
+    )
+    .bind(&sequences)
+    .bind(&event_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let recorded_sequences: HashSet<i64> = recorded.iter().map(|(sequence, _)| *sequence).collect();
+    // Also the ids seen earlier in this batch: a republished event twice in one batch.
+    let mut seen_ids: HashSet<Uuid> = recorded.into_iter().map(|(_, id)| id).collect();
+    Ok(rows
+        .into_iter()
+        .filter(|row| !recorded_sequences.contains(&row.sequence) && seen_ids.insert(row.event_id))
+        .collect())
+}
+
+/// A row's place in its tenant's chain.
+struct Link {
+    chain_position: i64,
+    record_hash: Hash,
+}
+
+/// Links `rows` (in stream order) onto the heads of their tenants' chains: rows of one tenant
+/// in one batch follow each other.
+async fn link(conn: &mut PgConnection, rows: &[AuditRow]) -> Result<Vec<Link>, sqlx::Error> {
+    let tenants: Vec<String> = rows
+        .iter()
+        .map(|row| row.tenant_id.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stored_heads: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT tenants.tenant_id, head.chain_position, head.record_hash \
+         FROM unnest($1::text[]) AS tenants (tenant_id) \
+         CROSS JOIN LATERAL ( \
+             SELECT chain_position, record_hash FROM audit_log \
+             WHERE tenant_id = tenants.tenant_id AND chain_position IS NOT NULL \
+             ORDER BY chain_position DESC LIMIT 1 \
+         ) AS head",
+    )
+    .bind(&tenants)
+    .fetch_all(&mut *conn)
+    .await?;
+    // The head's hash as stored: were it tampered with, the chain still grows (the log must
+    // not stop recording) and verify reports the break at the tampered row.
+    let mut heads: HashMap<String, (i64, Vec<u8>)> = stored_heads
+        .into_iter()
+        .map(|(tenant, position, hash)| (tenant, (position, hash)))
+        .collect();
+    let mut links = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (previous_position, previous_hash) = heads
+            .remove(&row.tenant_id)
+            .unwrap_or_else(|| (0, GENESIS.to_vec()));
+        let chain_position = previous_position + 1;
+        let record_hash = row.chained(chain_position).hash(&previous_hash);
+        heads.insert(
+            row.tenant_id.clone(),
+            (chain_position, record_hash.to_vec()),
+        );
+        links.push(Link {
+            chain_position,
+            record_hash,
+        });
+    }
+    Ok(links)
+}
+
+/// Remembers where the chain began (see the migration that made it): written once, by the
+/// first batch the projection chained.
+async fn record_chain_origin(conn: &mut PgConnection, first: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_chain_origin (first_chained_sequence) VALUES ($1) \
+         ON CONFLICT (singleton) DO NOTHING",
+    )
+    .bind(first)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One multi-row insert for the whole batch. No `ON CONFLICT`: [`without_recorded`] left out
+/// what is already there, and a row that conflicted anyway would leave a gap in its chain, so
+/// it fails the batch instead.
+async fn insert_rows(
+    conn: &mut PgConnection,
+    rows: &[AuditRow],
+    links: &[Link],
+) -> Result<u64, sqlx::Error> {
     let mut insert = QueryBuilder::<Postgres>::new(
         "INSERT INTO audit_log (sequence, event_id, tenant_id, occurred_at, operation, outcome, resource_type, \
-         target_id, target_name, actor_config_id, actor_token_id, actor_admin, correlation_id, status, detail, event) ",
+         target_id, target_name, actor_config_id, actor_token_id, actor_admin, correlation_id, status, detail, event, \
+         chain_position, record_hash) ",
     );
-    insert.push_values(rows, |mut values, row| {
+    insert.push_values(rows.iter().zip(links), |mut values, (row, link)| {
         values
             .push_bind(row.sequence)
             .push_bind(row.event_id)
@@ -169,8 +306,9 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[AuditRow]) -> Result<u64, 
             .push_bind(row.correlation_id.clone())
             .push_bind(row.status)
             .push_bind(row.detail.clone())
-            .push_bind(sqlx::types::Json(row.event.clone()));
+            .push_bind(sqlx::types::Json(row.event.clone()))
+            .push_bind(link.chain_position)
+            .push_bind(link.record_hash.to_vec());
     });
-    insert.push(" ON CONFLICT DO NOTHING");
     Ok(insert.build().execute(conn).await?.rows_affected())
 }

@@ -6,6 +6,8 @@ use scim_events::EventPayload;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::chain::{ChainedRecord, event_digest};
+
 pub const SUCCESS: &str = "success";
 pub const FAILURE: &str = "failure";
 
@@ -43,7 +45,7 @@ impl AuditRow {
             sequence: i64::try_from(stored.sequence).unwrap_or(i64::MAX),
             event_id: envelope.event_id,
             tenant_id: envelope.tenant_id.clone(),
-            occurred_at: envelope.occurred_at,
+            occurred_at: stored_precision(envelope.occurred_at),
             operation: envelope.operation(),
             outcome: SUCCESS,
             resource_type: None,
@@ -126,6 +128,29 @@ impl AuditRow {
         Ok(row)
     }
 
+    /// The fields the hash chain commits to, at `chain_position` in the tenant's chain.
+    pub fn chained(&self, chain_position: i64) -> ChainedRecord<'_> {
+        ChainedRecord {
+            sequence: self.sequence,
+            chain_position,
+            event_id: self.event_id,
+            tenant_id: &self.tenant_id,
+            occurred_at_micros: self.occurred_at.timestamp_micros(),
+            operation: self.operation,
+            outcome: self.outcome,
+            resource_type: self.resource_type.as_deref(),
+            target_id: self.target_id.as_deref(),
+            target_name: self.target_name.as_deref(),
+            actor_config_id: self.actor_config_id.as_deref(),
+            actor_token_id: self.actor_token_id.as_deref(),
+            actor_admin: self.actor_admin.as_deref(),
+            correlation_id: &self.correlation_id,
+            status: self.status,
+            detail: self.detail.as_deref(),
+            event_digest: event_digest(&self.event),
+        }
+    }
+
     /// License events name the user only by id; the log borrows the
     /// userName from the user's earlier events so that a search for
     /// "alice@contoso.com" also finds her licenses.
@@ -142,6 +167,12 @@ impl AuditRow {
         let name = self.target_name.clone()?;
         Some(((self.tenant_id.clone(), target_id), name))
     }
+}
+
+/// `time` cut to whole microseconds, as Postgres stores it: the chain hashes the value that
+/// is stored, so the row must not carry precision the column drops.
+fn stored_precision(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time)
 }
 
 /// The resource an event subject (`<ns>.dir.<tenant>.user.<id>`) names.

@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::grpc::LicenseAdminService;
 use crate::metrics::LicenseMetrics;
 use crate::projection::{LicenseProjection, LicenseReapply};
-use crate::relay::OutboxRelay;
+use service_kit::outbox::OutboxRelay;
 
 const SERVICE_NAME: &str = "license-service";
 const BATCH_SIZE: usize = 256;
@@ -121,6 +121,7 @@ impl Application {
         let relay = OutboxRelay::new(
             db.clone(),
             store.clone(),
+            "license",
             relay_wake.clone(),
             metrics.clone(),
         );

@@ -22,13 +22,14 @@ mod tests {
 
     #[test]
     fn defaults_and_errors_name_the_variable() {
-        let config = Config::from_lookup(&ENV, &|_| None).unwrap();
+        let config = Config::from_lookup(&ENV, &test_support::minimal_env).unwrap();
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.grpc_addr.port(), 50052);
         assert_eq!(config.metrics_addr.port(), 9102);
 
-        let error = Config::from_lookup(&ENV, &|name| {
-            (name == "LICENSE_GRPC_ADDR").then(|| "nope".to_owned())
+        let error = Config::from_lookup(&ENV, &|name| match name {
+            "LICENSE_GRPC_ADDR" => Some("nope".to_owned()),
+            other => test_support::minimal_env(other),
         })
         .unwrap_err();
         assert!(error.to_string().contains("LICENSE_GRPC_ADDR"), "{error}");

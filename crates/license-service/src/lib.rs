@@ -15,7 +15,6 @@ mod members;
 mod metrics;
 mod offerings;
 mod projection;
-mod relay;
 
 pub use app::Application;
 pub use config::{Config, DEFAULT_DATABASE_URL, ENV};

@@ -212,11 +212,7 @@ pub(crate) async fn enqueue(
     conn: &mut PgConnection,
     event: &EventEnvelope,
 ) -> Result<(), ServiceError> {
-    sqlx::query("INSERT INTO outbox (event) VALUES ($1)")
-        .bind(sqlx::types::Json(event))
-        .execute(conn)
-        .await?;
-    Ok(())
+    Ok(service_kit::outbox::enqueue(conn, event).await?)
 }
 
 /// Serialises seat decisions per tenant; see the module comment.

@@ -58,3 +58,9 @@ impl Tally {
         self.assigned == 0 && self.released == 0 && self.denied == 0
     }
 }
+
+impl service_kit::outbox::RelayMetrics for LicenseMetrics {
+    fn published(&self, events: u64) {
+        self.published.inc_by(events);
+    }
+}

@@ -7,7 +7,11 @@ use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, stri
 #[derive(Debug, Clone)]
 pub struct Config {
     pub common: CommonConfig,
+    /// The public port: SCIM and nothing else.
     pub http_addr: SocketAddr,
+    /// `/metrics`, `/healthz` and `/readyz`, kept off the public port so that identity
+    /// providers (and anyone on the internet) cannot read or probe them.
+    pub metrics_addr: SocketAddr,
     /// What clients see as the SCIM base URL (behind a proxy it differs from
     /// the bind address); used in `meta.location` and `Location`.
     pub public_base_url: String,
@@ -62,6 +66,11 @@ impl Config {
                 "GATEWAY_HTTP_ADDR",
                 SocketAddr::from(([127, 0, 0, 1], 8080)),
             )?,
+            metrics_addr: parse_or(
+                lookup,
+                "GATEWAY_METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9100)),
+            )?,
             public_base_url,
             directory_url: string_or(lookup, "DIRECTORY_GRPC_URL", "http://127.0.0.1:50051"),
             max_body_bytes: parse_or(lookup, "GATEWAY_MAX_BODY_BYTES", 1_048_576)?,
@@ -91,5 +100,31 @@ impl Config {
                 60_000,
             )?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ops_endpoints_listen_apart_from_scim() {
+        let lookup = |name: &str| (name == "ADMIN_TOKEN").then(|| "0123456789abcdef".to_owned());
+        let config = Config::from_lookup(&lookup).unwrap();
+        assert_eq!(config.http_addr.port(), 8080);
+        assert_eq!(
+            config.metrics_addr,
+            SocketAddr::from(([127, 0, 0, 1], 9100))
+        );
+
+        let error = Config::from_lookup(&|name: &str| match name {
+            "GATEWAY_METRICS_ADDR" => Some("9100".to_owned()),
+            other => lookup(other),
+        })
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("GATEWAY_METRICS_ADDR"),
+            "{error}"
+        );
     }
 }

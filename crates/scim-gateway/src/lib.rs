@@ -23,8 +23,8 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use event_store::{EventStore, StoreSettings};
 use scim_events::Namespace;
-use service_kit::lifecycle::{join, spawn_part};
-use service_kit::ops_http::Readiness;
+use service_kit::lifecycle::{join_parts, spawn_part};
+use service_kit::ops_http::{self, Readiness};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +34,8 @@ pub use tenant_limits::TenantLimitSettings;
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics`, `/healthz`, `/readyz` (`GATEWAY_METRICS_ADDR`).
+    metrics_listener: TcpListener,
     state: state::AppState,
     nats: async_nats::Client,
     revocations: async_nats::Subscriber,
@@ -51,6 +53,9 @@ impl Application {
     /// then unused): a test binds port 0 and derives `public_base_url` from the address it
     /// got, with no moment in which the port is free for another process to take.
     pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let metrics_listener = ops_http::bind(config.metrics_addr)
+            .await
+            .with_context(|| format!("binding GATEWAY_METRICS_ADDR {}", config.metrics_addr))?;
         let namespace =
             Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
         let nats = service_kit::nats::connect(&config.common.nats_url, "scim-gateway")
@@ -74,6 +79,7 @@ impl Application {
         let state = state::AppState::new(config, store, directory, Readiness::default());
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             nats,
             revocations,
@@ -82,6 +88,11 @@ impl Application {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics_listener.local_addr()
     }
 
     /// Serves until `shutdown`, then stops accepting, finishes in-flight
@@ -93,11 +104,19 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             listener,
+            metrics_listener,
             state,
             nats,
             revocations,
         } = self;
         let stop = shutdown.child_token();
+        // Stopped last, so that probes see "not ready" while the rest drains.
+        let ops_stop = CancellationToken::new();
+        let ops = tokio::spawn(ops_http::serve(
+            metrics_listener,
+            ops_http::router(state.registry().clone(), state.readiness().clone()),
+            ops_stop.clone(),
+        ));
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, base_url = %state.base_url(), "SCIM gateway listening");
         }
@@ -145,12 +164,12 @@ impl Application {
             }
         });
         stop.cancelled().await;
-        let mut first_error = None;
-        for (part, task) in [("http", http), ("revocations", evictions)] {
-            if let Some(error) = join(part, task).await {
-                first_error.get_or_insert(error);
-            }
-        }
+        let first_error = join_parts(
+            vec![("http", http), ("revocations", evictions)],
+            ops_stop,
+            ops,
+        )
+        .await;
         if let Err(error) = nats.drain().await {
             tracing::warn!(%error, "draining NATS");
         }

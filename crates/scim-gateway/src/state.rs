@@ -27,7 +27,7 @@ struct Inner {
     auth_cache: AuthCache,
     aggregate_locks: AggregateLocks,
     metrics: GatewayMetrics,
-    registry: Registry,
+    registry: Arc<Registry>,
     readiness: Readiness,
     tenant_limiter: TenantLimiter,
 }
@@ -51,7 +51,7 @@ impl AppState {
                 auth_cache,
                 aggregate_locks: AggregateLocks::default(),
                 metrics,
-                registry,
+                registry: Arc::new(registry),
                 readiness,
                 tenant_limiter,
             }),
@@ -99,7 +99,8 @@ impl AppState {
         &self.inner.metrics
     }
 
-    pub fn registry(&self) -> &Registry {
+    /// What the ops endpoint (`GATEWAY_METRICS_ADDR`) serves on `/metrics`.
+    pub fn registry(&self) -> &Arc<Registry> {
         &self.inner.registry
     }
 

@@ -374,6 +374,16 @@ pub enum AuditCommand {
     /// Requests and failed requests per time bucket, flagging buckets over the threshold
     /// (an IdP such as Entra ID quarantines a connection above 40 % failures).
     FailureRate(FailureRateArgs),
+    /// Check a tenant's provisioning log against its hash chain: prints `verified N records`
+    /// and exits 0, or prints the first record that breaks the chain and exits 1.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub tenant: String,
 }
 
 #[derive(Debug, Args)]
@@ -541,6 +551,16 @@ mod tests {
             panic!("not audit query");
         };
         assert!(args.newest_first);
+    }
+
+    #[test]
+    fn audit_verify_needs_a_tenant() {
+        let cli = Cli::try_parse_from(["scimctl", "audit", "verify", "--tenant", "t1"]).unwrap();
+        let Command::Audit(AuditCommand::Verify(args)) = cli.command else {
+            panic!("not audit verify");
+        };
+        assert_eq!(args.tenant, "t1");
+        assert!(Cli::try_parse_from(["scimctl", "audit", "verify"]).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use scim_rpc::account::{
     RotateTokenRequest, UpdateScimConfigRequest,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
-use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest, GetRecordRequest};
+use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest, GetRecordRequest, VerifyRequest};
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::license::{
     AssignLicenseRequest, ListOfferingsRequest, ListPoolMembersRequest, ListPoolsRequest,
@@ -22,11 +22,11 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
-    AdminCommand, AuditCommand, AuditGetArgs, AuditQueryArgs, Cli, Command, ConfigCommand,
-    FailureRateArgs, LicenseCommand, OfferingCommand, PoolCommand, PoolMembersArgs,
+    AdminCommand, AuditCommand, AuditGetArgs, AuditQueryArgs, AuditVerifyArgs, Cli, Command,
+    ConfigCommand, FailureRateArgs, LicenseCommand, OfferingCommand, PoolCommand, PoolMembersArgs,
     ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
 };
-use crate::render::{self, Rendered};
+use crate::render::{self, FailedCheck, Rendered};
 
 /// Connection settings shared by every command.
 struct Ctx {
@@ -360,6 +360,7 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
         Command::Audit(AuditCommand::Query(args)) => audit_query(cli, &ctx, args).await,
         Command::Audit(AuditCommand::Get(args)) => audit_get(cli, &ctx, args).await,
         Command::Audit(AuditCommand::FailureRate(args)) => failure_rate(cli, &ctx, args).await,
+        Command::Audit(AuditCommand::Verify(args)) => audit_verify(cli, &ctx, args).await,
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
         Command::Admin(AdminCommand::Invite { tenant, email }) => {
             crate::invite::invite(cli, tenant, email.as_deref()).await
@@ -510,6 +511,38 @@ async fn audit_get(cli: &Cli, ctx: &Ctx, args: &AuditGetArgs) -> Result<Rendered
         .context("get audit record")?
         .into_inner();
     Ok(render::audit_record(&record))
+}
+
+/// A broken chain is an answer, printed like any other, that fails the command: scripts and
+/// cron jobs see the exit status.
+async fn audit_verify(cli: &Cli, ctx: &Ctx, args: &AuditVerifyArgs) -> Result<Rendered> {
+    let mut client = audit(cli).await?;
+    let response = client
+        .verify(ctx.request(VerifyRequest {
+            tenant_id: args.tenant.clone(),
+        }))
+        .await
+        .context("verify audit log")?
+        .into_inner();
+    if response.ok {
+        return Ok(render::chain_verified(&args.tenant, &response));
+    }
+    // The broken record itself, when it is still there (a deleted one is reported at the
+    // record after it, which is).
+    let record = client
+        .get_record(ctx.request(GetRecordRequest {
+            tenant_id: args.tenant.clone(),
+            sequence: response.broken_sequence,
+        }))
+        .await
+        .ok()
+        .map(tonic::Response::into_inner);
+    Err(FailedCheck(render::chain_broken(
+        &args.tenant,
+        &response,
+        record.as_ref(),
+    ))
+    .into())
 }
 
 async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Rendered> {

@@ -28,17 +28,27 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(&cli)) {
         Ok(rendered) => {
-            let out = match cli.output {
-                OutputFormat::Json => format!("{}\n", rendered.json),
-                OutputFormat::Text => rendered.text,
-            };
-            // A closed pipe (`scimctl ... | head`) is not an error worth a panic.
-            let _ = std::io::stdout().lock().write_all(out.as_bytes());
+            print(&cli, rendered);
             ExitCode::SUCCESS
         }
-        Err(error) => {
-            eprintln!("error: {}", error::describe(&error));
-            ExitCode::FAILURE
-        }
+        Err(error) => match error.downcast::<render::FailedCheck>() {
+            Ok(render::FailedCheck(rendered)) => {
+                print(&cli, rendered);
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("error: {}", error::describe(&error));
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+fn print(cli: &Cli, rendered: render::Rendered) {
+    let out = match cli.output {
+        OutputFormat::Json => format!("{}\n", rendered.json),
+        OutputFormat::Text => rendered.text,
+    };
+    // A closed pipe (`scimctl ... | head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
 }

@@ -1,7 +1,7 @@
 //! Turning gRPC messages into text tables and JSON objects.
 
 use scim_rpc::account::{IssuedToken, RotatedToken, ScimConfig, Tenant, TokenInfo};
-use scim_rpc::audit::{AuditRecord, FailureRateResponse};
+use scim_rpc::audit::{AuditRecord, FailureRateResponse, VerifyResponse};
 use scim_rpc::license::{Assignment, ListPoolMembersResponse, Offering, Pool};
 use serde_json::{Value, json};
 
@@ -10,6 +10,23 @@ pub struct Rendered {
     pub json: Value,
     pub text: String,
 }
+
+/// The answer of a check that failed: printed like any answer, and the command exits 1.
+pub struct FailedCheck(pub Rendered);
+
+impl std::fmt::Debug for FailedCheck {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0.text)
+    }
+}
+
+impl std::fmt::Display for FailedCheck {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.0.text.trim_end())
+    }
+}
+
+impl std::error::Error for FailedCheck {}
 
 /// A plain left-aligned table with a header row.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -605,9 +622,110 @@ pub fn retried(results: &[scim_rpc::quarantine::RetryResult]) -> Rendered {
     Rendered { json, text }
 }
 
+pub fn chain_verified(tenant: &str, response: &VerifyResponse) -> Rendered {
+    let mut text = format!("verified {} records\n", response.records_verified);
+    if response.records_verified > 0 {
+        text.push_str(&format!(
+            "head: chain position {}, hash {}\n(keep it elsewhere: a later verify whose chain no longer reaches it shows the tail was cut)\n",
+            response.head_position, response.head_hash
+        ));
+    }
+    if response.unchained_records > 0 {
+        text.push_str(&format!(
+            "{} older records, written before the chain began, are not covered\n",
+            response.unchained_records
+        ));
+    }
+    Rendered {
+        text,
+        json: json!({
+            "tenant_id": tenant,
+            "ok": true,
+            "records_verified": response.records_verified,
+            "head_position": response.head_position,
+            "head_hash": response.head_hash,
+            "unchained_records": response.unchained_records,
+        }),
+    }
+}
+
+/// The reason as the proto names it, without the enum prefix: `HASH_MISMATCH`.
+fn chain_break_name(response: &VerifyResponse) -> &'static str {
+    response
+        .reason()
+        .as_str_name()
+        .trim_start_matches("CHAIN_BREAK_")
+}
+
+pub fn chain_broken(
+    tenant: &str,
+    response: &VerifyResponse,
+    record: Option<&AuditRecord>,
+) -> Rendered {
+    let reason = chain_break_name(response);
+    let mut text = format!(
+        "chain broken at record {} ({reason}) after {} verified records\n{}\n",
+        response.broken_sequence, response.records_verified, response.detail
+    );
+    if let Some(record) = record {
+        text.push('\n');
+        text.push_str(&audit_table(std::slice::from_ref(record)));
+    }
+    Rendered {
+        text,
+        json: json!({
+            "tenant_id": tenant,
+            "ok": false,
+            "records_verified": response.records_verified,
+            "broken_sequence": response.broken_sequence,
+            "reason": reason,
+            "detail": response.detail,
+            "record": record.map(audit_record_json).unwrap_or(Value::Null),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_verification_reads_as_a_verdict() {
+        let verified = chain_verified(
+            "t1",
+            &VerifyResponse {
+                records_verified: 12,
+                ok: true,
+                head_position: 12,
+                head_hash: "ab".repeat(32),
+                ..VerifyResponse::default()
+            },
+        );
+        assert!(
+            verified.text.starts_with("verified 12 records\n"),
+            "{}",
+            verified.text
+        );
+        assert_eq!(verified.json["ok"], true);
+
+        let mut broken = VerifyResponse {
+            records_verified: 4,
+            broken_sequence: 77,
+            detail: "record 77 is at chain position 6 but the chain has no position 5".into(),
+            ..VerifyResponse::default()
+        };
+        broken.set_reason(scim_rpc::audit::ChainBreak::MissingPredecessor);
+        let rendered = chain_broken("t1", &broken, None);
+        assert!(
+            rendered.text.starts_with(
+                "chain broken at record 77 (MISSING_PREDECESSOR) after 4 verified records\n"
+            ),
+            "{}",
+            rendered.text
+        );
+        assert_eq!(rendered.json["reason"], "MISSING_PREDECESSOR");
+        assert_eq!(rendered.json["broken_sequence"], 77);
+    }
 
     #[test]
     fn table_aligns_columns_and_trims_trailing_space() {

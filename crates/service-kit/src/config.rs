@@ -7,8 +7,11 @@ use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("environment variable {name} is required")]
-    Missing { name: &'static str },
+    #[error("environment variable {name} is required: {reason}")]
+    Missing {
+        name: &'static str,
+        reason: &'static str,
+    },
     #[error("environment variable {name}={value:?} is invalid: {reason}")]
     Invalid {
         name: &'static str,
@@ -67,12 +70,23 @@ pub struct CommonConfig {
     pub event_namespace: String,
     pub stream_replicas: usize,
     pub admin_token: String,
+    /// `ALLOW_DEV_ADMIN_TOKEN=true`: a missing or short `ADMIN_TOKEN` is accepted, for a
+    /// stack on one machine; the service says so in a warning at start.
+    pub allow_dev_admin_token: bool,
     pub otlp_endpoint: Option<String>,
     pub log_filter: String,
     pub log_json: bool,
 }
 
+/// The operator credential of a development stack. It is public (it is in this file), so a
+/// service uses it only when `ALLOW_DEV_ADMIN_TOKEN=true` says this is not a deployment.
 pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+
+/// The shortest `ADMIN_TOKEN` accepted without the development flag. The credential guards
+/// every tenant's data and is compared on every admin call, so a guessable word must not pass.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+const ALLOW_DEV_ADMIN_TOKEN: &str = "ALLOW_DEV_ADMIN_TOKEN";
 
 impl CommonConfig {
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -88,15 +102,67 @@ impl CommonConfig {
                 });
             }
         };
+        let allow_dev_admin_token = parse_or(lookup, ALLOW_DEV_ADMIN_TOKEN, false)?;
         Ok(Self {
             nats_url: string_or(lookup, "NATS_URL", "nats://127.0.0.1:4222"),
             event_namespace: string_or(lookup, "EVENT_NAMESPACE", "scim"),
             stream_replicas: parse_or(lookup, "NATS_STREAM_REPLICAS", 1)?,
-            admin_token: string_or(lookup, "ADMIN_TOKEN", DEV_ADMIN_TOKEN),
+            admin_token: admin_token(lookup, allow_dev_admin_token)?,
+            allow_dev_admin_token,
             otlp_endpoint: optional(lookup, "OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_filter: string_or(lookup, "RUST_LOG", "info"),
             log_json,
         })
+    }
+
+    /// What a service logs at start when the development flag relaxed the operator
+    /// credential's checks, so that a deployment started with it by mistake is noticed.
+    pub fn dev_admin_token_warning(&self) -> Option<String> {
+        if !self.allow_dev_admin_token {
+            return None;
+        }
+        Some(if self.admin_token == DEV_ADMIN_TOKEN {
+            format!(
+                "{ALLOW_DEV_ADMIN_TOKEN}=true and no ADMIN_TOKEN: the operator API accepts the \
+                 public development token {DEV_ADMIN_TOKEN:?}; never run a deployment like this"
+            )
+        } else {
+            format!(
+                "{ALLOW_DEV_ADMIN_TOKEN}=true: ADMIN_TOKEN is not checked for length; never run \
+                 a deployment like this"
+            )
+        })
+    }
+}
+
+/// `ADMIN_TOKEN`, required and at least [`MIN_ADMIN_TOKEN_CHARS`] long unless the
+/// development flag allows the public [`DEV_ADMIN_TOKEN`] (or any short token).
+fn admin_token(
+    lookup: &impl Fn(&str) -> Option<String>,
+    allow_dev_admin_token: bool,
+) -> Result<String, ConfigError> {
+    const NAME: &str = "ADMIN_TOKEN";
+    match optional(lookup, NAME) {
+        None if allow_dev_admin_token => Ok(DEV_ADMIN_TOKEN.to_owned()),
+        None => Err(ConfigError::Missing {
+            name: NAME,
+            reason: "the operator credential has no default; set a long random value \
+                     (e.g. `openssl rand -base64 32`), or ALLOW_DEV_ADMIN_TOKEN=true on a \
+                     development machine",
+        }),
+        Some(token) if token.chars().count() < MIN_ADMIN_TOKEN_CHARS && !allow_dev_admin_token => {
+            Err(ConfigError::Invalid {
+                name: NAME,
+                // The value is a secret: the error shows only its length.
+                value: format!("<{} characters>", token.chars().count()),
+                reason: format!(
+                    "the operator credential guards every tenant's data and must be at least \
+                     {MIN_ADMIN_TOKEN_CHARS} characters, so that it cannot be guessed; use a \
+                     long random value (e.g. `openssl rand -base64 32`)"
+                ),
+            })
+        }
+        Some(token) => Ok(token),
     }
 }
 
@@ -152,9 +218,14 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
+    /// A token long enough to pass the length check.
+    const OPERATOR_TOKEN: &str = "0123456789abcdef-operator";
+
     #[test]
     fn defaults_apply_when_unset_or_blank() {
-        let config = CommonConfig::from_lookup(&env(&[("NATS_URL", " ")])).unwrap();
+        let config =
+            CommonConfig::from_lookup(&env(&[("NATS_URL", " "), ("ADMIN_TOKEN", OPERATOR_TOKEN)]))
+                .unwrap();
         assert_eq!(config.nats_url, "nats://127.0.0.1:4222");
         assert_eq!(config.stream_replicas, 1);
         assert!(!config.log_json);
@@ -162,13 +233,120 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_variable() {
-        let error =
-            CommonConfig::from_lookup(&env(&[("NATS_STREAM_REPLICAS", "three")])).unwrap_err();
+        let error = CommonConfig::from_lookup(&env(&[
+            ("NATS_STREAM_REPLICAS", "three"),
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+        ]))
+        .unwrap_err();
         assert!(
             error.to_string().contains("NATS_STREAM_REPLICAS"),
             "{error}"
         );
-        let error = CommonConfig::from_lookup(&env(&[("LOG_FORMAT", "xml")])).unwrap_err();
+        let error = CommonConfig::from_lookup(&env(&[
+            ("LOG_FORMAT", "xml"),
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+        ]))
+        .unwrap_err();
         assert!(error.to_string().contains("LOG_FORMAT"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_admin_token_stops_the_service_naming_the_variable() {
+        let error = CommonConfig::from_lookup(&env(&[])).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Missing {
+                    name: "ADMIN_TOKEN",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("ADMIN_TOKEN"), "{error}");
+        assert!(
+            error.to_string().contains("ALLOW_DEV_ADMIN_TOKEN"),
+            "the error says how a developer gets past it: {error}"
+        );
+    }
+
+    #[test]
+    fn an_empty_admin_token_counts_as_missing() {
+        for blank in ["", "   "] {
+            let error = CommonConfig::from_lookup(&env(&[("ADMIN_TOKEN", blank)])).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    ConfigError::Missing {
+                        name: "ADMIN_TOKEN",
+                        ..
+                    }
+                ),
+                "{blank:?}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused_without_showing_it() {
+        let short = "a".repeat(MIN_ADMIN_TOKEN_CHARS - 1);
+        let error = CommonConfig::from_lookup(&env(&[("ADMIN_TOKEN", &short)])).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Invalid {
+                    name: "ADMIN_TOKEN",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(text.contains("at least 16 characters"), "{text}");
+        assert!(
+            !text.contains(&short),
+            "the secret stays out of the error: {text}"
+        );
+        let exactly_long_enough = "a".repeat(MIN_ADMIN_TOKEN_CHARS);
+        let config =
+            CommonConfig::from_lookup(&env(&[("ADMIN_TOKEN", &exactly_long_enough)])).unwrap();
+        assert_eq!(config.admin_token, exactly_long_enough);
+    }
+
+    #[test]
+    fn the_development_flag_allows_the_dev_token_and_says_so() {
+        let config = CommonConfig::from_lookup(&env(&[("ALLOW_DEV_ADMIN_TOKEN", "true")])).unwrap();
+        assert_eq!(config.admin_token, DEV_ADMIN_TOKEN);
+        let warning = config.dev_admin_token_warning().unwrap();
+        assert!(warning.contains(DEV_ADMIN_TOKEN), "{warning}");
+
+        let config = CommonConfig::from_lookup(&env(&[
+            ("ALLOW_DEV_ADMIN_TOKEN", "true"),
+            ("ADMIN_TOKEN", "short"),
+        ]))
+        .unwrap();
+        assert_eq!(config.admin_token, "short");
+        assert!(config.dev_admin_token_warning().is_some());
+
+        let error =
+            CommonConfig::from_lookup(&env(&[("ALLOW_DEV_ADMIN_TOKEN", "yes")])).unwrap_err();
+        assert!(
+            error.to_string().contains("ALLOW_DEV_ADMIN_TOKEN"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_explicit_admin_token_is_used_without_a_warning() {
+        let config = CommonConfig::from_lookup(&env(&[("ADMIN_TOKEN", OPERATOR_TOKEN)])).unwrap();
+        assert_eq!(config.admin_token, OPERATOR_TOKEN);
+        assert!(!config.allow_dev_admin_token);
+        assert_eq!(config.dev_admin_token_warning(), None);
+        let config = CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+            ("ALLOW_DEV_ADMIN_TOKEN", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(config.admin_token, OPERATOR_TOKEN);
     }
 }

@@ -46,6 +46,9 @@ where
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Some(warning) = settings.dev_admin_token_warning() {
+        tracing::warn!("{warning}");
+    }
     let outcome = serve(config, crate::shutdown::on_signal()).await;
     let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::database::TestDatabase;
-use crate::{ADMIN_TOKEN, eventually, nats_url};
+use crate::{eventually, minimal_env, nats_url};
 
 pub struct TestBackend {
     pub namespace: Namespace,
@@ -48,8 +48,7 @@ impl TestBackend {
         let lookup = move |name: &str| match name {
             "NATS_URL" => Some(nats.clone()),
             "EVENT_NAMESPACE" => Some(namespace.clone()),
-            "ADMIN_TOKEN" => Some(ADMIN_TOKEN.to_owned()),
-            _ => None,
+            other => minimal_env(other),
         };
         BackendConfig {
             common: CommonConfig::from_lookup(&lookup).unwrap(),

@@ -20,8 +20,15 @@ pub use database::{TestDatabase, database_url, maintenance_url};
 pub use nats_server::NatsServer;
 pub use service::RunningService;
 
-/// The operator credential the test services are configured with.
+/// The operator credential the test services are configured with (16 characters: as short
+/// as a service accepts without `ALLOW_DEV_ADMIN_TOKEN`).
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The smallest environment a service's configuration accepts: [`ADMIN_TOKEN`], and every
+/// other variable unset (at its default). Chain it behind a test's own variables.
+pub fn minimal_env(name: &str) -> Option<String> {
+    (name == "ADMIN_TOKEN").then(|| ADMIN_TOKEN.to_owned())
+}
 
 /// The NATS server the tests use (`NATS_URL`, else the local default).
 pub fn nats_url() -> String {
@@ -68,10 +75,15 @@ where
 
 /// A plain HTTP/1.0 GET, enough for an ops endpoint: the status and the body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_request(addr, "GET", path).await
+}
+
+/// Like [`http_get`] with any method, also one no HTTP client library would send.
+pub async fn http_request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .write_all(format!("{method} {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
         .await
         .unwrap();
     let mut response = String::new();

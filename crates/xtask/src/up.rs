@@ -64,6 +64,9 @@ fn plan(infra: &Infra) -> Result<Plan> {
     let common = vec![
         ("NATS_URL".to_owned(), infra.nats_url.clone()),
         ("ADMIN_TOKEN".to_owned(), admin_token.clone()),
+        // A private stack on this machine: the development token (or any short one) is
+        // allowed, and every service says so in a warning at start.
+        ("ALLOW_DEV_ADMIN_TOKEN".to_owned(), "true".to_owned()),
     ];
 
     let mut services = Vec::new();
@@ -104,6 +107,14 @@ fn plan(infra: &Infra) -> Result<Plan> {
         env.push((db_var.to_owned(), infra.pg.with_db(db)));
         env.push((grpc_var.to_owned(), grpc_value));
         env.push((metrics_var.to_owned(), metrics_value));
+        if name == "audit-service" {
+            // Least privilege as in production: the log can be read and appended, no more
+            // (the migration creates the role; the local login is a superuser).
+            env.push((
+                "AUDIT_DATABASE_ROLE".to_owned(),
+                "scim_audit_writer".to_owned(),
+            ));
+        }
         services.push(Service {
             name,
             stage: STAGE_SERVICES,
@@ -116,19 +127,26 @@ fn plan(infra: &Infra) -> Result<Plan> {
         .map_err(|_| anyhow::anyhow!("expected three gRPC services"))?;
 
     let (http_value, http_hp) = addr_env("GATEWAY_HTTP_ADDR", "127.0.0.1:8080")?;
+    let (gateway_metrics_value, gateway_metrics_hp) =
+        addr_env("GATEWAY_METRICS_ADDR", "127.0.0.1:9100")?;
     let base_url = std::env::var("GATEWAY_PUBLIC_BASE_URL")
         .ok()
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| format!("http://{}/scim/v2", http_hp.connectable().to_addr_string()));
     let mut env = common.clone();
     env.push(("GATEWAY_HTTP_ADDR".to_owned(), http_value));
+    env.push(("GATEWAY_METRICS_ADDR".to_owned(), gateway_metrics_value));
     env.push(("GATEWAY_PUBLIC_BASE_URL".to_owned(), base_url.clone()));
     env.push(("DIRECTORY_GRPC_URL".to_owned(), directory_url.clone()));
     services.push(Service {
         name: "scim-gateway",
         stage: STAGE_GATEWAY,
-        ready_addr: http_hp.connectable(),
-        listens: vec![("GATEWAY_HTTP_ADDR", http_hp)],
+        // The public port serves SCIM only; readiness is on the ops port.
+        ready_addr: gateway_metrics_hp.connectable(),
+        listens: vec![
+            ("GATEWAY_HTTP_ADDR", http_hp),
+            ("GATEWAY_METRICS_ADDR", gateway_metrics_hp),
+        ],
         env,
     });
 
@@ -572,6 +590,16 @@ mod tests {
         let env: std::collections::HashMap<_, _> = gateway.env.iter().cloned().collect();
         assert!(env["DIRECTORY_GRPC_URL"].starts_with("http://"));
         assert!(env["GATEWAY_PUBLIC_BASE_URL"].ends_with("/scim/v2"));
+        // The public port serves SCIM only: readiness is asked on the ops port.
+        let ops = parse_host_port(&env["GATEWAY_METRICS_ADDR"], 0).unwrap();
+        let public = parse_host_port(&env["GATEWAY_HTTP_ADDR"], 0).unwrap();
+        assert_eq!(gateway.ready_addr.port, ops.port);
+        assert_ne!(gateway.ready_addr.port, public.port);
+        for service in &plan.services {
+            let env: std::collections::HashMap<_, _> = service.env.iter().cloned().collect();
+            assert_eq!(env["ALLOW_DEV_ADMIN_TOKEN"], "true", "{}", service.name);
+            assert_eq!(env["ADMIN_TOKEN"], plan.admin_token, "{}", service.name);
+        }
         let directory = plan
             .services
             .iter()

@@ -1,6 +1,12 @@
 //! The audit service on the real NATS and Postgres, one namespace and database per test
 //! (`test_support`); what is audit-specific lives here.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use audit_service::Application;
 use scim_events::{AggregateKind, EventEnvelope};

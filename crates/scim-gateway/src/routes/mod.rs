@@ -1,4 +1,5 @@
-//! The HTTP surface: `/scim/v2/...` plus health and metrics.
+//! The public HTTP surface: `/scim/v2/...` and nothing else. Health and metrics are on the
+//! ops port (`GATEWAY_METRICS_ADDR`, `service_kit::ops_http`).
 
 mod bulk;
 mod canonical_path;
@@ -11,9 +12,8 @@ mod target;
 mod users;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -75,9 +75,6 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/scim/v2", resources.merge(discovery))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(CatchPanicLayer::custom({
             let metrics = state.metrics().clone();
@@ -106,16 +103,4 @@ async fn search_all(
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint".into())
-}
-
-async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.readiness().is_ready() {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
-    }
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    service_kit::ops_http::render_metrics(state.registry())
 }
