@@ -35,7 +35,8 @@ async fn readyz_follows_nats_going_away_and_coming_back() {
     let shutdown = CancellationToken::new();
 
     let database = TestDatabase::create("t_readiness").await;
-    let mut directory_config = directory_service::Config::from_lookup(&test_support::minimal_env).unwrap();
+    let mut directory_config =
+        directory_service::Config::from_lookup(&test_support::minimal_env).unwrap();
     directory_config.common = common.clone();
     directory_config.database_url = database.url.clone();
     directory_config.grpc_addr = loopback();
