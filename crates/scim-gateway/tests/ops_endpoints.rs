@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use scim_events::Namespace;
 use scim_gateway::{Application, Config};
-use test_support::{eventually, http_get, http_request, minimal_env, nats_url};
+use test_support::{http_get, http_request, minimal_env, nats_url};
 use tokio_util::sync::CancellationToken;
 
 struct RunningGateway {
@@ -33,6 +33,8 @@ impl RunningGateway {
         })
         .unwrap();
         config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        // No directory runs for these tests: nothing listens on port 1.
+        config.directory_url = "http://127.0.0.1:1".into();
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();
@@ -88,7 +90,10 @@ async fn ops_endpoints_are_served_on_the_ops_port_only() {
         assert_eq!(status, 404, "{path} on the public port: {body}");
     }
 
-    eventually(|| async { http_get(gateway.metrics_addr, "/readyz").await.0 == 200 }).await;
+    // Readiness tells the truth: without a directory to read from, the gateway is alive but
+    // not ready (tests/tests/readiness.rs shows it turning ready with one).
+    let (status, _) = http_get(gateway.metrics_addr, "/readyz").await;
+    assert_eq!(status, 503);
     let (status, _) = http_get(gateway.metrics_addr, "/healthz").await;
     assert_eq!(status, 200);
     let (status, body) = http_get(gateway.metrics_addr, "/metrics").await;
