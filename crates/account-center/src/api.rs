@@ -388,15 +388,9 @@ pub async fn assign_seat(
     Json(request): Json<SeatRequest>,
 ) -> ApiResult {
     let scope = caller.scope(&tenant)?;
-    let user = request.user.trim();
     let user_id = state
         .backend
-        .user_id_by_name(&scope, user)
-        .await?
-        .unwrap_or_else(|| user.to_owned());
-    state
-        .backend
-        .assign_seat(&scope, &pool_id, &user_id)
+        .assign_seat(&scope, &pool_id, &request.user)
         .await?;
     created(json!({ "pool_id": pool_id, "user_id": user_id }))
 }

@@ -407,13 +407,21 @@ impl Backend {
             .into_inner())
     }
 
+    /// Assigns a seat to the user named by `user`: a userName, else a user id. Returns the
+    /// user's id.
     pub async fn assign_seat(
         &self,
         scope: &Scope,
         pool_id: &str,
-        user_id: &str,
-    ) -> Result<(), AppError> {
+        user: &str,
+    ) -> Result<String, AppError> {
         self.pool(scope, pool_id).await?;
+        let user = user.trim();
+        let user_id = match self.user_id_by_name(scope, user).await? {
+            Some(id) => id,
+            None => user.to_owned(),
+        };
+        let user_id = user_id.as_str();
         self.user_name(scope, user_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("user {user_id} not found")))?;
@@ -425,7 +433,7 @@ impl Backend {
             },
         )?;
         self.license.clone().assign_license(request).await?;
-        Ok(())
+        Ok(user_id.to_owned())
     }
 
     pub async fn revoke_seat(

@@ -557,15 +557,13 @@ pub async fn assign_seat(
     Path(config_id): Path<String>,
     posted: Posted<AssignForm>,
 ) -> PageResult<Redirect> {
-    let scope = posted.admin.scope();
-    let user = posted.form.user.trim();
-    let user_id = match state.backend.user_id_by_name(&scope, user).await? {
-        Some(id) => id,
-        None => user.to_owned(),
-    };
     state
         .backend
-        .assign_seat(&scope, &posted.form.pool_id, &user_id)
+        .assign_seat(
+            &posted.admin.scope(),
+            &posted.form.pool_id,
+            &posted.form.user,
+        )
         .await?;
     Ok(Redirect::to(&format!(
         "/configs/{config_id}?notice=seat-assigned#licenses"
