@@ -329,23 +329,23 @@ pub async fn get(db: &PgPool, key: RecordKey<'_>) -> Result<AuditRecord, Service
 }
 
 #[derive(Debug, FromRow)]
-struct RecordRow {
-    sequence: i64,
-    event_id: Uuid,
-    tenant_id: String,
-    occurred_at: DateTime<Utc>,
-    operation: String,
-    outcome: String,
-    resource_type: Option<String>,
-    target_id: Option<String>,
-    target_name: Option<String>,
-    actor_config_id: Option<String>,
-    actor_token_id: Option<String>,
-    actor_admin: Option<String>,
-    correlation_id: String,
-    status: Option<i32>,
-    detail: Option<String>,
-    event_json: String,
+pub(crate) struct RecordRow {
+    pub(crate) sequence: i64,
+    pub(crate) event_id: Uuid,
+    pub(crate) tenant_id: String,
+    pub(crate) occurred_at: DateTime<Utc>,
+    pub(crate) operation: String,
+    pub(crate) outcome: String,
+    pub(crate) resource_type: Option<String>,
+    pub(crate) target_id: Option<String>,
+    pub(crate) target_name: Option<String>,
+    pub(crate) actor_config_id: Option<String>,
+    pub(crate) actor_token_id: Option<String>,
+    pub(crate) actor_admin: Option<String>,
+    pub(crate) correlation_id: String,
+    pub(crate) status: Option<i32>,
+    pub(crate) detail: Option<String>,
+    pub(crate) event_json: String,
 }
 
 impl From<RecordRow> for AuditRecord {

@@ -1,14 +1,12 @@
 //! `AuditQuery.Verify`: walks a tenant's hash chain in pages, in bounded memory, and reports
 //! the first record that breaks it.
 
-use chrono::{DateTime, Utc};
 use scim_rpc::audit::{ChainBreak, VerifyRequest, VerifyResponse};
 use sqlx::{FromRow, PgPool};
-use uuid::Uuid;
 
 use crate::chain::{ChainedRecord, GENESIS, event_digest};
 use crate::error::ServiceError;
-use crate::query::non_empty;
+use crate::query::{RecordRow, non_empty};
 
 /// Rows per page of the walk: what one round trip carries, and all the walk holds.
 const PAGE_SIZE: i64 = 1000;
@@ -20,46 +18,32 @@ pub fn tenant(request: &VerifyRequest) -> Result<String, ServiceError> {
 
 #[derive(Debug, FromRow)]
 struct ChainRow {
-    sequence: i64,
+    #[sqlx(flatten)]
+    record: RecordRow,
     chain_position: i64,
     record_hash: Vec<u8>,
-    event_id: Uuid,
-    tenant_id: String,
-    occurred_at: DateTime<Utc>,
-    operation: String,
-    outcome: String,
-    resource_type: Option<String>,
-    target_id: Option<String>,
-    target_name: Option<String>,
-    actor_config_id: Option<String>,
-    actor_token_id: Option<String>,
-    actor_admin: Option<String>,
-    correlation_id: String,
-    status: Option<i32>,
-    detail: Option<String>,
-    event_json: String,
 }
 
 impl ChainRow {
     fn chained(&self) -> Result<ChainedRecord<'_>, ServiceError> {
-        let event: serde_json::Value = serde_json::from_str(&self.event_json)?;
+        let event: serde_json::Value = serde_json::from_str(&self.record.event_json)?;
         Ok(ChainedRecord {
-            sequence: self.sequence,
+            sequence: self.record.sequence,
             chain_position: self.chain_position,
-            event_id: self.event_id,
-            tenant_id: &self.tenant_id,
-            occurred_at_micros: self.occurred_at.timestamp_micros(),
-            operation: &self.operation,
-            outcome: &self.outcome,
-            resource_type: self.resource_type.as_deref(),
-            target_id: self.target_id.as_deref(),
-            target_name: self.target_name.as_deref(),
-            actor_config_id: self.actor_config_id.as_deref(),
-            actor_token_id: self.actor_token_id.as_deref(),
-            actor_admin: self.actor_admin.as_deref(),
-            correlation_id: &self.correlation_id,
-            status: self.status,
-            detail: self.detail.as_deref(),
+            event_id: self.record.event_id,
+            tenant_id: &self.record.tenant_id,
+            occurred_at_micros: self.record.occurred_at.timestamp_micros(),
+            operation: &self.record.operation,
+            outcome: &self.record.outcome,
+            resource_type: self.record.resource_type.as_deref(),
+            target_id: self.record.target_id.as_deref(),
+            target_name: self.record.target_name.as_deref(),
+            actor_config_id: self.record.actor_config_id.as_deref(),
+            actor_token_id: self.record.actor_token_id.as_deref(),
+            actor_admin: self.record.actor_admin.as_deref(),
+            correlation_id: &self.record.correlation_id,
+            status: self.record.status,
+            detail: self.record.detail.as_deref(),
             event_digest: event_digest(&event),
         })
     }
@@ -86,7 +70,7 @@ impl Walk {
         let expected = self.position + 1;
         let broken = |reason, detail| {
             Ok(Some(Break {
-                sequence: row.sequence,
+                sequence: row.record.sequence,
                 reason,
                 detail,
             }))
@@ -97,7 +81,7 @@ impl Walk {
                 format!(
                     "record {} is at chain position {} but the chain has no position {}: \
                      records were deleted",
-                    row.sequence, row.chain_position, expected
+                    row.record.sequence, row.chain_position, expected
                 ),
             );
         }
@@ -106,7 +90,7 @@ impl Walk {
                 ChainBreak::OrderBroken,
                 format!(
                     "record {} repeats chain position {}, already taken by record {}",
-                    row.sequence, row.chain_position, self.sequence
+                    row.record.sequence, row.chain_position, self.sequence
                 ),
             );
         }
@@ -117,13 +101,13 @@ impl Walk {
                 format!(
                     "record {} (chain position {}) does not hash to its stored record hash: \
                      it was altered, moved, or inserted without the chain",
-                    row.sequence, row.chain_position
+                    row.record.sequence, row.chain_position
                 ),
             );
         }
         self.verified += 1;
         self.position = row.chain_position;
-        self.sequence = row.sequence;
+        self.sequence = row.record.sequence;
         self.hash = row.record_hash.clone();
         Ok(None)
     }
