@@ -317,7 +317,11 @@ async fn decode_batch(
     batch
 }
 
-/// Applies a batch; transient failures are retried in order with backoff. A batch that fails
+/// Applies a batch. A transient failure (the database is unreachable, restarting, timing out)
+/// ends this run after a backoff: batches commit asynchronously, so a database that crashed
+/// may have lost batches it already acknowledged, and only the checkpoint it still holds says
+/// where to resume. The runner starts again from there; version guards and the checkpoint make
+/// the re-applied events harmless (I5). A batch that fails
 /// for a reason of its own is applied again one event at a time, so that exactly the events
 /// that fail are quarantined and every other event is applied, in stream order.
 async fn apply_with_retry<H: BatchHandler>(
@@ -329,51 +333,62 @@ async fn apply_with_retry<H: BatchHandler>(
     metrics: &ConsumerMetrics,
     shutdown: &CancellationToken,
 ) -> Result<(), StoreError> {
-    let mut backoff = Backoff::default();
-    loop {
-        match handler.apply(batch.clone()).await {
-            Ok(()) => return Ok(()),
-            Err(error) if error.transient => {
-                metrics.batch_retries.inc();
-                tracing::error!(%error, "applying batch failed, retrying in order");
-                backoff.wait(delivered, shutdown).await?;
-            }
-            Err(error) => {
-                tracing::warn!(%error, size = batch.len(), "a batch failed; applying its events one by one");
-                break;
-            }
+    match handler.apply(batch.clone()).await {
+        Ok(()) => return Ok(()),
+        Err(error) if error.transient => {
+            return resume_from_checkpoint(error, None, delivered, metrics, shutdown).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, size = batch.len(), "a batch failed; applying its events one by one");
         }
     }
     for event in batch {
-        let mut backoff = Backoff::default();
-        loop {
-            let outcome = match handler.apply(vec![event.clone()]).await {
-                Ok(()) => break,
-                Err(error) if error.transient => Err(error),
-                Err(error) => {
-                    let quarantined = handler.quarantine(&event, &error).await;
-                    if quarantined.is_ok() {
-                        metrics.events_quarantined.inc();
-                        tracing::error!(
-                            sequence = event.sequence,
-                            subject = %event.subject,
-                            tenant = %event.envelope.tenant_id,
-                            %error,
-                            "event quarantined; the projection goes on"
-                        );
-                        announce_quarantine(store, consumer, &event, &error).await;
-                    }
-                    quarantined
+        let outcome = match handler.apply(vec![event.clone()]).await {
+            Ok(()) => continue,
+            Err(error) if error.transient => Err(error),
+            Err(error) => {
+                let quarantined = handler.quarantine(&event, &error).await;
+                if quarantined.is_ok() {
+                    metrics.events_quarantined.inc();
+                    tracing::error!(
+                        sequence = event.sequence,
+                        subject = %event.subject,
+                        tenant = %event.envelope.tenant_id,
+                        %error,
+                        "event quarantined; the projection goes on"
+                    );
+                    announce_quarantine(store, consumer, &event, &error).await;
                 }
-            };
-            if let Err(error) = outcome {
-                metrics.batch_retries.inc();
-                tracing::error!(%error, sequence = event.sequence, "applying event failed, retrying");
-                backoff.wait(delivered, shutdown).await?;
+                quarantined
             }
+        };
+        if let Err(error) = outcome {
+            return resume_from_checkpoint(
+                error,
+                Some(event.sequence),
+                delivered,
+                metrics,
+                shutdown,
+            )
+            .await;
         }
     }
     Ok(())
+}
+
+/// Ends the run after a transient failure, once a short pause has passed (keeping the
+/// delivered messages ours meanwhile); the runner resumes from the stored checkpoint.
+async fn resume_from_checkpoint(
+    error: HandlerError,
+    sequence: Option<u64>,
+    delivered: &[Message],
+    metrics: &ConsumerMetrics,
+    shutdown: &CancellationToken,
+) -> Result<(), StoreError> {
+    metrics.batch_retries.inc();
+    tracing::error!(%error, ?sequence, "applying events failed; resuming from the stored checkpoint");
+    pause(delivered, shutdown).await?;
+    Err(StoreError::ProjectionStorage(error.message))
 }
 
 /// Tells the tenant's provisioning log that one of its events was set aside. Never for a
@@ -410,37 +425,16 @@ async fn announce_quarantine(
     }
 }
 
-/// Exponential backoff between attempts, keeping the delivered messages ours meanwhile.
-struct Backoff {
-    delay: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            delay: Duration::from_millis(100),
-        }
+/// A short pause before the run ends, keeping the delivered messages ours meanwhile instead of
+/// letting them be redelivered behind later ones; the runner's own restart delay follows.
+async fn pause(delivered: &[Message], shutdown: &CancellationToken) -> Result<(), StoreError> {
+    for message in delivered {
+        let _ = message.ack_with(AckKind::Progress).await;
     }
-}
-
-impl Backoff {
-    async fn wait(
-        &mut self,
-        delivered: &[Message],
-        shutdown: &CancellationToken,
-    ) -> Result<(), StoreError> {
-        // Keep the messages ours while we retry instead of letting them be redelivered
-        // behind later ones.
-        for message in delivered {
-            let _ = message.ack_with(AckKind::Progress).await;
+    tokio::select! {
+        _ = shutdown.cancelled() => {
+            Err(StoreError::jetstream("apply batch", "shut down while retrying"))
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => {
-                return Err(StoreError::jetstream("apply batch", "shut down while retrying"));
-            }
-            _ = tokio::time::sleep(self.delay) => {}
-        }
-        self.delay = (self.delay * 2).min(Duration::from_secs(10));
-        Ok(())
+        _ = tokio::time::sleep(Duration::from_millis(100)) => Ok(()),
     }
 }

@@ -13,6 +13,11 @@ pub enum StoreError {
     /// the request's own validation).
     #[error("the event holds a control character at byte {offset} and cannot be stored")]
     Unstorable { offset: usize },
+    /// The projection's database failed. It may have lost batches it had acknowledged
+    /// (they commit asynchronously), so the consumer resumes from the checkpoint the database
+    /// still holds rather than from where it was.
+    #[error("the projection's database failed ({0}); resuming from its stored checkpoint")]
+    ProjectionStorage(String),
     #[error("JetStream {operation} failed: {message}")]
     JetStream {
         operation: &'static str,
