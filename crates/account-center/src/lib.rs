@@ -206,3 +206,21 @@ impl Application {
         first_error.map_or(Ok(()), Err)
     }
 }
+
+/// The service as a process runs it: configuration from the environment, then the shared
+/// service loop (telemetry, serve until SIGTERM or Ctrl-C, drain). Exits 64 on a configuration
+/// error and 1 when the service fails.
+pub async fn serve_from_env() -> std::process::ExitCode {
+    service_kit::main_loop::run_service(
+        "account-center",
+        Config::from_env(),
+        |config| &config.common,
+        |config, shutdown| async move {
+            Application::build(config)
+                .await?
+                .run_until_stopped(shutdown)
+                .await
+        },
+    )
+    .await
+}

@@ -28,3 +28,22 @@ pub use error::ServiceError;
 pub use failure_rate::{DEFAULT_BUCKET_SECONDS, DEFAULT_THRESHOLD_PERCENT};
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use service_kit::config::ConfigError;
+
+/// The service as a process runs it: configuration from the environment, then the shared
+/// service loop (telemetry, serve until SIGTERM or Ctrl-C, drain). Exits 64 on a configuration
+/// error and 1 when the service fails.
+pub async fn serve_from_env() -> std::process::ExitCode {
+    service_kit::main_loop::run_service(
+        "audit-service",
+        Config::from_env(&ENV),
+        |config| &config.common,
+        |config, shutdown| async move {
+            let role = database_role(&service_kit::config::process_env);
+            Application::build_as(config, role)
+                .await?
+                .run_until_stopped(shutdown)
+                .await
+        },
+    )
+    .await
+}

@@ -128,6 +128,13 @@ pub struct Application {
     metrics_listener: TcpListener,
 }
 
+/// Brings a directory database to the current schema (what `Application::build` does first;
+/// also what a rebuild of the read model into a fresh database starts with).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    MIGRATOR.run(pool).await
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let namespace =
@@ -135,8 +142,7 @@ impl Application {
         let pool = service_kit::postgres::connect(&config.database_url, PROJECTION_MAX_CONNECTIONS)
             .await
             .context("connecting to the directory database (DIRECTORY_DATABASE_URL)")?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
+        migrate(&pool)
             .await
             .context("running directory migrations")?;
         let read_pool = service_kit::postgres::connect_bounded(
@@ -360,4 +366,22 @@ async fn serve_grpc(
         .await
         .context("gRPC server")?;
     Ok(())
+}
+
+/// The service as a process runs it: configuration from the environment, then the shared
+/// service loop (telemetry, serve until SIGTERM or Ctrl-C, drain). Exits 64 on a configuration
+/// error and 1 when the service fails.
+pub async fn serve_from_env() -> std::process::ExitCode {
+    service_kit::main_loop::run_service(
+        "directory-service",
+        Config::from_env(),
+        |config| &config.common,
+        |config, shutdown| async move {
+            Application::build(config)
+                .await?
+                .run_until_stopped(shutdown)
+                .await
+        },
+    )
+    .await
 }

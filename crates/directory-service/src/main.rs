@@ -1,22 +1,9 @@
-//! Entry point of the directory service: configuration from the environment, then the shared
-//! service loop.
+//! Entry point of the directory service: everything is in [`directory_service::serve_from_env`], which the chaos
+//! harness also runs as a process of its own.
 
 use std::process::ExitCode;
 
-use directory_service::{Application, Config};
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_kit::main_loop::run_service(
-        "directory-service",
-        Config::from_env(),
-        |config| &config.common,
-        |config, shutdown| async move {
-            Application::build(config)
-                .await?
-                .run_until_stopped(shutdown)
-                .await
-        },
-    )
-    .await
+    directory_service::serve_from_env().await
 }

@@ -191,3 +191,21 @@ async fn evict_revoked_tokens(mut revocations: async_nats::Subscriber, state: st
         }
     }
 }
+
+/// The service as a process runs it: configuration from the environment, then the shared
+/// service loop (telemetry, serve until SIGTERM or Ctrl-C, drain). Exits 64 on a configuration
+/// error and 1 when the service fails.
+pub async fn serve_from_env() -> std::process::ExitCode {
+    service_kit::main_loop::run_service(
+        "scim-gateway",
+        Config::from_env(),
+        |config| &config.common,
+        |config, shutdown| async move {
+            Application::build(config)
+                .await?
+                .run_until_stopped(shutdown)
+                .await
+        },
+    )
+    .await
+}

@@ -1,21 +1,9 @@
-//! Entry point of the gateway: configuration from the environment, then the shared service loop.
+//! Entry point of the gateway: everything is in [`scim_gateway::serve_from_env`], which the chaos
+//! harness also runs as a process of its own.
 
 use std::process::ExitCode;
 
-use scim_gateway::{Application, Config};
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_kit::main_loop::run_service(
-        "scim-gateway",
-        Config::from_env(),
-        |config| &config.common,
-        |config, shutdown| async move {
-            Application::build(config)
-                .await?
-                .run_until_stopped(shutdown)
-                .await
-        },
-    )
-    .await
+    scim_gateway::serve_from_env().await
 }

@@ -3,6 +3,7 @@
 //! (JetStream) and Postgres under `.local/` when none are reachable.
 //! std + anyhow (+ serde_json to read scimctl's output) only.
 
+mod chaos;
 mod fuzz;
 mod infra;
 mod supervisor;
@@ -36,6 +37,17 @@ Commands:
                   seconds with nightly Rust, installing cargo-fuzz under
                   .local/cargo-fuzz when absent; one line per target with
                   executions, crashes and corpus size. Exits 1 on a crash.
+  chaos [--release] [ARGS...]
+                  Fault injection over the real stack: for each scenario, a
+                  fresh stack of processes (two gateways, two directories,
+                  license, audit), an Entra-shaped sync, one fault while it
+                  runs (SIGKILL a service, restart NATS or PostgreSQL, lose a
+                  node of a 3-node JetStream cluster, a rolling restart), then
+                  what the client was told is checked against what is stored.
+                  One line per scenario and a summary; exits 1 on any loss,
+                  duplicate or broken invariant. ARGS go to `scim-chaos run`
+                  (--scenario NAME, --users N, --concurrency N, ...; see
+                  `scim-chaos run --help` and docs/reliability.md).
   help            Show this help.
 
 Environment:
@@ -110,6 +122,7 @@ fn main() -> ExitCode {
         }),
         Some("infra") => supervised(&root, |sup| infra_only(sup, &root)),
         Some("fuzz") => fuzz::run(&root, args.get(1..).unwrap_or_default()),
+        Some("chaos") => chaos::run(&root, args.get(1..).unwrap_or_default()),
         Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(0)

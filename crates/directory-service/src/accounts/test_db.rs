@@ -44,8 +44,7 @@ where
     let test = test(pool.clone());
     let migrated = pool.clone();
     let outcome = tokio::spawn(async move {
-        sqlx::migrate!("./migrations")
-            .run(&migrated)
+        crate::migrate(&migrated)
             .await
             .expect("migrations apply to an empty database");
         test.await;
