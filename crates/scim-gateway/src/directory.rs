@@ -118,7 +118,8 @@ impl DirectoryClient {
     }
 
     /// Makes one call, starting at the next replica in turn and moving on while a replica
-    /// cannot be reached.
+    /// cannot be reached or closes the connection under the call (it is draining or died).
+    /// Safe because every directory call is a read.
     async fn call<T, F, Fut>(&self, call: F) -> Result<T, tonic::Status>
     where
         F: Fn(ReadClient) -> Fut,
@@ -132,7 +133,7 @@ impl DirectoryClient {
                 continue;
             };
             match call(client.clone()).await {
-                Err(status) if status.code() == tonic::Code::Unavailable => {
+                Err(status) if replica_went_away(&status) => {
                     unreachable = Some(status);
                 }
                 outcome => return outcome.map(tonic::Response::into_inner),
@@ -271,4 +272,34 @@ fn decode(resource: scim_rpc::directory::Resource) -> Result<FetchedResource, Ap
         version: resource.version,
         json,
     })
+}
+
+/// Whether a call failed because its replica could not be reached or went away during the
+/// call (tonic reports a connection closed under a call as `Cancelled`), rather than for a
+/// reason of the request's own.
+fn replica_went_away(status: &tonic::Status) -> bool {
+    match status.code() {
+        tonic::Code::Unavailable => true,
+        tonic::Code::Cancelled => std::error::Error::source(status).is_some(),
+        _ => false,
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::replica_went_away;
+
+    #[test]
+    fn a_connection_closed_under_a_call_moves_it_to_the_next_replica() {
+        let mut closed = tonic::Status::cancelled("operation was canceled");
+        closed.set_source(Arc::new(std::io::Error::other("connection closed")));
+        assert!(replica_went_away(&closed));
+        assert!(replica_went_away(&tonic::Status::unavailable("refused")));
+        // A status the directory itself answered is the request's: it is not retried.
+        assert!(!replica_went_away(&tonic::Status::cancelled("cancelled by the server")));
+        assert!(!replica_went_away(&tonic::Status::not_found("no such user")));
+    }
 }

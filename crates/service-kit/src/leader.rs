@@ -13,8 +13,35 @@ use tokio_util::sync::CancellationToken;
 
 /// Holds the advisory lock for as long as it lives (the lock belongs to the
 /// session of this dedicated connection).
+///
+/// The lock must end with the leadership, not with the pool: a connection
+/// returned to the pool keeps its session, and with it the lock, until the
+/// pool closes at the very end of a drain, while the standby waits and the
+/// draining replica's own `AwaitApplied` calls wait for a projection that has
+/// stopped. So the connection is closed, never returned.
 pub struct Leadership {
-    _connection: PoolConnection<Postgres>,
+    connection: Option<PoolConnection<Postgres>>,
+}
+
+impl Leadership {
+    /// Ends the session holding the lock, so a standby can take over at once.
+    pub async fn release(mut self) {
+        if let Some(connection) = self.connection.take()
+            && let Err(error) = connection.close().await
+        {
+            tracing::debug!(%error, "closing the leader connection");
+        }
+    }
+}
+
+impl Drop for Leadership {
+    fn drop(&mut self) {
+        // Without `release` (an error path): dropping the detached connection closes its
+        // socket, which ends the session and the lock.
+        if let Some(connection) = self.connection.take() {
+            drop(connection.detach());
+        }
+    }
 }
 
 /// Waits until this process holds the lock `key`, or returns `None` on shutdown.
@@ -31,7 +58,7 @@ pub async fn acquire(
             .await?;
         if acquired {
             return Ok(Some(Leadership {
-                _connection: connection,
+                connection: Some(connection),
             }));
         }
         drop(connection);
@@ -51,4 +78,43 @@ pub fn lock_key(name: &str) -> i64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    async fn holders(pool: &PgPool, key: i64) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
+        )
+        .bind((key >> 32) & 0xFFFF_FFFF)
+        .bind(key & 0xFFFF_FFFF)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn leadership_ends_when_released_or_dropped_while_the_pool_stays_open() {
+        let database = test_support::TestDatabase::create("leader").await;
+        let key = lock_key("leader-test");
+        let stop = CancellationToken::new();
+        let leadership = acquire(&database.pool, key, &stop).await.unwrap().unwrap();
+        assert_eq!(holders(&database.pool, key).await, 1);
+        leadership.release().await;
+        assert_eq!(holders(&database.pool, key).await, 0, "released, the lock is free");
+
+        let leadership = acquire(&database.pool, key, &stop).await.unwrap().unwrap();
+        drop(leadership);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while holders(&database.pool, key).await > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "dropped, the lock stayed held");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        database.drop_database().await;
+    }
 }

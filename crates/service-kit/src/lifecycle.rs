@@ -108,7 +108,7 @@ pub async fn run_projection<H: BatchHandler>(
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
     let key = leader::lock_key(&settings.durable_name);
-    let _leadership = loop {
+    let leadership = loop {
         match leader::acquire(pool, key, stop).await {
             Ok(Some(leadership)) => break leadership,
             Ok(None) => return Ok(()),
@@ -122,7 +122,11 @@ pub async fn run_projection<H: BatchHandler>(
         }
     };
     tracing::info!(consumer = %settings.durable_name, "this replica runs the projection");
-    consumer::run(store, settings, handler, metrics, stop).await?;
+    let outcome = consumer::run(store, settings, handler, metrics, stop).await;
+    // At once, not when the service has drained: the standby takes over while this replica
+    // is still finishing its calls.
+    leadership.release().await;
+    outcome?;
     Ok(())
 }
 
