@@ -437,6 +437,19 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The PostgreSQL server programs (initdb, pg_ctl), installed when absent.
+pub fn postgres_server_bindir() -> Result<PathBuf> {
+    if let Some(bindir) = find_pg_server_bindir() {
+        return Ok(bindir);
+    }
+    install_or_explain(
+        "postgresql",
+        "PostgreSQL server (initdb, pg_ctl)",
+        "PG_BINDIR",
+    )?;
+    find_pg_server_bindir().context("initdb is still not found after installing postgresql")
+}
+
 /// The highest installed Debian server version, or initdb on PATH.
 fn find_pg_server_bindir() -> Option<PathBuf> {
     let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
