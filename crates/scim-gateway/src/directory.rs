@@ -285,7 +285,6 @@ fn replica_went_away(status: &tonic::Status) -> bool {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -299,7 +298,11 @@ mod tests {
         assert!(replica_went_away(&closed));
         assert!(replica_went_away(&tonic::Status::unavailable("refused")));
         // A status the directory itself answered is the request's: it is not retried.
-        assert!(!replica_went_away(&tonic::Status::cancelled("cancelled by the server")));
-        assert!(!replica_went_away(&tonic::Status::not_found("no such user")));
+        assert!(!replica_went_away(&tonic::Status::cancelled(
+            "cancelled by the server"
+        )));
+        assert!(!replica_went_away(&tonic::Status::not_found(
+            "no such user"
+        )));
     }
 }

@@ -106,13 +106,20 @@ mod tests {
         let leadership = acquire(&database.pool, key, &stop).await.unwrap().unwrap();
         assert_eq!(holders(&database.pool, key).await, 1);
         leadership.release().await;
-        assert_eq!(holders(&database.pool, key).await, 0, "released, the lock is free");
+        assert_eq!(
+            holders(&database.pool, key).await,
+            0,
+            "released, the lock is free"
+        );
 
         let leadership = acquire(&database.pool, key, &stop).await.unwrap().unwrap();
         drop(leadership);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while holders(&database.pool, key).await > 0 {
-            assert!(tokio::time::Instant::now() < deadline, "dropped, the lock stayed held");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "dropped, the lock stayed held"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         database.drop_database().await;

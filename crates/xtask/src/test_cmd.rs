@@ -50,52 +50,76 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
     });
     let scope: &[&str] = if narrowed { &[] } else { &["--workspace"] };
     // The lint discipline is checked, not kept by hand: formatting and clippy (warnings are
-    // errors) run first on a full run. The tests run even when they fail, so one run tells
-    // everything; the exit code is then the first failure's.
-    let lint_code = if extra_args.is_empty() {
-        let fmt = run_status(
-            Command::new(sys::cargo())
-                .args(["fmt", "--all", "--", "--check"])
-                .current_dir(root),
-        )?;
-        let clippy = run_status(
-            Command::new(sys::cargo())
-                .args([
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ])
-                .current_dir(root),
-        )?;
-        if fmt != 0 { fmt } else { clippy }
-    } else {
-        0
-    };
-    let code = if nextest_available() {
-        // nextest does not run doctests: run them first, so the runner's
-        // summary is the last thing printed. Skipped when the caller narrows
-        // the run with extra arguments.
-        let doc_code = if extra_args.is_empty() {
+    // errors) run first on a full run. Every step runs even when an earlier one fails, so one
+    // run tells everything; the last line names the steps that failed (a CI log is read from
+    // its end), and the exit code is the first failure's.
+    let mut steps: Vec<(&str, i32)> = Vec::new();
+    let full_run = extra_args.is_empty();
+    if full_run {
+        steps.push((
+            "cargo fmt --check",
+            run_status(
+                Command::new(sys::cargo())
+                    .args(["fmt", "--all", "--", "--check"])
+                    .current_dir(root),
+            )?,
+        ));
+        steps.push((
+            "cargo clippy",
+            run_status(
+                Command::new(sys::cargo())
+                    .args([
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ])
+                    .current_dir(root),
+            )?,
+        ));
+    }
+    if nextest_available() {
+        // nextest does not run doctests: run them first, so the runner's summary stays
+        // near the end of the output.
+        if full_run {
             let mut doc = Command::new(sys::cargo());
             doc.args(["test", "--workspace", "--doc"])
                 .current_dir(root)
                 .env("NATS_URL", &infra.nats_url)
                 .env("NATS_SERVER_BIN", &nats_server_bin)
                 .env("TEST_DATABASE_URL", &test_database_url);
-            run_status(&mut doc)?
-        } else {
-            0
-        };
-        let code = run_status(&mut cargo(&["nextest", "run"], scope))?;
-        if code != 0 { code } else { doc_code }
+            steps.push(("doctests", run_status(&mut doc)?));
+        }
+        steps.push((
+            "cargo nextest run",
+            run_status(&mut cargo(&["nextest", "run"], scope))?,
+        ));
     } else {
         println!("xtask: cargo-nextest is not installed; using cargo test");
-        run_status(&mut cargo(&["test"], scope))?
-    };
-    Ok(if code != 0 { code } else { lint_code })
+        steps.push(("cargo test", run_status(&mut cargo(&["test"], scope))?));
+    }
+    Ok(verdict(&steps))
+}
+
+/// Prints which steps failed and returns the first failure's exit code (0 when none did).
+fn verdict(steps: &[(&str, i32)]) -> i32 {
+    let failed: Vec<String> = steps
+        .iter()
+        .filter(|(_, code)| *code != 0)
+        .map(|(name, code)| format!("{name} (exit {code})"))
+        .collect();
+    if failed.is_empty() {
+        println!("xtask: test: every step passed");
+    } else {
+        println!("xtask: test: FAILED: {}", failed.join(", "));
+    }
+    steps
+        .iter()
+        .map(|(_, code)| *code)
+        .find(|code| *code != 0)
+        .unwrap_or(0)
 }
 
 fn nextest_available() -> bool {
@@ -123,4 +147,16 @@ pub fn exit_code(status: ExitStatus) -> i32 {
         .code()
         .or_else(|| status.signal().map(|signal| 128 + signal))
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verdict;
+
+    #[test]
+    fn the_first_failing_step_decides_the_exit_code() {
+        assert_eq!(verdict(&[("fmt", 0), ("clippy", 0), ("nextest", 0)]), 0);
+        assert_eq!(verdict(&[("fmt", 1), ("clippy", 0), ("nextest", 100)]), 1);
+        assert_eq!(verdict(&[("fmt", 0), ("clippy", 0), ("nextest", 100)]), 100);
+    }
 }
