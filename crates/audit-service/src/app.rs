@@ -15,6 +15,7 @@ use service_kit::admin_auth::OperatorAuth;
 use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
 use service_kit::quarantine_admin::{self, QuarantineServer};
+use service_kit::readiness::{self, ProjectionState};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -160,12 +161,14 @@ impl Application {
             OperatorAuth::new(&config.common.admin_token),
         );
         let projection = AuditProjection::new(db.clone(), durable_name, rows_written);
+        let projection_state = ProjectionState::default();
         let consumer_task = lifecycle::spawn_projection(
             db.clone(),
             store,
             settings,
             projection,
             consumer_metrics,
+            projection_state.clone(),
             stop.clone(),
         );
 
@@ -183,10 +186,17 @@ impl Application {
             ),
         );
 
-        readiness.set_ready(true);
+        let probe = tokio::spawn(readiness::keep_projection_service_current(
+            nats.clone(),
+            db.clone(),
+            projection_state,
+            readiness.clone(),
+            stop.clone(),
+        ));
         tracing::info!("audit service running");
         stop.cancelled().await;
         readiness.set_ready(false);
+        let _ = probe.await;
 
         let first_error = lifecycle::join_parts(
             vec![("grpc", grpc_task), ("projection", consumer_task)],
@@ -211,17 +221,14 @@ async fn serve_grpc(
     readiness: Readiness,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_serving::<AuditQueryServer<AuditQueryService>>()
-        .await;
+    let (health, health_follows_readiness) = service_kit::grpc::health_following::<
+        AuditQueryServer<AuditQueryService>,
+    >(&readiness, stop.clone());
+    tokio::spawn(health_follows_readiness);
     let service = AuditQueryServer::with_interceptor(service, auth);
     let signal = async move {
         stop.cancelled().await;
         readiness.set_ready(false);
-        reporter
-            .set_not_serving::<AuditQueryServer<AuditQueryService>>()
-            .await;
     };
     tonic::transport::Server::builder()
         .trace_fn(telemetry::propagation::grpc_server_span)

@@ -34,6 +34,7 @@ use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
 use service_kit::outbox::{OutboxRelay, RelayMetrics};
 use service_kit::quarantine_admin::{self, QuarantineServer};
+use service_kit::readiness::{self, ProjectionState};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -237,8 +238,10 @@ impl Application {
             batch_size: 500,
             ack_wait: Duration::from_secs(30),
         };
+        let projection_state = ProjectionState::default();
         let projection_task = spawn_part("projection", stop.clone(), {
             let (pool, store, stop) = (pool.clone(), store.clone(), stop.clone());
+            let role = projection_state.clone();
             let mut handler = projection::DirectoryProjection::new(
                 pool.clone(),
                 applied_tx,
@@ -251,6 +254,7 @@ impl Application {
                     &settings,
                     &mut handler,
                     &consumer_metrics,
+                    &role,
                     &stop,
                 )
                 .await
@@ -311,9 +315,16 @@ impl Application {
             grpc.await
         });
 
-        readiness.set_ready(true);
+        let probe = tokio::spawn(readiness::keep_projection_service_current(
+            nats.clone(),
+            pool.clone(),
+            projection_state,
+            readiness.clone(),
+            stop.clone(),
+        ));
         stop.cancelled().await;
         readiness.set_ready(false);
+        let _ = probe.await;
         let first_error = lifecycle::join_parts(
             vec![
                 ("grpc", grpc_task),
@@ -345,16 +356,13 @@ async fn serve_grpc(
     readiness: Readiness,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
-        .await;
+    let (health_service, health_follows_readiness) = service_kit::grpc::health_following::<
+        DirectoryReadServer<grpc::DirectoryReadService>,
+    >(&readiness, stop.clone());
+    tokio::spawn(health_follows_readiness);
     let signal = async move {
         stop.cancelled().await;
         readiness.set_ready(false);
-        health_reporter
-            .set_not_serving::<DirectoryReadServer<grpc::DirectoryReadService>>()
-            .await;
     };
     tonic::transport::Server::builder()
         .trace_fn(telemetry::propagation::grpc_server_span)

@@ -14,6 +14,7 @@ use service_kit::admin_auth::OperatorAuth;
 use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
 use service_kit::quarantine_admin::{self, QuarantineServer};
+use service_kit::readiness::{self, ProjectionState};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -154,12 +155,14 @@ impl Application {
             relay_wake.clone(),
             metrics.clone(),
         );
+        let projection_state = ProjectionState::default();
         let consumer_task = lifecycle::spawn_projection(
             db.clone(),
             store.clone(),
             settings,
             projection,
             consumer_metrics,
+            projection_state.clone(),
             stop.clone(),
         );
 
@@ -177,10 +180,17 @@ impl Application {
             ),
         );
 
-        readiness.set_ready(true);
+        let probe = tokio::spawn(readiness::keep_projection_service_current(
+            nats.clone(),
+            db.clone(),
+            projection_state,
+            readiness.clone(),
+            stop.clone(),
+        ));
         tracing::info!("license service running");
         stop.cancelled().await;
         readiness.set_ready(false);
+        let _ = probe.await;
 
         // The relay last, after the consumer stopped, so its last decisions are published.
         let parts = vec![
@@ -209,17 +219,14 @@ async fn serve_grpc(
     readiness: Readiness,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_serving::<LicenseAdminServer<LicenseAdminService>>()
-        .await;
+    let (health, health_follows_readiness) = service_kit::grpc::health_following::<
+        LicenseAdminServer<LicenseAdminService>,
+    >(&readiness, stop.clone());
+    tokio::spawn(health_follows_readiness);
     let admin = LicenseAdminServer::with_interceptor(admin, auth);
     let signal = async move {
         stop.cancelled().await;
         readiness.set_ready(false);
-        reporter
-            .set_not_serving::<LicenseAdminServer<LicenseAdminService>>()
-            .await;
     };
     tonic::transport::Server::builder()
         .trace_fn(telemetry::propagation::grpc_server_span)

@@ -1,23 +1,14 @@
-//! `/readyz` that tells the truth: the gateway is ready while it can serve a write right now,
-//! that is while NATS is connected, JetStream answers for the event stream, and a directory
-//! replica serves reads. A background task probes these once a second and sets the shared
-//! [`Readiness`] flag, so a storm of probes on `/readyz` reads a flag and costs nothing.
-
-use std::time::Duration;
+//! The gateway is ready while it can serve a write right now, that is while NATS is
+//! connected, JetStream answers for the event stream, and a directory replica serves reads;
+//! probed by [`service_kit::readiness`]'s loop.
 
 use async_nats::connection::State;
 use async_nats::jetstream::stream::Stream;
 use service_kit::ops_http::Readiness;
+use service_kit::readiness::{Dependencies, PROBE_TIMEOUT, keep_current};
 use tokio_util::sync::CancellationToken;
 
 use crate::directory::DirectoryClient;
-
-/// How stale the answer of `/readyz` may be.
-const PROBE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// A dependency that does not answer within this is not ready for traffic either: a request
-/// would wait as long.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What the gateway depends on, as last probed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,8 +18,8 @@ struct DependencyStatus {
     directory_serving: bool,
 }
 
-impl DependencyStatus {
-    fn ready(self) -> bool {
+impl Dependencies for DependencyStatus {
+    fn ready(&self) -> bool {
         self.nats_connected && self.jetstream_reachable && self.directory_serving
     }
 }
@@ -52,31 +43,9 @@ impl DependencyProbe {
         }
     }
 
-    /// Probes once, then every [`PROBE_INTERVAL`], and sets `readiness` from the outcome until
-    /// `stop`; ends with `readiness` unset, so a draining gateway is never marked ready again.
+    /// Keeps `readiness` current until `stop` (see [`keep_current`]).
     pub(crate) async fn keep_current(self, readiness: Readiness, stop: CancellationToken) {
-        let mut last = None;
-        let mut ticks = tokio::time::interval(PROBE_INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let status = tokio::select! {
-                () = stop.cancelled() => break,
-                status = async {
-                    ticks.tick().await;
-                    self.check().await
-                } => status,
-            };
-            readiness.set_ready(status.ready());
-            if last != Some(status) {
-                if status.ready() {
-                    tracing::info!(?status, "ready");
-                } else {
-                    tracing::warn!(?status, "not ready: a dependency is unavailable");
-                }
-                last = Some(status);
-            }
-        }
-        readiness.set_ready(false);
+        keep_current(readiness, stop, || self.check()).await;
     }
 
     async fn check(&self) -> DependencyStatus {

@@ -1,8 +1,16 @@
 //! Serving gRPC on a listener bound up front (so the port is known before
-//! serving starts).
+//! serving starts), with a `grpc.health.v1` status that tells what `/readyz` tells.
+
+use std::future::Future;
 
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
+
+use crate::ops_http::Readiness;
 
 /// Accepted connections with `TCP_NODELAY`. tonic ignores the server's own
 /// `tcp_nodelay` setting for a supplied listener, and with Nagle's algorithm
@@ -10,4 +18,37 @@ use tonic::transport::server::TcpIncoming;
 /// to every call that follows a write on the same connection.
 pub fn incoming(listener: TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// The `grpc.health.v1` service, and the task that keeps the status of `S` equal to
+/// `readiness` (SERVING while ready) until `stop`, then NOT_SERVING: a caller that checks
+/// health (the gateway choosing a directory replica, a Kubernetes gRPC probe) sees what
+/// `/readyz` shows.
+pub fn health_following<S: NamedService>(
+    readiness: &Readiness,
+    stop: CancellationToken,
+) -> (
+    HealthServer<impl Health>,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let (reporter, service) = tonic_health::server::health_reporter();
+    let mut changes = readiness.subscribe();
+    let follow = async move {
+        loop {
+            let status = if *changes.borrow_and_update() {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            reporter.set_service_status(S::NAME, status).await;
+            tokio::select! {
+                () = stop.cancelled() => break,
+                changed = changes.changed() => if changed.is_err() { break },
+            }
+        }
+        reporter
+            .set_service_status(S::NAME, ServingStatus::NotServing)
+            .await;
+    };
+    (service, follow)
 }

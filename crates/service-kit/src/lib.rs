@@ -17,4 +17,5 @@ pub mod outbox;
 pub mod postgres;
 pub mod quarantine;
 pub mod quarantine_admin;
+pub mod readiness;
 pub mod shutdown;

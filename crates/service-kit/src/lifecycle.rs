@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::leader;
+use crate::readiness::{ProjectionRole, ProjectionState};
 
 /// Spawns one long-running part; its failure (an error or a panic) cancels `stop`.
 pub fn spawn_part(
@@ -54,10 +55,20 @@ pub fn spawn_projection<H: BatchHandler + 'static>(
     settings: ConsumerSettings,
     mut handler: H,
     metrics: ConsumerMetrics,
+    role: ProjectionState,
     stop: CancellationToken,
 ) -> JoinHandle<anyhow::Result<()>> {
     spawn_part("projection", stop.clone(), async move {
-        run_projection(&pool, &store, &settings, &mut handler, &metrics, &stop).await
+        run_projection(
+            &pool,
+            &store,
+            &settings,
+            &mut handler,
+            &metrics,
+            &role,
+            &stop,
+        )
+        .await
     })
 }
 
@@ -98,16 +109,33 @@ pub fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
 
 /// Runs a projection on the replica that holds its leader lock, until `stop`. Waiting for
 /// the lock is normal (another replica leads; this one takes over when that one's session
-/// ends); failing to reach Postgres while waiting is retried, never a reason to stop.
+/// ends); failing to reach Postgres while waiting is retried, never a reason to stop. `role`
+/// tells readiness where this replica stands.
 pub async fn run_projection<H: BatchHandler>(
     pool: &PgPool,
     store: &EventStore,
     settings: &ConsumerSettings,
     handler: &mut H,
     metrics: &ConsumerMetrics,
+    role: &ProjectionState,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let outcome = lead_projection(pool, store, settings, handler, metrics, role, stop).await;
+    role.set(ProjectionRole::Stopped);
+    outcome
+}
+
+async fn lead_projection<H: BatchHandler>(
+    pool: &PgPool,
+    store: &EventStore,
+    settings: &ConsumerSettings,
+    handler: &mut H,
+    metrics: &ConsumerMetrics,
+    role: &ProjectionState,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
     let key = leader::lock_key(&settings.durable_name);
+    role.set(ProjectionRole::StandingBy);
     let leadership = loop {
         match leader::acquire(pool, key, stop).await {
             Ok(Some(leadership)) => break leadership,
@@ -122,6 +150,7 @@ pub async fn run_projection<H: BatchHandler>(
         }
     };
     tracing::info!(consumer = %settings.durable_name, "this replica runs the projection");
+    role.set(ProjectionRole::Leading);
     let outcome = consumer::run(store, settings, handler, metrics, stop).await;
     // At once, not when the service has drained: the standby takes over while this replica
     // is still finishing its calls.

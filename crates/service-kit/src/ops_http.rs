@@ -1,8 +1,8 @@
 //! `/metrics`, `/healthz` and `/readyz` for the gRPC services.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Router;
 use axum::extract::State;
@@ -10,20 +10,67 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::registry::Registry;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// Readiness flag: set once dependencies are up, cleared when draining so the
-/// load balancer stops sending traffic before listeners close.
-#[derive(Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+/// Readiness: whether the service takes traffic now, and why (what its last dependency probe
+/// saw, see [`crate::readiness`]). Cleared when draining so the load balancer stops sending
+/// traffic before listeners close.
+#[derive(Clone)]
+pub struct Readiness(Arc<ReadinessState>);
+
+struct ReadinessState {
+    ready: AtomicBool,
+    detail: RwLock<String>,
+    /// Every change of `ready`, for the gRPC health status to follow.
+    changes: watch::Sender<bool>,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self(Arc::new(ReadinessState {
+            ready: AtomicBool::new(false),
+            detail: RwLock::new("starting".to_owned()),
+            changes: watch::Sender::new(false),
+        }))
+    }
+}
 
 impl Readiness {
     pub fn set_ready(&self, ready: bool) {
-        self.0.store(ready, Ordering::SeqCst);
+        self.0.ready.store(ready, Ordering::SeqCst);
+        self.0.changes.send_if_modified(|current| {
+            let changed = *current != ready;
+            *current = ready;
+            changed
+        });
+    }
+
+    /// Follows every change of the flag.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.changes.subscribe()
+    }
+
+    /// Sets the flag and the text `/readyz` shows with it.
+    pub fn set(&self, ready: bool, detail: String) {
+        *self
+            .0
+            .detail
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = detail;
+        self.set_ready(ready);
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.ready.load(Ordering::SeqCst)
+    }
+
+    pub fn detail(&self) -> String {
+        self.0
+            .detail
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -65,10 +112,14 @@ pub fn render_metrics(registry: &Registry) -> axum::response::Response {
 }
 
 async fn ready(State(state): State<OpsState>) -> impl IntoResponse {
+    let detail = state.readiness.detail();
     if state.readiness.is_ready() {
-        (StatusCode::OK, "ready")
+        (StatusCode::OK, format!("ready {detail}\n"))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready {detail}\n"),
+        )
     }
 }
 
