@@ -20,7 +20,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<i32> {
         build.push("--release");
     }
     println!("xtask: cargo {}", build.join(" "));
-    let status = Command::new(sys::cargo())
+    let status = sys::cargo()
         .args(&build)
         .current_dir(root)
         .status()

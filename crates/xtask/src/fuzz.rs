@@ -176,7 +176,7 @@ fn ensure_cargo_fuzz(root: &Path, cargo_fuzz_root: &Path) -> Result<()> {
         "xtask: installing cargo-fuzz into {}",
         cargo_fuzz_root.display()
     );
-    let status = Command::new(sys::cargo())
+    let status = sys::cargo()
         .args(["install", "--locked", "cargo-fuzz", "--root"])
         .arg(cargo_fuzz_root)
         .current_dir(root)

@@ -6,6 +6,7 @@
 mod chaos;
 mod fuzz;
 mod infra;
+mod restart;
 mod supervisor;
 mod sys;
 mod test_cmd;
@@ -19,9 +20,12 @@ cargo xtask <COMMAND>
 
 Commands:
   up [--release]  Start NATS and Postgres if none are reachable, build and run
-                  the four services, create a demo tenant, print the SCIM base
+                  the five services, create a demo tenant, print the SCIM base
                   URL and a token (also written to .local/stack.env).
                   Runs in the foreground; Ctrl-C stops everything it started.
+                  A service that exits is started again, as Kubernetes would
+                  (at once, then after 1 s doubling to 30 s while it keeps
+                  crashing); NATS or Postgres exiting stops the stack.
                   --release builds optimised binaries (for benchmarks).
   test [ARGS...]  Start NATS and Postgres if none are reachable, then run the
                   whole suite: `cargo nextest run --workspace --no-fail-fast`

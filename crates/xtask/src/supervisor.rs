@@ -62,6 +62,9 @@ pub struct Supervisor {
     lifeline: Option<std::io::PipeWriter>,
     reaper: Option<Child>,
     children: Vec<Supervised>,
+    /// The output helpers of the services: reaped once they end (with their service), so a
+    /// service restarted many times leaves no zombies behind.
+    helpers: Vec<Child>,
     /// How many things the reaper was told to stop.
     registered: usize,
 }
@@ -82,6 +85,7 @@ impl Supervisor {
             lifeline: Some(writer),
             reaper: Some(reaper),
             children: Vec::new(),
+            helpers: Vec::new(),
             registered: 0,
         })
     }
@@ -126,6 +130,8 @@ impl Supervisor {
 
     /// The first adopted child that has exited, if any.
     pub fn exited(&mut self) -> Option<(String, ExitStatus)> {
+        self.helpers
+            .retain_mut(|helper| matches!(helper.try_wait(), Ok(None)));
         let position = self
             .children
             .iter_mut()
@@ -200,9 +206,10 @@ pub fn spawn_prefixed(
         .args(["__prefix", name, &width.to_string(), &color.to_string()])
         .stdin(reader)
         .process_group(0);
-    prefixer
+    let helper = prefixer
         .spawn()
         .with_context(|| format!("cannot start the output helper for {name}"))?;
+    supervisor.helpers.push(helper);
     Ok(())
 }
 

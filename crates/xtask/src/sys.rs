@@ -1,6 +1,5 @@
 //! Small OS helpers on top of std: paths, users, TCP probes, commands.
 
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::fs::PermissionsExt;
@@ -27,8 +26,27 @@ pub fn local_dir(root: &Path) -> Result<PathBuf> {
 }
 
 /// The cargo that runs us (`$CARGO` under `cargo run`), else `cargo`.
-pub fn cargo() -> OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // `cargo xtask` is `cargo run`, which describes the xtask package to it in these
+    // variables. Passed on, they reach the build scripts of the nested build, some of which
+    // (ring's) rerun when they change: every nested build would then rebuild ring, rustls
+    // and async-nats, and the next plain `cargo` build would rebuild them back.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(describes_the_running_package) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn describes_the_running_package(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+        )
 }
 
 /// Cargo's target directory.
@@ -194,6 +212,28 @@ pub fn short_hash(text: &str) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn the_nested_cargo_does_not_see_the_running_package() {
+        for name in [
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+        ] {
+            assert!(super::describes_the_running_package(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "PATH",
+        ] {
+            assert!(!super::describes_the_running_package(name), "{name}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -28,7 +28,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
     println!("xtask: TEST_DATABASE_URL={test_database_url}");
 
     let cargo = |runner: &[&str], scope: &[&str]| {
-        let mut command = Command::new(sys::cargo());
+        let mut command = sys::cargo();
         command
             .args(runner)
             .args(scope)
@@ -59,7 +59,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
         steps.push((
             "cargo fmt --check",
             run_status(
-                Command::new(sys::cargo())
+                sys::cargo()
                     .args(["fmt", "--all", "--", "--check"])
                     .current_dir(root),
             )?,
@@ -67,7 +67,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
         steps.push((
             "cargo clippy",
             run_status(
-                Command::new(sys::cargo())
+                sys::cargo()
                     .args([
                         "clippy",
                         "--workspace",
@@ -84,7 +84,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> R
         // nextest does not run doctests: run them first, so the runner's summary stays
         // near the end of the output.
         if full_run {
-            let mut doc = Command::new(sys::cargo());
+            let mut doc = sys::cargo();
             doc.args(["test", "--workspace", "--doc"])
                 .current_dir(root)
                 .env("NATS_URL", &infra.nats_url)
@@ -123,7 +123,7 @@ fn verdict(steps: &[(&str, i32)]) -> i32 {
 }
 
 fn nextest_available() -> bool {
-    Command::new(sys::cargo())
+    sys::cargo()
         .args(["nextest", "--version"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::infra::{self, Infra};
+use crate::restart::{Policy, Restarts};
 use crate::supervisor::{self, STAGE_GATEWAY, STAGE_SERVICES, Supervisor};
 use crate::sys;
 use crate::urls::{HostPort, parse_host_port};
@@ -226,7 +227,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result
         build.push("--release");
     }
     println!("xtask: cargo {}", build.join(" "));
-    let status = Command::new(sys::cargo())
+    let status = sys::cargo()
         .args(&build)
         .current_dir(root)
         .status()
@@ -245,7 +246,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result
         .map(|s| s.name.len())
         .max()
         .unwrap_or(0);
-    for (index, service) in plan.services.iter().enumerate() {
+    let start = |supervisor: &mut Supervisor, index: usize, service: &Service| {
         let binary = bin_dir.join(service.name);
         if !binary.exists() {
             bail!(
@@ -265,7 +266,12 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result
             service.stage,
             width,
             index,
-        )?;
+        )
+    };
+    let mut restarts = Restarts::new(Policy::DEVELOPMENT);
+    for (index, service) in plan.services.iter().enumerate() {
+        start(supervisor, index, service)?;
+        restarts.started(service.name, Instant::now());
     }
 
     wait_ready(supervisor, &plan.services)?;
@@ -274,14 +280,36 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result
     let env_file = write_stack_env(root, &plan, &infra, &demo)?;
     print_banner(&plan, &demo, &env_file, &bin_dir);
 
-    // Foreground until a service dies (or xtask is interrupted: then the
-    // reaper stops everything).
+    // Foreground until xtask is interrupted (then the reaper stops everything). A service
+    // that dies is started again, as its Deployment would be; NATS or Postgres dying ends
+    // the stack, since nothing works without them.
     loop {
-        if let Some((name, status)) = supervisor.exited() {
-            eprintln!("xtask: {name} exited ({status}); stopping the stack");
-            return Ok(1);
+        while let Some((name, status)) = supervisor.exited() {
+            let Some(scheduled) = restarts.exited(&name, Instant::now()) else {
+                eprintln!("xtask: {name} exited ({status}); stopping the stack");
+                return Ok(1);
+            };
+            eprintln!(
+                "xtask: {name} exited ({status}) after {:.1} s; restart {} in {:.0} s",
+                scheduled.ran_for.as_secs_f64(),
+                scheduled.restart,
+                scheduled.delay.as_secs_f64(),
+            );
         }
-        std::thread::sleep(Duration::from_millis(500));
+        for name in restarts.due(Instant::now()) {
+            let Some((index, service)) = plan
+                .services
+                .iter()
+                .enumerate()
+                .find(|(_, service)| service.name == name)
+            else {
+                continue;
+            };
+            eprintln!("xtask: starting {name} again");
+            start(supervisor, index, service)?;
+            restarts.started(&name, Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
