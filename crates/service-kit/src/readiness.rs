@@ -19,6 +19,9 @@ use crate::ops_http::Readiness;
 /// How stale the answer of `/readyz` may be.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The probe interval until a service is first ready.
+const STARTUP_PROBE_INTERVAL: Duration = Duration::from_millis(50);
+
 /// A dependency that does not answer within this is not ready for traffic either: a request
 /// would wait as long.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -28,9 +31,9 @@ pub trait Dependencies: Debug + PartialEq + Send {
     fn ready(&self) -> bool;
 }
 
-/// Probes with `check` at once, then every [`PROBE_INTERVAL`], and sets `readiness` from the
-/// outcome until `stop`; ends with `readiness` unset, so a draining service is never marked
-/// ready again. A change is logged once, not every second.
+/// Probes with `check` at once, then every [`PROBE_INTERVAL`] (more often until first ready),
+/// and sets `readiness` from the outcome until `stop`; ends with `readiness` unset, so a
+/// draining service is never marked ready again. A change is logged once, not every second.
 pub async fn keep_current<D, F, Fut>(readiness: Readiness, stop: CancellationToken, mut check: F)
 where
     D: Dependencies,
@@ -38,17 +41,27 @@ where
     Fut: Future<Output = D>,
 {
     let mut last = None;
-    let mut ticks = tokio::time::interval(PROBE_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ever_ready = false;
+    let mut first = true;
     loop {
+        // Until the first "ready", probe often: a service that has just started should not
+        // wait a whole interval (with a part not yet running at the first probe) to take
+        // traffic.
+        let pause = match (first, ever_ready) {
+            (true, _) => Duration::ZERO,
+            (false, false) => STARTUP_PROBE_INTERVAL,
+            (false, true) => PROBE_INTERVAL,
+        };
+        first = false;
         let status = tokio::select! {
             () = stop.cancelled() => break,
             status = async {
-                ticks.tick().await;
+                tokio::time::sleep(pause).await;
                 check().await
             } => status,
         };
         let ready = status.ready();
+        ever_ready |= ready;
         readiness.set(ready, format!("{status:?}"));
         if last.as_ref() != Some(&status) {
             if ready {
@@ -246,5 +259,24 @@ mod tests {
         let _ = task.await;
         assert!(!readiness.is_ready());
         assert_eq!(readiness.detail(), "stopping");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_starting_service_is_probed_again_soon() {
+        let readiness = Readiness::default();
+        let stop = CancellationToken::new();
+        let probes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let task = tokio::spawn(keep_current(readiness.clone(), stop.clone(), {
+            let probes = probes.clone();
+            move || {
+                // Not ready at the first two probes (a part still starting), then ready.
+                let n = probes.fetch_add(1, Ordering::SeqCst);
+                async move { Flag(n >= 2) }
+            }
+        }));
+        tokio::time::sleep(STARTUP_PROBE_INTERVAL * 3).await;
+        assert!(readiness.is_ready(), "ready well before a whole interval");
+        stop.cancel();
+        let _ = task.await;
     }
 }
