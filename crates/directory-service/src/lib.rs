@@ -55,6 +55,8 @@ pub struct Config {
     /// Connections for token authentication and the account center: a pool of its own, so
     /// tenants' reads can never make authentication wait.
     pub accounts_max_connections: u32,
+    /// How long access tokens may live.
+    pub token_policy: accounts::TokenPolicy,
 }
 
 impl Config {
@@ -91,8 +93,25 @@ impl Config {
                 "DIRECTORY_ACCOUNTS_DATABASE_MAX_CONNECTIONS",
                 4,
             )?,
+            token_policy: token_policy(lookup)?,
         })
     }
+}
+
+const TOKEN_MAX_VALID_DAYS: &str = "TOKEN_MAX_VALID_DAYS";
+
+fn token_policy(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<accounts::TokenPolicy, ConfigError> {
+    let max_valid_days: u32 = parse_or(lookup, TOKEN_MAX_VALID_DAYS, accounts::DEFAULT_VALID_DAYS)?;
+    if !(1..=accounts::MAX_VALID_DAYS).contains(&max_valid_days) {
+        return Err(ConfigError::Invalid {
+            name: TOKEN_MAX_VALID_DAYS,
+            value: max_valid_days.to_string(),
+            reason: format!("must be between 1 and {} days", accounts::MAX_VALID_DAYS),
+        });
+    }
+    Ok(accounts::TokenPolicy { max_valid_days })
 }
 
 /// The projection's and the outbox relay's connections: the leader lock's session, one batch
@@ -261,7 +280,8 @@ impl Application {
             }
         });
 
-        let accounts = accounts::AccountStore::new(accounts_pool.clone());
+        let accounts = accounts::AccountStore::new(accounts_pool.clone())
+            .with_token_policy(config.token_policy);
         let relay = OutboxRelay::new(
             pool.clone(),
             store.clone(),
@@ -392,4 +412,40 @@ pub async fn serve_from_env() -> std::process::ExitCode {
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |key| match key {
+            "ADMIN_TOKEN" => Some("an-operator-credential-of-length".to_owned()),
+            key if key == name => Some(value.to_owned()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_token_lifetime_limit_defaults_to_two_years_and_is_bounded() {
+        let default = Config::from_lookup(&with("UNRELATED", "")).map(|c| c.token_policy);
+        assert_eq!(
+            default.ok(),
+            Some(accounts::TokenPolicy {
+                max_valid_days: 730
+            })
+        );
+        let strict = Config::from_lookup(&with(TOKEN_MAX_VALID_DAYS, "90")).map(|c| c.token_policy);
+        assert_eq!(
+            strict.ok(),
+            Some(accounts::TokenPolicy { max_valid_days: 90 })
+        );
+        for refused in ["0", "3651", "two years"] {
+            let error = Config::from_lookup(&with(TOKEN_MAX_VALID_DAYS, refused))
+                .err()
+                .map(|error| error.to_string())
+                .unwrap_or_default();
+            assert!(error.contains(TOKEN_MAX_VALID_DAYS), "{refused}: {error:?}");
+        }
+    }
 }

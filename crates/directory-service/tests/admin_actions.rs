@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use directory_service::accounts::{
-    AccountAdminService, AccountError, AccountStore, RevocationNotifier,
+    AccountAdminService, AccountError, AccountStore, RevocationNotifier, TokenPolicy,
 };
 use event_store::EventStore;
 use futures::StreamExt as _;
@@ -16,7 +16,7 @@ use scim_events::{AdminAction, AdminActionKind, AggregateKind, EventEnvelope, Ev
 use scim_rpc::account::account_admin_server::AccountAdmin;
 use scim_rpc::account::{
     CreateScimConfigRequest, CreateTenantRequest, DeleteScimConfigRequest, IssueTokenRequest,
-    RevokeTokenRequest, RotateTokenRequest, UpdateScimConfigRequest,
+    RevokeConfigTokensRequest, RevokeTokenRequest, RotateTokenRequest, UpdateScimConfigRequest,
 };
 use service_kit::admin_auth::{OPERATOR_ACTOR, name_actor};
 use service_kit::outbox::OutboxRelay;
@@ -461,5 +461,161 @@ async fn a_crash_between_commit_and_publish_loses_nothing() {
     holder.rollback().await.unwrap();
     assert_eq!(relay.flush().await.unwrap(), 1);
     assert_eq!(stream_events(&harness.backend.store).await.len(), 4);
+    harness.backend.cleanup().await;
+}
+
+#[tokio::test]
+async fn revoking_all_tokens_of_a_configuration_is_one_call_recorded_per_token() {
+    let harness = Harness::start().await;
+    let service = &harness.service;
+    let mut revocations = harness
+        .nats
+        .subscribe(harness.backend.namespace.token_revocations_subject())
+        .await
+        .unwrap();
+    harness.nats.flush().await.unwrap();
+
+    let tenant = harness.store.create_tenant("Acme").await.unwrap();
+    let config = harness
+        .store
+        .create_config(&tenant.id, "Okta", "", ADA)
+        .await
+        .unwrap();
+    let other = harness
+        .store
+        .create_config(&tenant.id, "Entra", "", ADA)
+        .await
+        .unwrap();
+    let (first, first_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
+    let (second, second_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
+    let (_, other_secret) = harness.store.issue_token(&other.id, 0, ADA).await.unwrap();
+    // Already revoked: not revoked again, not recorded again.
+    harness.store.revoke_token(&first.id, ADA).await.unwrap();
+    let outbox_before = outbox_rows(&harness.backend.db).await;
+
+    let revoked = service
+        .revoke_config_tokens(by(
+            Some(ADA),
+            RevokeConfigTokensRequest {
+                config_id: config.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .revoked;
+    assert_eq!(
+        revoked.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        [second.id.as_str()]
+    );
+    assert!(!revoked[0].revoked_at.is_empty());
+    for secret in [&first_secret, &second_secret] {
+        assert!(matches!(
+            harness.store.authenticate(secret).await,
+            Err(AccountError::Unauthenticated)
+        ));
+    }
+    assert!(harness.store.authenticate(&other_secret).await.is_ok());
+    // One admin action per revoked token, by the acting admin.
+    assert_eq!(outbox_rows(&harness.backend.db).await, outbox_before + 1);
+    let pending: Vec<String> =
+        sqlx::query_scalar("SELECT event::text FROM outbox ORDER BY id DESC LIMIT 1")
+            .fetch_all(&harness.backend.db)
+            .await
+            .unwrap();
+    let event: EventEnvelope = serde_json::from_str(&pending[0]).unwrap();
+    let action = admin_action(&event);
+    assert_eq!(action.action, AdminActionKind::TokenRevoke);
+    assert_eq!(action.target_id, second.id);
+    assert_eq!(event.actor.admin.as_deref(), Some(ADA));
+
+    // The gateways are told to forget the revoked token at once.
+    let message = tokio::time::timeout(Duration::from_secs(5), revocations.next())
+        .await
+        .expect("revocation announced within 5 s")
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(message.payload.to_vec()).unwrap(),
+        second.id
+    );
+
+    // The configuration stays usable: a new token works, and revoking again revokes only it.
+    let (_, fresh_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
+    assert!(harness.store.authenticate(&fresh_secret).await.is_ok());
+    let again = harness
+        .store
+        .revoke_config_tokens(&config.id, ADA)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let nothing_left = harness
+        .store
+        .revoke_config_tokens(&config.id, ADA)
+        .await
+        .unwrap();
+    assert!(nothing_left.is_empty());
+
+    let missing = service
+        .revoke_config_tokens(by(
+            None,
+            RevokeConfigTokensRequest {
+                config_id: "no-such-config".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    harness.backend.cleanup().await;
+}
+
+#[tokio::test]
+async fn tokens_live_at_most_as_long_as_the_operator_allows() {
+    let harness = Harness::start().await;
+    let tenant = harness.store.create_tenant("Acme").await.unwrap();
+    let config = harness
+        .store
+        .create_config(&tenant.id, "Okta", "", ADA)
+        .await
+        .unwrap();
+
+    // The default policy: two years at most, and by default.
+    let refused = harness
+        .store
+        .issue_token(&config.id, 731, ADA)
+        .await
+        .unwrap_err();
+    let text = refused.to_string();
+    assert!(
+        matches!(refused, AccountError::InvalidArgument(_)),
+        "{text}"
+    );
+    assert!(
+        text.contains("730") && text.contains("TOKEN_MAX_VALID_DAYS"),
+        "{text}"
+    );
+    let (longest, _) = harness
+        .store
+        .issue_token(&config.id, 730, ADA)
+        .await
+        .unwrap();
+    assert_eq!(
+        longest.expires_at - longest.created_at,
+        chrono::Duration::days(730)
+    );
+
+    // A stricter operator: the default lifetime shrinks to the maximum.
+    let strict = AccountStore::new(harness.backend.db.clone())
+        .with_token_policy(TokenPolicy { max_valid_days: 90 });
+    let (default, _) = strict.issue_token(&config.id, 0, ADA).await.unwrap();
+    assert_eq!(
+        default.expires_at - default.created_at,
+        chrono::Duration::days(90)
+    );
+    assert!(strict.issue_token(&config.id, 91, ADA).await.is_err());
+    let rotation = strict.rotate_token(&default.id, 0, 120, ADA).await;
+    assert!(
+        matches!(rotation, Err(AccountError::InvalidArgument(_))),
+        "{rotation:?}"
+    );
     harness.backend.cleanup().await;
 }

@@ -227,7 +227,8 @@ pub enum TokenCommand {
         /// SCIM configuration id.
         #[arg(long)]
         config: String,
-        /// Lifetime in days (default: the server's default, 730 days).
+        /// Lifetime in days (default: 730 days, or the server's maximum
+        /// TOKEN_MAX_VALID_DAYS when shorter; longer is refused).
         #[arg(long)]
         valid_days: Option<u32>,
     },
@@ -241,6 +242,13 @@ pub enum TokenCommand {
     Revoke {
         /// Token id (from `token list`).
         token_id: String,
+    },
+    /// Revoke every still-valid token of a configuration at once (a suspected leak). The
+    /// configuration stays enabled: issue a new token and paste it into the IdP.
+    RevokeAll {
+        /// SCIM configuration id.
+        #[arg(long)]
+        config: String,
     },
     /// Issue a successor of a token (its secret is printed once) and end the old token after
     /// an overlap, time to paste the new secret into the identity provider.

@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{
     CreateScimConfigRequest, CreateTenantRequest, DeleteScimConfigRequest, IssueTokenRequest,
-    ListScimConfigsRequest, ListTenantsRequest, ListTokensRequest, RevokeTokenRequest,
-    RotateTokenRequest, UpdateScimConfigRequest,
+    ListScimConfigsRequest, ListTenantsRequest, ListTokensRequest, RevokeConfigTokensRequest,
+    RevokeTokenRequest, RotateTokenRequest, UpdateScimConfigRequest,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::{AuditQueryRequest, FailureRateRequest, GetRecordRequest, VerifyRequest};
@@ -233,6 +233,25 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
             Ok(Rendered {
                 text: render::tokens_table(&tokens),
                 json: json!({ "tokens": tokens.iter().map(render::token_json).collect::<Vec<_>>() }),
+            })
+        }
+        Command::Token(TokenCommand::RevokeAll { config }) => {
+            let revoked = account(cli)
+                .await?
+                .revoke_config_tokens(ctx.request(RevokeConfigTokensRequest {
+                    config_id: config.clone(),
+                }))
+                .await
+                .context("revoke the configuration's tokens")?
+                .into_inner()
+                .revoked;
+            Ok(Rendered {
+                text: format!(
+                    "revoked {} token(s) of config {config}\n{}",
+                    revoked.len(),
+                    render::tokens_table(&revoked)
+                ),
+                json: json!({ "revoked": revoked.iter().map(render::token_json).collect::<Vec<_>>() }),
             })
         }
         Command::Token(TokenCommand::Revoke { token_id }) => {

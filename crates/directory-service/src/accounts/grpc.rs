@@ -8,9 +8,9 @@ use scim_rpc::account::{
     CreateScimConfigRequest, CreateTenantRequest, DeleteScimConfigRequest,
     DeleteScimConfigResponse, GetScimConfigRequest, GetTenantRequest, IssueTokenRequest,
     IssuedToken, ListScimConfigsRequest, ListScimConfigsResponse, ListTenantsRequest,
-    ListTenantsResponse, ListTokensRequest, ListTokensResponse, RevokeTokenRequest,
-    RotateTokenRequest, RotatedToken, ScimConfig, Tenant, TenantSummaryRequest,
-    TenantSummaryResponse, TokenInfo, UpdateScimConfigRequest,
+    ListTenantsResponse, ListTokensRequest, ListTokensResponse, RevokeConfigTokensRequest,
+    RevokeConfigTokensResponse, RevokeTokenRequest, RotateTokenRequest, RotatedToken, ScimConfig,
+    Tenant, TenantSummaryRequest, TenantSummaryResponse, TokenInfo, UpdateScimConfigRequest,
 };
 use scim_rpc::directory::AuthenticateResponse;
 use service_kit::admin_auth::acting_admin;
@@ -236,6 +236,22 @@ impl AccountAdmin for AccountAdminService {
             .await?;
         self.evict(std::slice::from_ref(&record.id)).await;
         Ok(Response::new(record.into()))
+    }
+
+    async fn revoke_config_tokens(
+        &self,
+        request: Request<RevokeConfigTokensRequest>,
+    ) -> Result<Response<RevokeConfigTokensResponse>, Status> {
+        let admin = acting_admin(request.metadata());
+        let revoked = self
+            .store
+            .revoke_config_tokens(&request.into_inner().config_id, &admin)
+            .await?;
+        let ids: Vec<String> = revoked.iter().map(|record| record.id.clone()).collect();
+        self.evict(&ids).await;
+        Ok(Response::new(RevokeConfigTokensResponse {
+            revoked: revoked.into_iter().map(Into::into).collect(),
+        }))
     }
 
     async fn rotate_token(

@@ -15,5 +15,5 @@ pub use grpc::{AccountAdminService, RevocationNotifier};
 pub use store::{
     AccountStore, AuthenticatedToken, ConfigChanges, ConfigDeletion, ConfigRecord, ConfigUpdate,
     DEFAULT_VALID_DAYS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_ROTATION_OVERLAP_HOURS,
-    MAX_VALID_DAYS, TenantRecord, TenantSummary, TokenRecord, TokenRotation,
+    MAX_VALID_DAYS, TenantRecord, TenantSummary, TokenPolicy, TokenRecord, TokenRotation,
 };

@@ -16,12 +16,48 @@ use super::admin_log::{self, Change, Target};
 use super::error::AccountError;
 use super::token;
 
-/// Token lifetime when the caller asks for 0 days: two years, as LinkedIn.
+/// Token lifetime when the caller asks for 0 days, and the longest one allowed unless the
+/// operator sets another (`TOKEN_MAX_VALID_DAYS`): two years, as LinkedIn's.
 pub const DEFAULT_VALID_DAYS: u32 = 730;
 
-/// Upper bound on a requested lifetime. Long-lived bearer secrets are a
-/// liability, and an unbounded `u32` of days would overflow `timestamptz`.
+/// The longest lifetime an operator may allow. Long-lived bearer secrets are a liability,
+/// and an unbounded `u32` of days would overflow `timestamptz`.
 pub const MAX_VALID_DAYS: u32 = 3650;
+
+/// How long tokens may live: the operator's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// The longest lifetime a token may be issued with, in days (1..=[`MAX_VALID_DAYS`]).
+    pub max_valid_days: u32,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        Self {
+            max_valid_days: DEFAULT_VALID_DAYS,
+        }
+    }
+}
+
+impl TokenPolicy {
+    /// A requested lifetime in days (0 = the default: [`DEFAULT_VALID_DAYS`], or the
+    /// maximum when that is shorter), refused above the maximum with an error naming it.
+    pub fn lifetime_days(self, valid_days: u32) -> Result<i32, AccountError> {
+        let days = match valid_days {
+            0 => DEFAULT_VALID_DAYS.min(self.max_valid_days),
+            days => days,
+        };
+        i32::try_from(days)
+            .ok()
+            .filter(|_| days <= self.max_valid_days)
+            .ok_or_else(|| {
+                AccountError::InvalidArgument(format!(
+                    "valid_days must be at most {} (the token lifetime limit, TOKEN_MAX_VALID_DAYS)",
+                    self.max_valid_days
+                ))
+            })
+    }
+}
 
 /// Longest accepted tenant or configuration name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -144,6 +180,7 @@ struct AuthRow {
 pub struct AccountStore {
     pool: PgPool,
     outbox_wake: Arc<Notify>,
+    token_policy: TokenPolicy,
 }
 
 impl AccountStore {
@@ -151,7 +188,13 @@ impl AccountStore {
         Self {
             pool,
             outbox_wake: Arc::new(Notify::new()),
+            token_policy: TokenPolicy::default(),
         }
+    }
+
+    pub fn with_token_policy(mut self, token_policy: TokenPolicy) -> Self {
+        self.token_policy = token_policy;
+        self
     }
 
     /// Notified after each commit that wrote admin actions to the outbox: hand it to the
@@ -450,7 +493,7 @@ impl AccountStore {
         admin: &str,
     ) -> Result<(TokenRecord, String), AccountError> {
         require("config_id", config_id)?;
-        let days = lifetime_days(valid_days)?;
+        let days = self.token_policy.lifetime_days(valid_days)?;
         let mut tx = self.pool.begin().await?;
         let (record, secret) = insert_token(&mut tx, config_id, days)
             .await?
@@ -494,7 +537,7 @@ impl AccountStore {
                 "overlap_hours must be at most {MAX_ROTATION_OVERLAP_HOURS}"
             )));
         }
-        let days = lifetime_days(valid_days)?;
+        let days = self.token_policy.lifetime_days(valid_days)?;
         let mut tx = self.pool.begin().await?;
         let (old, db_now) = live_token_for_update(&mut tx, token_id).await?;
         if old.revoked_at.is_some() || old.expires_at <= db_now {
@@ -607,6 +650,52 @@ impl AccountStore {
             "access token revoked"
         );
         Ok(record)
+    }
+
+    /// Revokes every token of `config_id` that is still valid, in one transaction, each
+    /// recorded as its own admin action (the configuration stays enabled: an admin who fears a
+    /// leak revokes everything and issues a new token). Returns the revoked tokens; none when
+    /// none was valid. The configuration must exist and not be deleted.
+    pub async fn revoke_config_tokens(
+        &self,
+        config_id: &str,
+        admin: &str,
+    ) -> Result<Vec<TokenRecord>, AccountError> {
+        require("config_id", config_id)?;
+        let mut tx = self.pool.begin().await?;
+        let tenant_id: String = sqlx::query_scalar(
+            "SELECT tenant_id FROM scim_configs WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+        )
+        .bind(config_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| config_not_found(config_id))?;
+        let revoked = sqlx::query_as::<_, TokenRecord>(
+            "UPDATE access_tokens SET revoked_at = now() \
+             WHERE config_id = $1 AND revoked_at IS NULL AND expires_at > now() \
+             RETURNING id, config_id, tenant_id, prefix, created_at, expires_at, \
+                       last_used_at, revoked_at",
+        )
+        .bind(config_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let changes = revoked
+            .iter()
+            .map(|record| Change {
+                kind: AdminActionKind::TokenRevoke,
+                target: Target::token(record),
+                detail: Some("all tokens of the configuration revoked".to_owned()),
+            })
+            .collect();
+        self.commit_with(tx, &tenant_id, config_id, admin, changes)
+            .await?;
+        tracing::info!(
+            %config_id,
+            %tenant_id,
+            tokens_revoked = revoked.len(),
+            "all access tokens of a configuration revoked"
+        );
+        Ok(revoked)
     }
 
     /// Resolves a bearer token. Unknown, malformed, revoked and expired
@@ -801,21 +890,6 @@ fn require(field: &str, value: &str) -> Result<(), AccountError> {
         )));
     }
     Ok(())
-}
-
-/// A requested token lifetime in days (0 = [`DEFAULT_VALID_DAYS`]), bounded by
-/// [`MAX_VALID_DAYS`].
-fn lifetime_days(valid_days: u32) -> Result<i32, AccountError> {
-    let days = match valid_days {
-        0 => DEFAULT_VALID_DAYS,
-        days => days,
-    };
-    i32::try_from(days)
-        .ok()
-        .filter(|_| days <= MAX_VALID_DAYS)
-        .ok_or_else(|| {
-            AccountError::InvalidArgument(format!("valid_days must be at most {MAX_VALID_DAYS}"))
-        })
 }
 
 /// Trims and checks a display name; returns the form to store.
