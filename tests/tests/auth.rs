@@ -1,13 +1,14 @@
 //! Bearer tokens: accepted tokens are cached by the gateways, and a
 //! revocation still takes effect at once on every gateway (an event, not a
-//! cache timeout).
+//! cache timeout); refused tokens are counted, logged and recorded in their tenant's log.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
-use e2e::{StackOptions, TestStack, eventually};
+use e2e::{StackOptions, TestStack, audit_query, eventually};
 use scim_rpc::account::{IssueTokenRequest, ListTokensRequest, RevokeTokenRequest};
+use scim_rpc::audit::AuditQueryRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_is_refused_at_once_by_every_gateway() {
@@ -61,4 +62,102 @@ async fn a_revoked_token_is_refused_at_once_by_every_gateway() {
         let fresh = scim.with_token(Some(&other.secret));
         assert_eq!(fresh.get("/Users").await.unwrap().status, 200);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_tokens_are_counted_logged_and_recorded_in_their_tenants_log() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("refusals").await.unwrap();
+    let bystander = stack.tenant("bystander").await.unwrap();
+    let scim = stack.client(&tenant);
+    assert_eq!(scim.get("/Users").await.unwrap().status, 200);
+    let mut admin = stack.account_admin().await.unwrap();
+    let token = admin
+        .list_tokens(ListTokensRequest {
+            config_id: tenant.config_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tokens
+        .remove(0);
+    admin
+        .revoke_token(RevokeTokenRequest {
+            token_id: token.id.clone(),
+        })
+        .await
+        .unwrap();
+
+    // An IdP that keeps trying the revoked token, three times in a row: each is refused, and
+    // the client learns nothing of why.
+    for _ in 0..3 {
+        let refused = eventually(Duration::from_secs(2), || {
+            let scim = scim.clone();
+            async move {
+                let response = scim.get("/Users").await?;
+                Ok((response.status == 401).then_some(response))
+            }
+        })
+        .await
+        .unwrap();
+        let detail = refused.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(detail, "the bearer token is invalid, expired or revoked");
+    }
+    // Requests with no token, a malformed one and an unknown well-formed one.
+    let anonymous = scim.with_token(None);
+    assert_eq!(anonymous.get("/Users").await.unwrap().status, 401);
+    let malformed = scim.with_token(Some("not-a-token"));
+    assert_eq!(malformed.get("/Users").await.unwrap().status, 401);
+    let unknown_secret = format!("scimtok_{}", "A".repeat(43));
+    let unknown = scim.with_token(Some(&unknown_secret));
+    assert_eq!(unknown.get("/Users").await.unwrap().status, 401);
+
+    // The tenant's admin sees the attempt with the revoked token, once for the burst, naming
+    // the token by its prefix; another tenant's log shows nothing of it.
+    let records = stack
+        .audit_records_when(
+            AuditQueryRequest {
+                outcome: "failure".into(),
+                ..audit_query(&tenant)
+            },
+            Duration::from_secs(10),
+            |records| records.iter().any(|r| r.status == 401),
+        )
+        .await
+        .unwrap();
+    let refusals: Vec<_> = records.iter().filter(|r| r.status == 401).collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].actor_token_id, token.id);
+    assert_eq!(refusals[0].actor_config_id, tenant.config_id);
+    assert!(
+        refusals[0].detail.contains(&token.prefix) && refusals[0].detail.contains("revoked"),
+        "{}",
+        refusals[0].detail
+    );
+    let elsewhere = stack.audit_records(audit_query(&bystander)).await.unwrap();
+    assert!(elsewhere.iter().all(|r| r.status != 401), "{elsewhere:?}");
+
+    // Counted by reason on the gateway's ops port.
+    let (status, metrics) =
+        test_support::http_get(stack.gateway_metrics_addrs[0], "/metrics").await;
+    assert_eq!(status, 200);
+    for (reason, at_least) in [
+        ("revoked", 3),
+        ("no_bearer_token", 1),
+        ("malformed", 1),
+        ("unknown", 1),
+    ] {
+        let line = format!("scim_gateway_auth_failures_total{{reason=\"{reason}\"}} ");
+        let count: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {line} in {metrics}"));
+        assert!(count >= at_least, "{line}{count}");
+    }
+    // The secret appears nowhere in what an operator reads.
+    assert!(!metrics.contains(&unknown_secret));
 }

@@ -342,10 +342,13 @@ async fn disabling_announces_every_token_of_the_configuration() {
         .await
         .unwrap();
     for secret in [&first_secret, &second_secret] {
-        assert!(matches!(
-            harness.store.authenticate(secret).await,
-            Err(AccountError::Unauthenticated)
-        ));
+        assert!(
+            harness
+                .store
+                .authenticate(secret)
+                .await
+                .is_err_and(|error| error.is_unauthenticated())
+        );
     }
     assert!(harness.store.authenticate(&other_secret).await.is_ok());
 
@@ -510,10 +513,13 @@ async fn revoking_all_tokens_of_a_configuration_is_one_call_recorded_per_token()
     );
     assert!(!revoked[0].revoked_at.is_empty());
     for secret in [&first_secret, &second_secret] {
-        assert!(matches!(
-            harness.store.authenticate(secret).await,
-            Err(AccountError::Unauthenticated)
-        ));
+        assert!(
+            harness
+                .store
+                .authenticate(secret)
+                .await
+                .is_err_and(|error| error.is_unauthenticated())
+        );
     }
     assert!(harness.store.authenticate(&other_secret).await.is_ok());
     // One admin action per revoked token, by the acting admin.

@@ -11,6 +11,8 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// gRPC metadata key the directory uses to pass a SCIM `scimType` along.
 const SCIM_TYPE_METADATA: &str = "x-scim-type";
+/// All a client learns about a bearer token that was refused.
+const REFUSED_TOKEN: &str = "the bearer token is invalid, expired or revoked";
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -18,6 +20,10 @@ pub enum ApiError {
     Scim(#[from] ScimError),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// 401 for a well-formed token the directory refused; the refusal (whose token, why) is
+    /// for the gateway's log and the tenant's provisioning log, never for the client.
+    #[error("{}", REFUSED_TOKEN)]
+    TokenRefused(Box<scim_rpc::directory::TokenRefusal>),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -60,7 +66,7 @@ impl ApiError {
             Self::Scim(error) => {
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST)
             }
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::TokenRefused(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -169,7 +175,14 @@ impl From<tonic::Status> for ApiError {
                 })
             }
             Code::Unauthenticated => {
-                Self::Unauthorized("the bearer token is invalid, expired or revoked")
+                match <scim_rpc::directory::TokenRefusal as prost::Message>::decode(
+                    status.details(),
+                ) {
+                    Ok(refusal) if !status.details().is_empty() => {
+                        Self::TokenRefused(Box::new(refusal))
+                    }
+                    _ => Self::Unauthorized(REFUSED_TOKEN),
+                }
             }
             Code::DeadlineExceeded | Code::Unavailable => Self::Unavailable(message),
             Code::DataLoss => Self::Quarantined(message),

@@ -6,6 +6,7 @@
 //! replicas as needed.
 
 mod auth_cache;
+mod auth_failures;
 mod commands;
 mod config;
 mod directory;

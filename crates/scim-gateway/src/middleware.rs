@@ -11,6 +11,7 @@ use scim_events::{Actor, AggregateKind, EventEnvelope, EventPayload, Rejection};
 use scim_model::limits;
 use tracing::Instrument;
 
+use crate::auth_failures::{self, AuthFailure};
 use crate::directory::TenantContext;
 use crate::error::{ApiError, RejectionInfo};
 use crate::metrics::{GatewayMetrics, HttpLabels};
@@ -70,14 +71,6 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = match bearer_token(&request) {
-        Ok(token) => token.to_owned(),
-        Err(error) => return error.into_response(),
-    };
-    let tenant = match state.authenticate(&token).await {
-        Ok(tenant) => tenant,
-        Err(error) => return error.into_response(),
-    };
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let request_id = request
@@ -85,6 +78,22 @@ pub async fn authenticate(
         .get::<RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_default();
+    let token = match bearer_token(&request) {
+        Ok(token) => token.to_owned(),
+        Err(error) => {
+            state
+                .auth_failures()
+                .observe(AuthFailure::NoBearerToken, None, &request_id);
+            return error.into_response();
+        }
+    };
+    let tenant = match state.authenticate(&token).await {
+        Ok(tenant) => tenant,
+        Err(error) => {
+            refused(&state, &error, &method, &path, &request_id).await;
+            return error.into_response();
+        }
+    };
     request.extensions_mut().insert(tenant.clone());
     let admission = match state.tenant_limiter().admit(&tenant.tenant_id) {
         Ok(admission) => admission,
@@ -124,6 +133,37 @@ pub async fn authenticate(
         .await;
     }
     response
+}
+
+/// Makes a failed authentication visible: counted, logged (rate-limited) and, for a token of a
+/// known configuration, recorded in its tenant's provisioning log.
+async fn refused(
+    state: &AppState,
+    error: &ApiError,
+    method: &Method,
+    path: &str,
+    request_id: &str,
+) {
+    let failures = state.auth_failures();
+    match error {
+        ApiError::TokenRefused(refusal) => {
+            failures.observe(
+                AuthFailure::of_refusal(refusal),
+                Some(&refusal.prefix),
+                request_id,
+            );
+            if let Some(tenant) = failures.to_record(refusal) {
+                let info = RejectionInfo {
+                    scim_type: None,
+                    detail: auth_failures::recorded_detail(refusal),
+                };
+                record_rejection(state, &tenant, method, path, request_id, 401, Some(info)).await;
+            }
+        }
+        ApiError::Unauthorized(_) => failures.observe(AuthFailure::Malformed, None, request_id),
+        // The directory could not answer (503 and the like): not an authentication failure.
+        _ => {}
+    }
 }
 
 /// The method as a metric label: any token is a valid HTTP method, so unknown ones share one

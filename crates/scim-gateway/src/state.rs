@@ -8,6 +8,7 @@ use prometheus_client::registry::Registry;
 use service_kit::ops_http::Readiness;
 
 use crate::auth_cache::AuthCache;
+use crate::auth_failures::AuthFailures;
 use crate::commands::AggregateLocks;
 use crate::config::Config;
 use crate::directory::{DirectoryClient, TenantContext};
@@ -30,6 +31,7 @@ struct Inner {
     registry: Arc<Registry>,
     readiness: Readiness,
     tenant_limiter: TenantLimiter,
+    auth_failures: AuthFailures,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
     ) -> Self {
         let mut registry = Registry::with_prefix("scim_gateway");
         let metrics = GatewayMetrics::new(&mut registry);
+        let auth_failures = AuthFailures::new(&mut registry);
         let auth_cache = AuthCache::new(config.auth_cache_ttl);
         let tenant_limiter = TenantLimiter::new(config.tenant_limits);
         Self {
@@ -54,6 +57,7 @@ impl AppState {
                 registry: Arc::new(registry),
                 readiness,
                 tenant_limiter,
+                auth_failures,
             }),
         }
     }
@@ -89,6 +93,10 @@ impl AppState {
             .auth_cache
             .insert(token, tenant.clone(), valid_for);
         Ok(tenant)
+    }
+
+    pub fn auth_failures(&self) -> &AuthFailures {
+        &self.inner.auth_failures
     }
 
     pub fn tenant_limiter(&self) -> &TenantLimiter {

@@ -1,6 +1,7 @@
 //! The account center's errors and their mapping to a gRPC status, keeping database details
 //! in the log.
 
+use scim_rpc::directory::TokenRefusal;
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,8 +20,21 @@ pub enum AccountError {
     /// unknown, revoked or expired helps an attacker more than an operator.
     #[error("invalid or expired access token")]
     Unauthenticated,
+    /// A well-formed token, refused: its presenter is told no more than for
+    /// [`Self::Unauthenticated`], but the gateway learns why and, for a token this service
+    /// issued, whose it was (from the status details), to record the attempt in that
+    /// tenant's provisioning log.
+    #[error("invalid or expired access token")]
+    TokenRefused(TokenRefusal),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl AccountError {
+    /// Whether the token was refused, whatever the reason.
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(self, Self::Unauthenticated | Self::TokenRefused(_))
+    }
 }
 
 impl From<AccountError> for Status {
@@ -33,6 +47,11 @@ impl From<AccountError> for Status {
             AccountError::Unauthenticated => {
                 Status::unauthenticated(AccountError::Unauthenticated.to_string())
             }
+            AccountError::TokenRefused(refusal) => Status::with_details(
+                tonic::Code::Unauthenticated,
+                AccountError::Unauthenticated.to_string(),
+                prost::Message::encode_to_vec(&refusal).into(),
+            ),
             AccountError::Database(error) => database_status(&error),
         }
     }
@@ -97,5 +116,23 @@ mod tests {
         let status = Status::from(error);
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("access_tokens"));
+    }
+
+    #[test]
+    fn a_refused_token_says_no_more_to_its_presenter_but_names_its_tenant_in_the_details() {
+        let refusal = TokenRefusal {
+            tenant_id: "t1".into(),
+            config_id: "c1".into(),
+            token_id: "k1".into(),
+            prefix: "scimtok_AbCd".into(),
+            reason: scim_rpc::directory::token_refusal::Reason::Revoked.into(),
+        };
+        let status = Status::from(AccountError::TokenRefused(refusal.clone()));
+        let unknown = Status::from(AccountError::Unauthenticated);
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.message(), unknown.message());
+        assert!(unknown.details().is_empty());
+        let decoded: TokenRefusal = prost::Message::decode(status.details()).unwrap();
+        assert_eq!(decoded, refusal);
     }
 }

@@ -15,6 +15,8 @@ use uuid::Uuid;
 use super::admin_log::{self, Change, Target};
 use super::error::AccountError;
 use super::token;
+use scim_rpc::directory::TokenRefusal;
+use scim_rpc::directory::token_refusal::Reason as RefusalReason;
 
 /// Token lifetime when the caller asks for 0 days, and the longest one allowed unless the
 /// operator sets another (`TOKEN_MAX_VALID_DAYS`): two years, as LinkedIn's.
@@ -698,9 +700,9 @@ impl AccountStore {
         Ok(revoked)
     }
 
-    /// Resolves a bearer token. Unknown, malformed, revoked and expired
-    /// tokens, and tokens of a disabled or deleted configuration, all yield
-    /// [`AccountError::Unauthenticated`].
+    /// Resolves a bearer token. A malformed token yields [`AccountError::Unauthenticated`];
+    /// a well-formed one that is unknown, revoked or expired, or of a disabled or deleted
+    /// configuration, [`AccountError::TokenRefused`] saying why and, if known, whose it is.
     pub async fn authenticate(&self, secret: &str) -> Result<AuthenticatedToken, AccountError> {
         let parsed = token::parse(secret).map_err(|_| AccountError::Unauthenticated)?;
         let hash = parsed.hash();
@@ -720,24 +722,35 @@ impl AccountStore {
         .await?;
         let Some(row) = row else {
             tracing::debug!(prefix = parsed.display_prefix(), "unknown access token");
-            return Err(AccountError::Unauthenticated);
+            return Err(AccountError::TokenRefused(TokenRefusal {
+                prefix: parsed.display_prefix().to_owned(),
+                reason: RefusalReason::Unknown.into(),
+                ..TokenRefusal::default()
+            }));
         };
         // Redundant with the equality lookup, but keeps the check correct
         // should the lookup ever become a prefix or partial match.
         if !bool::from(row.token_hash.as_slice().ct_eq(&hash[..])) {
             return Err(AccountError::Unauthenticated);
         }
-        if row.revoked_at.is_some() {
-            tracing::debug!(token_id = %row.id, "revoked access token presented");
-            return Err(AccountError::Unauthenticated);
-        }
-        if row.config_inactive {
-            tracing::debug!(token_id = %row.id, config_id = %row.config_id, "token of a disabled or deleted configuration presented");
-            return Err(AccountError::Unauthenticated);
-        }
-        if row.expires_at <= row.db_now {
-            tracing::debug!(token_id = %row.id, "expired access token presented");
-            return Err(AccountError::Unauthenticated);
+        let refused = if row.revoked_at.is_some() {
+            Some(RefusalReason::Revoked)
+        } else if row.config_inactive {
+            Some(RefusalReason::ConfigurationDisabled)
+        } else if row.expires_at <= row.db_now {
+            Some(RefusalReason::Expired)
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            tracing::debug!(token_id = %row.id, config_id = %row.config_id, ?reason, "refused access token presented");
+            return Err(AccountError::TokenRefused(TokenRefusal {
+                tenant_id: row.tenant_id,
+                config_id: row.config_id,
+                token_id: row.id,
+                prefix: parsed.display_prefix().to_owned(),
+                reason: reason.into(),
+            }));
         }
         let stale = row
             .last_used_at
@@ -1073,13 +1086,16 @@ mod tests {
                 "not-a-token",
                 &secret[..secret.len() - 1],
             ] {
-                assert!(
-                    matches!(
-                        store.authenticate(candidate).await,
-                        Err(AccountError::Unauthenticated)
-                    ),
-                    "accepted {candidate:?}"
-                );
+                match store.authenticate(candidate).await {
+                    Err(AccountError::Unauthenticated) => {}
+                    Err(AccountError::TokenRefused(refusal)) => {
+                        // Well-formed but not issued here: nobody's token.
+                        assert_eq!(refusal.reason(), RefusalReason::Unknown, "{candidate:?}");
+                        assert_eq!(refusal.tenant_id, "");
+                        assert_eq!(refusal.prefix, token::display_prefix(candidate));
+                    }
+                    other => panic!("accepted {candidate:?}: {other:?}"),
+                }
             }
             assert!(store.authenticate(&secret).await.is_ok());
         })
@@ -1098,10 +1114,16 @@ mod tests {
 
             let revoked = store.revoke_token(&old.id, ADMIN).await.unwrap();
             let revoked_at = revoked.revoked_at.expect("revocation time recorded");
-            assert!(matches!(
-                store.authenticate(&old_secret).await,
-                Err(AccountError::Unauthenticated)
-            ));
+            match store.authenticate(&old_secret).await {
+                Err(AccountError::TokenRefused(refusal)) => {
+                    assert_eq!(refusal.reason(), RefusalReason::Revoked);
+                    assert_eq!(refusal.token_id, old.id);
+                    assert_eq!(refusal.config_id, config.id);
+                    assert_eq!(refusal.prefix, old.prefix);
+                    assert_eq!(refusal.prefix, token::display_prefix(&old_secret));
+                }
+                other => panic!("a revoked token must be refused as such: {other:?}"),
+            }
             assert_eq!(
                 store.authenticate(&new_secret).await.unwrap().token_id,
                 new.id,
@@ -1139,10 +1161,13 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-            assert!(matches!(
-                store.authenticate(&secret).await,
-                Err(AccountError::Unauthenticated)
-            ));
+            match store.authenticate(&secret).await {
+                Err(AccountError::TokenRefused(refusal)) => {
+                    assert_eq!(refusal.reason(), RefusalReason::Expired);
+                    assert_eq!(refusal.tenant_id, config.tenant_id);
+                }
+                other => panic!("an expired token must be refused as such: {other:?}"),
+            }
         })
         .await;
     }
@@ -1288,7 +1313,12 @@ mod tests {
                     .map(drop)
             ));
 
+            // The longest lifetime an operator may allow.
             let (longest, _) = store
+                .clone()
+                .with_token_policy(TokenPolicy {
+                    max_valid_days: MAX_VALID_DAYS,
+                })
                 .issue_token(&config.id, MAX_VALID_DAYS, ADMIN)
                 .await
                 .unwrap();
@@ -1341,10 +1371,10 @@ mod tests {
     }
 
     async fn refused(store: &AccountStore, secret: &str) -> bool {
-        matches!(
-            store.authenticate(secret).await,
-            Err(AccountError::Unauthenticated)
-        )
+        store
+            .authenticate(secret)
+            .await
+            .is_err_and(|error| error.is_unauthenticated())
     }
 
     async fn expire(pool: &PgPool, token_id: &str) {
