@@ -106,7 +106,7 @@ type Failures = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 /// How long a service may take to drain once the stack stops.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StackOptions {
     pub gateways: usize,
     pub license_services: usize,
@@ -118,6 +118,11 @@ pub struct StackOptions {
     pub tenant_limits: Option<scim_gateway::TenantLimitSettings>,
     /// Also run the account center (the admin console and its API).
     pub account_center: bool,
+    /// A NATS of the test's own (`test_support::NatsServer`) instead of the shared one, for
+    /// tests that stop it.
+    pub nats_url: Option<String>,
+    /// `GATEWAY_AUTH_CACHE_SECONDS`; `None` keeps the default.
+    pub auth_cache_ttl: Option<Duration>,
 }
 
 impl Default for StackOptions {
@@ -129,6 +134,8 @@ impl Default for StackOptions {
             directories: 1,
             tenant_limits: None,
             account_center: false,
+            nats_url: None,
+            auth_cache_ttl: None,
         }
     }
 }
@@ -147,6 +154,10 @@ impl TestStack {
         let databases = Databases::for_stack(&id);
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
+        let common_config = |namespace: &str| CommonConfig {
+            nats_url: options.nats_url.clone().unwrap_or_else(nats_url),
+            ..common_config(namespace)
+        };
 
         let mut directory_addrs = Vec::new();
         let mut directory_runtimes = Vec::new();
@@ -227,6 +238,9 @@ impl TestStack {
             }
             if let Some(limits) = options.tenant_limits {
                 config.tenant_limits = limits;
+            }
+            if let Some(ttl) = options.auth_cache_ttl {
+                config.auth_cache_ttl = ttl;
             }
             let gateway = scim_gateway::Application::build_on(config, listener)
                 .await

@@ -161,3 +161,50 @@ async fn refused_tokens_are_counted_logged_and_recorded_in_their_tenants_log() {
     // The secret appears nowhere in what an operator reads.
     assert!(!metrics.contains(&unknown_secret));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_while_a_gateway_is_cut_off_from_nats_is_refused_once_it_is_back() {
+    let mut nats = test_support::NatsServer::start().await;
+    // A cache lifetime far longer than the test: only the revocation itself can end the
+    // cached acceptance.
+    let stack = TestStack::start_with(StackOptions {
+        nats_url: Some(nats.url()),
+        auth_cache_ttl: Some(Duration::from_secs(600)),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let tenant = stack.tenant("cut-off").await.unwrap();
+    let scim = stack.client(&tenant);
+    assert_eq!(scim.get("/Users").await.unwrap().status, 200);
+
+    nats.stop().await;
+    let mut admin = stack.account_admin().await.unwrap();
+    let token = admin
+        .list_tokens(ListTokensRequest {
+            config_id: tenant.config_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tokens
+        .remove(0);
+    admin
+        .revoke_token(RevokeTokenRequest {
+            token_id: token.id.clone(),
+        })
+        .await
+        .unwrap();
+    // Cut off, the gateway cannot know yet: its cached acceptance still answers (reads need
+    // only the directory). This is the window the cache lifetime bounds.
+    assert_eq!(scim.get("/Users").await.unwrap().status, 200);
+
+    nats.start_again().await;
+    // Once NATS is back, the revocation recorded while it was gone reaches the gateway.
+    eventually(Duration::from_secs(10), || {
+        let scim = scim.clone();
+        async move { Ok((scim.get("/Users").await?.status == 401).then_some(())) }
+    })
+    .await
+    .expect("the revoked token is refused once the gateway is reconnected");
+}

@@ -306,12 +306,7 @@ impl Application {
             checkpoint_name,
         );
         let admin_service = AccountAdminServer::with_interceptor(
-            accounts::AccountAdminService::new(accounts).with_revocation_notifier(
-                accounts::RevocationNotifier {
-                    nats: nats.clone(),
-                    subject: store.namespace().token_revocations_subject(),
-                },
-            ),
+            accounts::AccountAdminService::new(accounts),
             OperatorAuth::new(&config.common.admin_token),
         );
         let quarantine = quarantine_admin::server(

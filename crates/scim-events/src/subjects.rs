@@ -66,11 +66,11 @@ impl Namespace {
         format!("{}.dir.>", self.name)
     }
 
-    /// Core NATS subject on which the directory announces revoked token ids,
-    /// so every gateway drops them from its authentication cache at once.
-    /// Deliberately outside `all_subjects`: it is a signal, not an event.
-    pub fn token_revocations_subject(&self) -> String {
-        format!("{}_control.tokens.revoked", self.name)
+    /// Admin actions on every tenant's SCIM configurations: what the gateways follow to
+    /// forget the cached tokens of a configuration that changed (a token revoked, the
+    /// configuration disabled).
+    pub fn admin_subjects(&self) -> String {
+        format!("{}.adm.>", self.name)
     }
 
     pub fn consumer_name(&self, service: &str) -> String {

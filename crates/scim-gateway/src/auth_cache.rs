@@ -2,10 +2,16 @@
 //! cost a directory round trip (and a database read) just to authenticate.
 //!
 //! Entries are keyed by the token's SHA-256, never the secret itself. An entry
-//! lives until the first of: the configured TTL, the token's own expiry, or a
-//! revocation announced by the directory (which evicts it at once on every
-//! gateway). Only successful authentications are cached: an unknown token is
-//! asked about every time, so a token issued a moment ago works immediately.
+//! lives until the first of: the configured TTL, the token's own expiry, or an
+//! admin action on its SCIM configuration (a token revoked or rotated, the
+//! configuration disabled or deleted), which every gateway reads from the event
+//! stream (`revocations.rs`) and which evicts the configuration's entries. Only
+//! successful authentications are cached: an unknown token is asked about every
+//! time, so a token issued a moment ago works immediately.
+//!
+//! An acceptance the directory gave before an eviction but that arrives after it
+//! is not cached: otherwise a request racing a revocation would put the revoked
+//! token back for a whole TTL.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -27,10 +33,18 @@ struct Entry {
     valid_until: Instant,
 }
 
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<TokenHash, Entry>,
+    /// When each configuration's entries were last evicted, kept for a TTL: an acceptance
+    /// asked for before that moment is stale.
+    evicted: HashMap<String, Instant>,
+}
+
 #[derive(Debug)]
 pub struct AuthCache {
     ttl: Duration,
-    entries: RwLock<HashMap<TokenHash, Entry>>,
+    state: RwLock<State>,
 }
 
 impl AuthCache {
@@ -38,7 +52,7 @@ impl AuthCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            entries: RwLock::new(HashMap::new()),
+            state: RwLock::new(State::default()),
         }
     }
 
@@ -46,24 +60,44 @@ impl AuthCache {
         self.get_at(token, Instant::now())
     }
 
-    /// Remembers an accepted token for the TTL, or until it expires if sooner.
-    pub fn insert(&self, token: &str, tenant: TenantContext, token_valid_for: Duration) {
-        self.insert_at(token, tenant, token_valid_for, Instant::now());
+    /// Remembers a token the directory accepted when asked at `asked_at`, for the TTL or
+    /// until it expires if sooner, unless its configuration was evicted since.
+    pub fn insert(
+        &self,
+        token: &str,
+        tenant: TenantContext,
+        token_valid_for: Duration,
+        asked_at: Instant,
+    ) {
+        self.insert_at(token, tenant, token_valid_for, asked_at, Instant::now());
     }
 
-    /// Forgets every entry of a revoked token.
-    pub fn revoke(&self, token_id: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.retain(|_, entry| entry.tenant.token_id != token_id);
+    /// Forgets every entry of the configuration `config_id`.
+    pub fn evict_config(&self, config_id: &str) {
+        self.evict_config_at(config_id, Instant::now());
+    }
+
+    fn evict_config_at(&self, config_id: &str, now: Instant) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        state
+            .entries
+            .retain(|_, entry| entry.tenant.config_id != config_id);
+        let ttl = self.ttl;
+        if state.evicted.len() >= MAX_ENTRIES {
+            state
+                .evicted
+                .retain(|_, at| now.saturating_duration_since(*at) < ttl);
         }
+        state.evicted.insert(config_id.to_owned(), now);
     }
 
     fn get_at(&self, token: &str, now: Instant) -> Option<TenantContext> {
         if self.ttl.is_zero() {
             return None;
         }
-        let entries = self.entries.read().ok()?;
-        entries
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        state
+            .entries
             .get(&hash(token))
             .filter(|entry| entry.valid_until > now)
             .map(|entry| entry.tenant.clone())
@@ -74,14 +108,21 @@ impl AuthCache {
         token: &str,
         tenant: TenantContext,
         token_valid_for: Duration,
+        asked_at: Instant,
         now: Instant,
     ) {
         if self.ttl.is_zero() {
             return;
         }
-        let Ok(mut entries) = self.entries.write() else {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if state
+            .evicted
+            .get(&tenant.config_id)
+            .is_some_and(|evicted_at| *evicted_at >= asked_at)
+        {
             return;
-        };
+        }
+        let entries = &mut state.entries;
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, entry| entry.valid_until > now);
             if entries.len() >= MAX_ENTRIES {
@@ -114,13 +155,20 @@ mod tests {
         }
     }
 
+    fn other_config(token_id: &str) -> TenantContext {
+        TenantContext {
+            config_id: "d".into(),
+            ..tenant(token_id)
+        }
+    }
+
     const LONG: Duration = Duration::from_secs(3600);
 
     #[test]
     fn accepted_tokens_are_remembered_for_the_ttl() {
         let cache = AuthCache::new(Duration::from_secs(30));
         let now = Instant::now();
-        cache.insert_at("secret", tenant("tok-1"), LONG, now);
+        cache.insert_at("secret", tenant("tok-1"), LONG, now, now);
         assert_eq!(
             cache
                 .get_at("secret", now + Duration::from_secs(29))
@@ -139,7 +187,7 @@ mod tests {
     fn an_entry_never_outlives_the_token() {
         let cache = AuthCache::new(Duration::from_secs(30));
         let now = Instant::now();
-        cache.insert_at("secret", tenant("tok-1"), Duration::from_secs(5), now);
+        cache.insert_at("secret", tenant("tok-1"), Duration::from_secs(5), now, now);
         assert!(
             cache
                 .get_at("secret", now + Duration::from_secs(4))
@@ -153,20 +201,40 @@ mod tests {
     }
 
     #[test]
-    fn revocation_evicts_at_once() {
+    fn an_admin_action_evicts_its_configuration_at_once() {
         let cache = AuthCache::new(Duration::from_secs(30));
         let now = Instant::now();
-        cache.insert_at("a", tenant("tok-1"), LONG, now);
-        cache.insert_at("b", tenant("tok-2"), LONG, now);
-        cache.revoke("tok-1");
+        cache.insert_at("a", tenant("tok-1"), LONG, now, now);
+        cache.insert_at("b", tenant("tok-2"), LONG, now, now);
+        cache.insert_at("c", other_config("tok-3"), LONG, now, now);
+        cache.evict_config_at("c", now);
         assert!(cache.get_at("a", now).is_none());
-        assert!(cache.get_at("b", now).is_some());
+        assert!(cache.get_at("b", now).is_none());
+        assert!(
+            cache.get_at("c", now).is_some(),
+            "other configurations stay"
+        );
+    }
+
+    #[test]
+    fn an_acceptance_asked_for_before_an_eviction_is_not_cached() {
+        let cache = AuthCache::new(Duration::from_secs(30));
+        let asked = Instant::now();
+        // The directory accepted the token, then the revocation arrived, then the answer.
+        cache.evict_config_at("c", asked + Duration::from_millis(1));
+        let answered = asked + Duration::from_millis(2);
+        cache.insert_at("a", tenant("tok-1"), LONG, asked, answered);
+        assert!(cache.get_at("a", answered).is_none());
+        // Asked after the eviction: cached as usual.
+        let later = answered + Duration::from_millis(1);
+        cache.insert_at("a", tenant("tok-1"), LONG, later, later);
+        assert!(cache.get_at("a", later).is_some());
     }
 
     #[test]
     fn a_zero_ttl_disables_the_cache() {
         let cache = AuthCache::new(Duration::ZERO);
-        cache.insert("secret", tenant("tok-1"), LONG);
+        cache.insert("secret", tenant("tok-1"), LONG, Instant::now());
         assert!(cache.get("secret").is_none());
     }
 }

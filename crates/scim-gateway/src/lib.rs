@@ -15,6 +15,7 @@ mod http;
 mod metrics;
 mod middleware;
 mod readiness;
+mod revocations;
 mod routes;
 mod state;
 mod tenant_limits;
@@ -39,7 +40,10 @@ pub struct Application {
     metrics_listener: TcpListener,
     state: state::AppState,
     nats: async_nats::Client,
-    revocations: async_nats::Subscriber,
+    /// The stream sequence from which admin actions are followed (see `revocations.rs`):
+    /// read before serving, so none can slip in between the first cached token and the
+    /// start of the follower.
+    follow_admin_actions_from: u64,
 }
 
 impl Application {
@@ -66,24 +70,23 @@ impl Application {
             replicas: config.common.stream_replicas,
             ..StoreSettings::default()
         };
-        let revocations_subject = namespace.token_revocations_subject();
         let store = EventStore::connect(nats.clone(), namespace, &settings)
             .await
             .context("preparing the event stream")?;
         let directory = directory::DirectoryClient::connect_lazy(&config.directory_url)
             .with_context(|| format!("DIRECTORY_GRPC_URL {:?}", config.directory_url))?;
-        // Subscribed before serving, so no revocation can slip in between.
-        let revocations = nats
-            .subscribe(revocations_subject)
+        let follow_admin_actions_from = store
+            .last_sequence()
             .await
-            .context("subscribing to token revocations")?;
+            .context("reading the event stream's last sequence")?
+            + 1;
         let state = state::AppState::new(config, store, directory, Readiness::default());
         Ok(Self {
             listener,
             metrics_listener,
             state,
             nats,
-            revocations,
+            follow_admin_actions_from,
         })
     }
 
@@ -108,7 +111,7 @@ impl Application {
             metrics_listener,
             state,
             nats,
-            revocations,
+            follow_admin_actions_from,
         } = self;
         let stop = shutdown.child_token();
         // Stopped last, so that probes see "not ready" while the rest drains.
@@ -125,12 +128,14 @@ impl Application {
             let state = state.clone();
             let stop = stop.clone();
             async move {
-                tokio::select! {
-                    () = evict_revoked_tokens(revocations, state) => {
-                        anyhow::bail!("the token revocation subscription ended")
-                    }
-                    () = stop.cancelled() => Ok(()),
-                }
+                revocations::follow_admin_actions(
+                    state.store().clone(),
+                    state.auth_cache(),
+                    follow_admin_actions_from,
+                    stop,
+                )
+                .await;
+                Ok(())
             }
         });
         // Ready while NATS, JetStream and the directory answer, not merely once started.
@@ -175,21 +180,6 @@ impl Application {
             tracing::warn!(%error, "draining NATS");
         }
         first_error.map_or(Ok(()), Err)
-    }
-}
-
-/// Drops revoked tokens from the authentication cache as the directory
-/// announces them.
-async fn evict_revoked_tokens(mut revocations: async_nats::Subscriber, state: state::AppState) {
-    use futures::StreamExt as _;
-    while let Some(message) = revocations.next().await {
-        match std::str::from_utf8(&message.payload) {
-            Ok(token_id) => {
-                tracing::info!(%token_id, "token revoked; evicted from the authentication cache");
-                state.auth_cache().revoke(token_id.trim());
-            }
-            Err(_) => tracing::warn!("ignoring a malformed token revocation"),
-        }
     }
 }
 

@@ -88,10 +88,11 @@ impl AppState {
         if let Some(tenant) = self.inner.auth_cache.get(token) {
             return Ok(tenant);
         }
+        let asked_at = std::time::Instant::now();
         let (tenant, valid_for) = self.inner.directory.authenticate(token).await?;
         self.inner
             .auth_cache
-            .insert(token, tenant.clone(), valid_for);
+            .insert(token, tenant.clone(), valid_for, asked_at);
         Ok(tenant)
     }
 

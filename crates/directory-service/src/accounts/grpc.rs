@@ -1,6 +1,7 @@
 //! The account center over gRPC for operators and the account center: tenants, SCIM
-//! configurations and bearer tokens, with revocations announced to the gateways and every
-//! change recorded in the provisioning log as done by the acting admin (`x-scim-actor`).
+//! configurations and bearer tokens, every change recorded in the provisioning log as done by
+//! the acting admin (`x-scim-actor`); the gateways follow those records to forget the cached
+//! tokens of a configuration that changed.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use scim_rpc::account::account_admin_server::{AccountAdmin, AccountAdminServer};
@@ -22,69 +23,19 @@ use super::store::{
 };
 
 /// gRPC front of the account center. Operator authentication is an
-/// interceptor's job, not this service's.
+/// interceptor's job, not this service's. Gateways learn of revocations from the admin
+/// actions each change records (the outbox puts them on the event stream), not from here.
 pub struct AccountAdminService {
     store: AccountStore,
-    revocations: Option<RevocationNotifier>,
-}
-
-/// Announces revoked token ids to the gateways, which cache authentications.
-#[derive(Clone)]
-pub struct RevocationNotifier {
-    pub nats: async_nats::Client,
-    pub subject: String,
-}
-
-impl RevocationNotifier {
-    /// One message per token, one flush for all. Best effort by design: the change is
-    /// already committed, and a gateway that misses the signal forgets the token when its
-    /// cache entry expires (GATEWAY_AUTH_CACHE_SECONDS).
-    async fn announce(&self, token_ids: &[String]) {
-        if token_ids.is_empty() {
-            return;
-        }
-        let mut outcome = Ok(());
-        for token_id in token_ids {
-            outcome = self
-                .nats
-                .publish(self.subject.clone(), token_id.clone().into())
-                .await
-                .map_err(|error| error.to_string());
-            if outcome.is_err() {
-                break;
-            }
-        }
-        let flushed = match outcome {
-            Ok(()) => self.nats.flush().await.map_err(|error| error.to_string()),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = flushed {
-            tracing::warn!(tokens = token_ids.len(), %error, "could not announce token revocations");
-        }
-    }
 }
 
 impl AccountAdminService {
     pub fn new(store: AccountStore) -> Self {
-        Self {
-            store,
-            revocations: None,
-        }
-    }
-
-    pub fn with_revocation_notifier(mut self, notifier: RevocationNotifier) -> Self {
-        self.revocations = Some(notifier);
-        self
+        Self { store }
     }
 
     pub fn into_server(self) -> AccountAdminServer<Self> {
         AccountAdminServer::new(self)
-    }
-
-    async fn evict(&self, token_ids: &[String]) {
-        if let Some(revocations) = &self.revocations {
-            revocations.announce(token_ids).await;
-        }
     }
 }
 
@@ -177,7 +128,6 @@ impl AccountAdmin for AccountAdminService {
             .store
             .update_config(&request.config_id, &changes, &admin)
             .await?;
-        self.evict(&update.tokens_to_evict).await;
         Ok(Response::new(update.config.into()))
     }
 
@@ -190,7 +140,6 @@ impl AccountAdmin for AccountAdminService {
             .store
             .delete_config(&request.into_inner().config_id, &admin)
             .await?;
-        self.evict(&deletion.tokens_to_evict).await;
         Ok(Response::new(DeleteScimConfigResponse {
             tokens_revoked: deletion.tokens_revoked,
         }))
@@ -234,7 +183,6 @@ impl AccountAdmin for AccountAdminService {
             .store
             .revoke_token(&request.into_inner().token_id, &admin)
             .await?;
-        self.evict(std::slice::from_ref(&record.id)).await;
         Ok(Response::new(record.into()))
     }
 
@@ -247,8 +195,6 @@ impl AccountAdmin for AccountAdminService {
             .store
             .revoke_config_tokens(&request.into_inner().config_id, &admin)
             .await?;
-        let ids: Vec<String> = revoked.iter().map(|record| record.id.clone()).collect();
-        self.evict(&ids).await;
         Ok(Response::new(RevokeConfigTokensResponse {
             revoked: revoked.into_iter().map(Into::into).collect(),
         }))
@@ -269,10 +215,6 @@ impl AccountAdmin for AccountAdminService {
                 &admin,
             )
             .await?;
-        // Gateways cache the old token with its old expiry; evicting it makes the next request
-        // re-authenticate and learn the shortened one (at once, with an overlap of 0).
-        self.evict(std::slice::from_ref(&rotation.previous.id))
-            .await;
         Ok(Response::new(RotatedToken {
             issued: Some(IssuedToken {
                 info: Some(rotation.issued.into()),

@@ -11,7 +11,7 @@ mod test_db;
 pub mod token;
 
 pub use error::AccountError;
-pub use grpc::{AccountAdminService, RevocationNotifier};
+pub use grpc::AccountAdminService;
 pub use store::{
     AccountStore, AuthenticatedToken, ConfigChanges, ConfigDeletion, ConfigRecord, ConfigUpdate,
     DEFAULT_VALID_DAYS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_ROTATION_OVERLAP_HOURS,
