@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod console;
 mod leftovers;
+pub mod python;
 
 use std::net::SocketAddr;
 use std::time::Duration;
