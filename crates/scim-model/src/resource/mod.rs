@@ -3,7 +3,9 @@
 
 mod select;
 
+use caseless::Caseless;
 use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization;
 
 pub use select::{apply_attribute_selection, strip_never_returned};
 
@@ -12,9 +14,28 @@ use crate::limits;
 use crate::schema::{self, AttrType, AttributeDef, Mutability, ResourceSchema};
 use crate::value::{check_primary, coerce, get_ci, remove_ci};
 
-/// The uniqueness key for `userName`: RFC 7643 makes userName case-insensitive.
+/// The identity of a `userName`: two names are the same user when their keys are equal. The
+/// name is stored as given; only uniqueness claims, the directory's lookup column and filters
+/// use the key.
+///
+/// RFC 7643 makes userName case-insensitive, and lowercase alone is not enough for that: an
+/// IdP or a user may send the fullwidth, ligature or compatibility form of a name
+/// ("ａｌｉｃｅ", "ﬁ", U+212A KELVIN SIGN), or "ß" for "ss", and each would otherwise pass
+/// uniqueness as a second user who looks like the first.
 pub fn normalize_user_name(user_name: &str) -> String {
-    user_name.trim().to_lowercase()
+    fold_user_name(user_name.trim())
+}
+
+/// The key's folding without the trim, for filter operands that are parts of a name (`sw`,
+/// `co`, `ew`): their edge spaces belong to the pattern, the rest must fold as a whole name
+/// does or a fragment would not be found in the key it came from.
+///
+/// NFKC first so that compatibility forms fold like the letters they stand for; full case
+/// folding (not lowercase) so that "ß" and "ss", "ﬁ" and "fi" meet; NFKC again because
+/// folding can leave a string unnormalised ("ΐ" U+0390 folds to three code points that NFKC
+/// composes again), and keys must compare equal whenever the names are canonically equal.
+pub fn fold_user_name(text: &str) -> String {
+    text.nfkc().default_case_fold().nfkc().collect()
 }
 
 /// Validates a `POST /Users` body into a canonical resource without `id`/`meta`.
