@@ -277,10 +277,11 @@ pub(crate) fn finalize(
     out.extend(map);
     let resource = Value::Object(out);
     limits::check_resource(&resource)?;
-    for indexed in ["userName", "displayName"] {
-        if let Some(text) = resource.get(indexed).and_then(Value::as_str) {
-            limits::check_folded(indexed, text)?;
-        }
+    if let Some(text) = user_name(&resource) {
+        limits::check_user_name_key(text)?;
+    }
+    if let Some(text) = resource.get("displayName").and_then(Value::as_str) {
+        limits::check_folded("displayName", text)?;
     }
     for email in resource
         .get("emails")

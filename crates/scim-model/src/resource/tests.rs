@@ -433,3 +433,11 @@ fn every_code_point_folds_to_a_fixed_point() {
         .collect();
     assert!(unstable.is_empty(), "{unstable:?}");
 }
+
+#[test]
+fn a_user_name_whose_key_outgrows_the_index_is_refused() {
+    // Within the 1024-byte limit as sent; its NFKC key would not fit the directory's index.
+    let body = json!({"userName": "\u{fdfa}".repeat(100)});
+    let error = prepare_new_user(&body).unwrap_err();
+    assert!(error.detail().contains("normalised"), "{error}");
+}
