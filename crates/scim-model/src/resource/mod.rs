@@ -34,8 +34,18 @@ pub fn normalize_user_name(user_name: &str) -> String {
 /// folding (not lowercase) so that "ß" and "ss", "ﬁ" and "fi" meet; NFKC again because
 /// folding can leave a string unnormalised ("ΐ" U+0390 folds to three code points that NFKC
 /// composes again), and keys must compare equal whenever the names are canonically equal.
+///
+/// The lowercasing before the folding changes nothing for letters both tables know (folding
+/// a lowercased letter gives the letter's folding) but covers letters newer than caseless's
+/// Unicode 16 tables, which std's lowercase already maps (U+A7CE, the Beria Erfe capitals
+/// U+16EA0…): without it their two cases, one user under the old lowercase key, would
+/// become two.
 pub fn fold_user_name(text: &str) -> String {
-    text.nfkc().default_case_fold().nfkc().collect()
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .default_case_fold()
+        .nfkc()
+        .collect()
 }
 
 /// Validates a `POST /Users` body into a canonical resource without `id`/`meta`.
