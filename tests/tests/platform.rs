@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use e2e::{StackOptions, TestStack, audit_query, eventually, patch_body, user_body};
+use e2e::{StackOptions, TestStack, audit_query, eventually, patch_body, query_value, user_body};
 use scim_rpc::audit::AuditQueryRequest;
 use scim_rpc::license::{GetPoolRequest, UserLicensesRequest};
 use serde_json::json;
@@ -254,6 +254,108 @@ async fn concurrent_creates_of_one_user_name_yield_one_201() {
         .await
         .unwrap();
     assert_eq!(listed.body["totalResults"], 1);
+    stack.stop().await;
+}
+
+/// I3 under Unicode: a userName's fullwidth, ligature, Kelvin-sign, ß or decomposed form is
+/// the same user (NFKC and full case folding), found by a filter in any of its forms; the
+/// name is stored and returned exactly as it was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compatibility_forms_of_a_user_name_are_one_user() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("fabrikam").await.unwrap();
+    let scim = stack.client(&tenant);
+    let users = [
+        (
+            "alice@contoso.com",
+            &["ａｌｉｃｅ@ｃｏｎｔｏｓｏ.ｃｏｍ", "ＡＬＩＣＥ@contoso.com"][..],
+        ),
+        (
+            "ﬁnn@contoso.com",
+            &["finn@contoso.com", "FINN@CONTOSO.COM"][..],
+        ),
+        ("\u{212a}elvin@contoso.com", &["kelvin@contoso.com"][..]),
+        // composed é and ß as sent; decomposed é (e + U+0301) and "SS" as the other form
+        (
+            "Jos\u{e9}.Stra\u{df}e@contoso.com",
+            &[
+                "JOSE\u{301}.STRASSE@contoso.com",
+                "jose\u{301}.strasse@contoso.com",
+            ][..],
+        ),
+    ];
+    for (name, other_forms) in users {
+        let created = scim.post("/Users", &user_body(name)).await.unwrap();
+        assert_eq!(created.status, 201, "{name}: {}", created.body);
+        assert_eq!(created.body["userName"], name, "stored as sent");
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        let fetched = scim.get(&format!("/Users/{id}")).await.unwrap();
+        assert_eq!(fetched.body["userName"], name);
+
+        for other in other_forms {
+            let conflict = scim.post("/Users", &user_body(other)).await.unwrap();
+            assert_eq!(
+                conflict.status, 409,
+                "{other} after {name}: {}",
+                conflict.body
+            );
+            assert_eq!(conflict.body["scimType"], "uniqueness");
+
+            let filter = query_value(&format!("userName eq \"{other}\""));
+            let found = scim.get(&format!("/Users?filter={filter}")).await.unwrap();
+            assert_eq!(found.status, 200, "{}", found.body);
+            assert_eq!(found.body["totalResults"], 1, "{other}: {}", found.body);
+            assert_eq!(found.body["Resources"][0]["id"], id.as_str());
+            assert_eq!(found.body["Resources"][0]["userName"], name);
+        }
+    }
+
+    // Prefix lookups fold the same way.
+    let filter = query_value("userName sw \"ＪＯＳＥ\u{301}.STRASSE\"");
+    let found = scim.get(&format!("/Users?filter={filter}")).await.unwrap();
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+
+    // Renaming a user to another form of its own name is no conflict; the new form is
+    // stored as sent and still holds the name against others.
+    let alice = scim
+        .get(&format!(
+            "/Users?filter={}",
+            query_value("userName eq \"alice@contoso.com\"")
+        ))
+        .await
+        .unwrap();
+    let alice_id = alice.body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let renamed = scim
+        .patch(
+            &format!("/Users/{alice_id}"),
+            &patch_body(
+                json!([{"op": "replace", "path": "userName", "value": "ＡＬＩＣＥ@contoso.com"}]),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.body["userName"], "ＡＬＩＣＥ@contoso.com");
+    let again = scim
+        .post("/Users", &user_body("alice@contoso.com"))
+        .await
+        .unwrap();
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    // Names that only look alike remain different users: dotless ı is not i.
+    let dotless = scim
+        .post("/Users", &user_body("\u{131}nes@contoso.com"))
+        .await
+        .unwrap();
+    assert_eq!(dotless.status, 201, "{}", dotless.body);
+    let plain = scim
+        .post("/Users", &user_body("ines@contoso.com"))
+        .await
+        .unwrap();
+    assert_eq!(plain.status, 201, "{}", plain.body);
     stack.stop().await;
 }
 

@@ -40,6 +40,21 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// userName values and operands also come in forms that its identity key folds together:
+/// fullwidth, ligature, ß and ss, Kelvin sign and k, composed and decomposed é.
+const USER_NAME_WORDS: &[&str] = &[
+    "ab", "ＡＢ", "ﬁ", "FI", "ß", "ss", "\u{212a}", "k", "\u{e9}", "E\u{301}",
+];
+
+fn user_name_text() -> impl Strategy<Value = String> {
+    let word = || proptest::sample::select(USER_NAME_WORDS).prop_map(str::to_owned);
+    prop_oneof![
+        text(),
+        word(),
+        (word(), word()).prop_map(|(a, b)| format!("{a}{b}"))
+    ]
+}
+
 fn email() -> impl Strategy<Value = Value> {
     (
         text(),
@@ -62,7 +77,7 @@ fn email() -> impl Strategy<Value = Value> {
 /// A user body as an IdP would send it; every attribute but `userName` may be missing.
 fn user_body() -> impl Strategy<Value = Value> {
     (
-        text(),
+        user_name_text(),
         proptest::option::of(text()),
         proptest::option::of(text()),
         proptest::option::of(any::<bool>()),
@@ -178,6 +193,8 @@ fn leaf() -> impl Strategy<Value = Filter> {
     let compare = |path, op, value| Filter::Compare { path, op, value };
     prop_oneof![
         4 => (text_path(), any_op(), text()).prop_map(move |(p, op, v)| compare(p, op, CompareValue::String(v))),
+        2 => (any_op(), user_name_text())
+            .prop_map(move |(op, v)| compare(path("userName", None), op, CompareValue::String(v))),
         1 => (text_path(), equality()).prop_map(move |(p, op)| compare(p, op, CompareValue::Null)),
         1 => text_path().prop_map(Filter::Present),
         1 => (equality(), any::<bool>())

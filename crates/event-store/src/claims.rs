@@ -1,7 +1,8 @@
 //! Case-insensitive userName uniqueness per tenant, decided synchronously.
 //!
 //! A claim is a KV key `<tenant>.<sha256(normalised userName)>` whose value is
-//! the owning user id. `create` on the key is an atomic create-if-absent, so of
+//! the owning user id; the name is normalised by the caller with
+//! `scim_model::normalize_user_name`, the one definition of userName identity. `create` on the key is an atomic create-if-absent, so of
 //! several concurrent creates exactly one wins. A crash between claiming and
 //! appending the user's event leaves an orphan claim; it is detected lazily
 //! (the owner does not exist, is deleted, or no longer has that userName) and
@@ -135,7 +136,7 @@ impl EventStore {
                 let current = resource
                     .get("userName")
                     .and_then(|name| name.as_str())
-                    .map(normalize);
+                    .map(scim_model::normalize_user_name);
                 // A rename claims the new name before appending, so the owner
                 // may still show the old name for a moment.
                 current.as_deref() != Some(normalized_user_name) && claim_age > IN_FLIGHT_GRACE
@@ -143,10 +144,6 @@ impl EventStore {
             Some(_) => false,
         })
     }
-}
-
-fn normalize(user_name: &str) -> String {
-    user_name.trim().to_lowercase()
 }
 
 fn time_since(created: chrono::DateTime<chrono::Utc>) -> Duration {
@@ -166,6 +163,15 @@ mod tests {
         assert_ne!(
             claim_key("t1", "alice@example.com"),
             claim_key("t2", "alice@example.com")
+        );
+        // The key hashes what it is given: one user's forms meet only once normalised.
+        assert_ne!(claim_key("t1", "Alice"), claim_key("t1", "alice"));
+        assert_eq!(
+            claim_key(
+                "t1",
+                &scim_model::normalize_user_name("ＡＬＩＣＥ@example.com")
+            ),
+            claim_key("t1", &scim_model::normalize_user_name("alice@example.com"))
         );
         let key = claim_key("t1", "alice@example.com");
         assert!(

@@ -226,6 +226,24 @@ pub fn check_folded(name: &str, text: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
+/// userName is indexed as its identity key, and NFKC can lengthen a string far more than case
+/// folding can (U+FDFA, three bytes, becomes 33), so a non-ASCII userName is measured as its
+/// key. An ASCII name's key is never longer than the name.
+pub fn check_user_name_key(text: &str) -> Result<(), ScimError> {
+    if text.is_ascii() {
+        return Ok(());
+    }
+    let key = crate::resource::normalize_user_name(text);
+    if key.len() > MAX_INDEXED_STRING_BYTES {
+        return Err(ScimError::InvalidValue(format!(
+            "attribute 'userName' is {} bytes long once normalised (NFKC and case folding); \
+             the limit is {MAX_INDEXED_STRING_BYTES} bytes",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
 /// A resource id as this server issues them: 1 to [`MAX_ID_BYTES`] of `[A-Za-z0-9_-]`.
 /// Nothing else can exist, and nothing else may reach a subject or an index.
 pub fn is_valid_id(id: &str) -> bool {
@@ -368,6 +386,16 @@ mod tests {
         }))
         .unwrap_err();
         assert!(error.detail().contains("'manager.value'"), "{error}");
+    }
+
+    #[test]
+    fn user_names_are_measured_as_their_key() {
+        // 300 bytes as sent, 3300 once NFKC expands each U+FDFA into 18 letters.
+        let error = check_user_name_key(&"\u{fdfa}".repeat(100)).unwrap_err();
+        assert!(error.detail().contains("'userName'"), "{error}");
+        assert!(error.detail().contains("3300 bytes"), "{error}");
+        assert!(check_user_name_key(&"\u{fdfa}".repeat(31)).is_ok());
+        assert!(check_user_name_key(&"A".repeat(MAX_INDEXED_STRING_BYTES)).is_ok());
     }
 
     #[test]

@@ -1,14 +1,16 @@
-//! Properties: printed filters parse back to the same tree; PATCH never panics.
+//! Properties: printed filters parse back to the same tree; PATCH never panics; userName keys
+//! are stable and blind to canonical equivalence.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use proptest::prelude::*;
 use scim_model::{
-    AttrPath, CompareOp, CompareValue, Filter, apply_group_patch, apply_user_patch, matches,
-    parse_filter, parse_patch_request, schema,
+    AttrPath, CompareOp, CompareValue, Filter, apply_group_patch, apply_user_patch, fold_user_name,
+    matches, normalize_user_name, parse_filter, parse_patch_request, schema,
 };
 use serde_json::{Value, json};
+use unicode_normalization::UnicodeNormalization;
 
 fn name() -> impl Strategy<Value = String> {
     "[a-zA-Z][a-zA-Z0-9_-]{0,7}"
@@ -190,6 +192,22 @@ proptest! {
     #[test]
     fn parse_filter_never_panics(s in "\\PC{0,40}") {
         let _ = parse_filter(&s);
+    }
+
+    /// A key folded again is the same key, or a name's key would depend on how often it
+    /// passed through the function (a filter operand and a stored key must meet).
+    #[test]
+    fn user_name_folding_is_idempotent(s in any::<String>()) {
+        let once = fold_user_name(&s);
+        prop_assert_eq!(fold_user_name(&once), once.clone());
+        prop_assert_eq!(once.nfkc().collect::<String>(), once);
+    }
+
+    #[test]
+    fn canonically_equal_user_names_have_one_key(s in any::<String>()) {
+        let key = normalize_user_name(&s);
+        prop_assert_eq!(normalize_user_name(&s.nfd().collect::<String>()), key.clone());
+        prop_assert_eq!(normalize_user_name(&s.nfc().collect::<String>()), key);
     }
 
     #[test]

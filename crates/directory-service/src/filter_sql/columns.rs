@@ -15,6 +15,7 @@ pub(super) enum Kind {
     },
     /// `users.user_name_lower`, which holds `normalize_user_name(userName)` (the uniqueness
     /// key): lookups must normalise the same way or an IdP would miss a user and then collide.
+    /// `sw`/`co`/`ew` operands are folded alike (`fold_user_name`) but keep their edge spaces.
     UserName,
     Bool,
     Number,

@@ -198,7 +198,8 @@ impl Compiler {
                     _ => (false, true),
                 };
                 let text = match c.kind {
-                    Kind::UserName if !op.is_substring() => scim_model::normalize_user_name(&text),
+                    Kind::UserName if op.is_substring() => scim_model::fold_user_name(&text),
+                    Kind::UserName => scim_model::normalize_user_name(&text),
                     _ if prelowered && !case_exact => text.to_lowercase(),
                     _ => text,
                 };

@@ -13,8 +13,10 @@
 //! (canonical) attribute names. Semantics match `scim_model::matches`: a comparison on a
 //! multi-valued attribute matches if any value does, and `ne`/`not` also match resources where
 //! the attribute is absent, which is why negations are wrapped in `COALESCE(…, false)`.
-//! Columns filled from Rust-lowercased text (`user_name_lower`, `display_name_lower`,
-//! `value_lower`) are compared with parameters lowercased in Rust, so the indexes apply.
+//! Columns filled from Rust-lowercased text (`display_name_lower`, `value_lower`) are compared
+//! with parameters lowercased in Rust, so the indexes apply; `user_name_lower` holds the
+//! userName identity key (`scim_model::normalize_user_name`) and is compared with parameters
+//! normalised by the same function.
 
 mod columns;
 mod compiler;

@@ -25,6 +25,22 @@ fn idp_lookup_user_name_uses_the_lowered_column() {
 }
 
 #[test]
+fn user_name_parameters_are_identity_keys() {
+    let f = users(r#"userName eq "ＴＥＳＴ_ＵＳＥＲ@contoso.com""#);
+    assert_eq!(f.sql, "u.user_name_lower = $2");
+    assert_eq!(f.params, vec![text("test_user@contoso.com")]);
+    let f = users(r#"userName eq "Straße""#);
+    assert_eq!(f.params, vec![text("strasse")]);
+    // Fragments fold the same way, but their spaces are part of the pattern.
+    let f = users(r#"userName sw "ﬁNN ""#);
+    assert_eq!(f.sql, "u.user_name_lower LIKE $2 ESCAPE '\\'");
+    assert_eq!(f.params, vec![text("finn %")]);
+    // A fullwidth percent sign is a literal "%" once folded, so it is escaped.
+    let f = users(r#"userName co "１００％""#);
+    assert_eq!(f.params, vec![text("%100\\%%")]);
+}
+
+#[test]
 fn idp_lookup_external_id_is_case_exact() {
     let f = users(r#"externalId eq "0A21f0f2-8d2a""#);
     assert_eq!(f.sql, "u.external_id = $2");

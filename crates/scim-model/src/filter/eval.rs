@@ -2,7 +2,8 @@
 //!
 //! Semantics: a comparison on a multi-valued attribute matches if any value matches; `ne` and
 //! `not` match resources where the attribute is absent (they negate "some value equals");
-//! a complex attribute compared without a sub-attribute is compared through its `value`.
+//! a complex attribute compared without a sub-attribute is compared through its `value`;
+//! the User's `userName` compares by its identity key (`normalize_user_name`).
 
 use std::cmp::Ordering;
 
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use super::{CompareOp, CompareValue, Filter};
 use crate::path::AttrPath;
+use crate::resource::{fold_user_name, normalize_user_name};
 use crate::schema::{AttrType, AttributeDef, ResourceSchema};
 use crate::value::{elements, get_ci, is_present, parse_bool_str, parse_datetime};
 
@@ -157,10 +159,34 @@ fn compare(actual: &Value, op: CompareOp, expected: &CompareValue, def: &Attribu
         AttrType::Complex => false,
         AttrType::String | AttrType::Reference | AttrType::Binary => {
             match (actual.as_str(), expected.as_text()) {
+                (Some(a), Some(e)) if is_user_name(def) => compare_user_name(a, &e, op),
                 (Some(a), Some(e)) => compare_text(a, &e, op, def.case_exact),
                 _ => false,
             }
         }
+    }
+}
+
+/// The User's `userName`, by identity rather than by name: an extension may define its own
+/// attribute of that name, which is an ordinary string.
+fn is_user_name(def: &AttributeDef) -> bool {
+    crate::schema::user()
+        .core
+        .attribute("userName")
+        .is_some_and(|user_name| std::ptr::eq(user_name, def))
+}
+
+/// userName compares by its identity key, as uniqueness does and as the directory's SQL does
+/// against its key column: a filter for one form of a name must find the user stored under
+/// another, or an IdP would miss the user and then collide on create.
+fn compare_user_name(actual: &str, expected: &str, op: CompareOp) -> bool {
+    let a = normalize_user_name(actual);
+    // A fragment's edge spaces are part of the pattern; only whole names are trimmed.
+    match op {
+        CompareOp::Co => a.contains(&fold_user_name(expected)),
+        CompareOp::Sw => a.starts_with(&fold_user_name(expected)),
+        CompareOp::Ew => a.ends_with(&fold_user_name(expected)),
+        _ => ordering_matches(op, a.cmp(&normalize_user_name(expected))),
     }
 }
 
@@ -227,6 +253,28 @@ mod tests {
 
     fn m(f: &str) -> bool {
         matches(&parse_filter(f).unwrap(), &bjensen(), user())
+    }
+
+    #[test]
+    fn user_name_compares_by_its_identity_key() {
+        let user_with = |name: &str| {
+            let mut user = bjensen();
+            user["userName"] = json!(name);
+            user
+        };
+        let m_on =
+            |name: &str, f: &str| matches(&parse_filter(f).unwrap(), &user_with(name), user());
+        assert!(m(r#"userName eq "ｂｊｅｎｓｅｎ@ｅｘａｍｐｌｅ.ｃｏｍ""#));
+        assert!(m(r#"userName eq " BJensen@Example.com ""#));
+        assert!(!m(r#"userName ne "ＢＪＥＮＳＥＮ@example.com""#));
+        assert!(m_on("Straße", r#"userName eq "STRASSE""#));
+        assert!(m_on("ﬁnn", r#"userName sw "FI""#));
+        assert!(m_on("\u{212a}elvin", r#"userName co "KEL""#));
+        assert!(m_on("José", "userName ew \"E\u{301}\""));
+        // A fragment's spaces are not trimmed: " x" is not in a name that has no space.
+        assert!(!m_on("alice", r#"userName co " ali""#));
+        // Other case-insensitive attributes keep plain lowercase comparison.
+        assert!(!m(r#"displayName eq "ＢＡＢＳ ＪＥＮＳＥＮ""#));
     }
 
     #[test]

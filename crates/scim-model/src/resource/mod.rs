@@ -3,7 +3,9 @@
 
 mod select;
 
+use caseless::Caseless;
 use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization;
 
 pub use select::{apply_attribute_selection, strip_never_returned};
 
@@ -12,9 +14,38 @@ use crate::limits;
 use crate::schema::{self, AttrType, AttributeDef, Mutability, ResourceSchema};
 use crate::value::{check_primary, coerce, get_ci, remove_ci};
 
-/// The uniqueness key for `userName`: RFC 7643 makes userName case-insensitive.
+/// The identity of a `userName`: two names are the same user when their keys are equal. The
+/// name is stored as given; only uniqueness claims, the directory's lookup column and filters
+/// use the key.
+///
+/// RFC 7643 makes userName case-insensitive, and lowercase alone is not enough for that: an
+/// IdP or a user may send the fullwidth, ligature or compatibility form of a name
+/// ("ａｌｉｃｅ", "ﬁ", U+212A KELVIN SIGN), or "ß" for "ss", and each would otherwise pass
+/// uniqueness as a second user who looks like the first.
 pub fn normalize_user_name(user_name: &str) -> String {
-    user_name.trim().to_lowercase()
+    fold_user_name(user_name.trim())
+}
+
+/// The key's folding without the trim, for filter operands that are parts of a name (`sw`,
+/// `co`, `ew`): their edge spaces belong to the pattern, the rest must fold as a whole name
+/// does or a fragment would not be found in the key it came from.
+///
+/// NFKC first so that compatibility forms fold like the letters they stand for; full case
+/// folding (not lowercase) so that "ß" and "ss", "ﬁ" and "fi" meet; NFKC again because
+/// folding can leave a string unnormalised ("ΐ" U+0390 folds to three code points that NFKC
+/// composes again), and keys must compare equal whenever the names are canonically equal.
+///
+/// The lowercasing before the folding changes nothing for letters both tables know (folding
+/// a lowercased letter gives the letter's folding) but covers letters newer than caseless's
+/// Unicode 16 tables, which std's lowercase already maps (U+A7CE, the Beria Erfe capitals
+/// U+16EA0…): without it their two cases, one user under the old lowercase key, would
+/// become two.
+pub fn fold_user_name(text: &str) -> String {
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .default_case_fold()
+        .nfkc()
+        .collect()
 }
 
 /// Validates a `POST /Users` body into a canonical resource without `id`/`meta`.
@@ -256,10 +287,11 @@ pub(crate) fn finalize(
     out.extend(map);
     let resource = Value::Object(out);
     limits::check_resource(&resource)?;
-    for indexed in ["userName", "displayName"] {
-        if let Some(text) = resource.get(indexed).and_then(Value::as_str) {
-            limits::check_folded(indexed, text)?;
-        }
+    if let Some(text) = user_name(&resource) {
+        limits::check_user_name_key(text)?;
+    }
+    if let Some(text) = resource.get("displayName").and_then(Value::as_str) {
+        limits::check_folded("displayName", text)?;
     }
     for email in resource
         .get("emails")

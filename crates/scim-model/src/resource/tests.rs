@@ -14,6 +14,126 @@ fn normalizes_user_names() {
         "bjensen@example.com"
     );
     assert_eq!(normalize_user_name("ÅSA"), "åsa");
+    // Tabs, newlines and Unicode spaces (U+3000, U+00A0) around a name are not part of it.
+    assert_eq!(normalize_user_name("\t\u{3000}Alice\u{a0}\n"), "alice");
+}
+
+/// Each pair is one identity written two ways; both must give the same key.
+#[test]
+fn user_name_identity_is_nfkc_with_full_case_folding() {
+    let same = [
+        // fullwidth forms, as Japanese IMEs type them
+        ("ａｌｉｃｅ@ｃｏｎｔｏｓｏ.ｃｏｍ", "alice@contoso.com"),
+        ("ＡＬＩＣＥ@contoso.com", "alice@contoso.com"),
+        // ligatures
+        ("ﬁnn@example.com", "finn@example.com"),
+        ("ﬀ", "FF"),
+        // full case folding: ß and ẞ fold to "ss", which lowercase would not do
+        ("straße", "STRASSE"),
+        ("STRAẞE", "strasse"),
+        // the dz digraph in its three cases, and as two letters
+        ("Ǆ", "ǆ"),
+        ("ǅ", "dž"),
+        // Kelvin sign and Ångström sign
+        ("\u{212a}elvin", "kelvin"),
+        ("\u{212b}ngström", "ångström"),
+        // composed é (U+00E9) and decomposed e + U+0301
+        ("jos\u{e9}@example.com", "jose\u{301}@example.com"),
+        ("JOSE\u{301}", "jos\u{e9}"),
+        // superscripts and circled digits are compatibility forms of plain ones
+        ("user²", "user2"),
+        ("user①", "user1"),
+        // Greek final sigma folds to σ
+        ("ΟΔΥΣΣΕΥΣ", "οδυσσευς"),
+        // folding decomposes ΐ; the second NFKC composes it again
+        ("\u{390}", "\u{3b9}\u{308}\u{301}"),
+        // Unicode 17 case pairs, which caseless's Unicode 16 tables do not fold
+        ("\u{a7ce}", "\u{a7cf}"),
+        ("\u{16ea0}", "\u{16ebb}"),
+    ];
+    for (a, b) in same {
+        assert_eq!(
+            normalize_user_name(a),
+            normalize_user_name(b),
+            "{a:?} and {b:?} are the same user"
+        );
+    }
+    assert_eq!(normalize_user_name("ａｌｉｃｅ"), "alice");
+    assert_eq!(normalize_user_name("ﬁ"), "fi");
+    assert_eq!(normalize_user_name("ß"), "ss");
+    assert_eq!(normalize_user_name("\u{212a}"), "k");
+    assert_eq!(normalize_user_name("e\u{301}"), "\u{e9}");
+}
+
+#[test]
+fn turkish_dotted_capital_i_keeps_its_dot() {
+    // Full case folding is language-neutral: İ (U+0130) folds to "i" + U+0307 COMBINING DOT
+    // ABOVE, which has no precomposed form, so it is neither "i" nor the dotless "ı". Turkish
+    // users named with İ and I are distinct from users named with i, as in every other locale.
+    assert_eq!(normalize_user_name("İ"), "i\u{307}");
+    assert_eq!(
+        normalize_user_name("İSTANBUL"),
+        normalize_user_name("i\u{307}stanbul")
+    );
+    assert_ne!(
+        normalize_user_name("İstanbul"),
+        normalize_user_name("istanbul")
+    );
+    assert_ne!(
+        normalize_user_name("ıstanbul"),
+        normalize_user_name("istanbul")
+    );
+    assert_eq!(normalize_user_name("ISTANBUL"), "istanbul");
+}
+
+#[test]
+fn distinct_user_names_stay_distinct() {
+    let distinct = [
+        "alice",
+        "alicé",
+        "alice1",
+        "alice.smith",
+        "alice_smith",
+        "alise",
+        "ålice",
+        "ss",
+        "s",
+        "fi",
+        "f",
+        "k",
+        "ı",
+        "i",
+        "i\u{307}",
+        "ο",
+        "o",
+        "а", // Cyrillic a: a confusable, not a compatibility form; NFKC leaves it alone
+        "a",
+        "",
+    ];
+    let keys: std::collections::BTreeSet<String> = distinct
+        .iter()
+        .map(|name| normalize_user_name(name))
+        .collect();
+    assert_eq!(keys.len(), distinct.len(), "{keys:?}");
+}
+
+#[test]
+fn plain_ascii_keys_are_the_old_lowercase_keys() {
+    // Claims and rows written before full case folding keep their keys for ASCII names.
+    for name in [
+        "bjensen@example.com",
+        "Test_User_00aa",
+        " MiXeD.Case-1+tag@Example.ORG ",
+    ] {
+        assert_eq!(normalize_user_name(name), name.trim().to_lowercase());
+    }
+}
+
+#[test]
+fn fragments_fold_like_names_but_keep_their_spaces() {
+    assert_eq!(fold_user_name(" ＡＬＩ"), " ali");
+    assert_eq!(fold_user_name("ße "), "sse ");
+    assert!(normalize_user_name("Straße").starts_with(&fold_user_name("STRAS")));
 }
 
 #[test]
@@ -300,4 +420,39 @@ fn active_defaults_to_true() {
     assert_eq!(u["active"], true);
     let (g, _) = prepare_new_group(&json!({"displayName": "G"})).unwrap();
     assert!(g.get("active").is_none());
+}
+
+/// Every code point, checked exhaustively because random strings rarely hit the few where
+/// folding, lowercase and NFKC interact:
+/// - its key folds to itself, so a key never depends on how often it was folded;
+/// - lowercasing a name first never changes its key. The old key was the lowercase, so an
+///   old key that differs from the new one is no name's new key (a claim under it is dead,
+///   not in the way), and no two names that shared an old key are now apart.
+#[test]
+fn every_code_point_folds_to_a_fixed_point_that_lowercase_cannot_change() {
+    let mut unstable = Vec::new();
+    let mut split = Vec::new();
+    // Planes 4 to 13 are unassigned and 15 and 16 private use: nothing there folds.
+    let assigned = (0..0x4_0000).chain(0xE_0000..0xF_0000);
+    for c in assigned.filter_map(char::from_u32) {
+        // Letters around it, so that a final sigma is final and others are not.
+        let name = format!("a{c}b{c}");
+        let key = normalize_user_name(&name);
+        if normalize_user_name(&key) != key {
+            unstable.push(c);
+        }
+        if normalize_user_name(&name.to_lowercase()) != key {
+            split.push(c);
+        }
+    }
+    assert!(unstable.is_empty(), "{unstable:?}");
+    assert!(split.is_empty(), "{split:?}");
+}
+
+#[test]
+fn a_user_name_whose_key_outgrows_the_index_is_refused() {
+    // Within the 1024-byte limit as sent; its NFKC key would not fit the directory's index.
+    let body = json!({"userName": "\u{fdfa}".repeat(100)});
+    let error = prepare_new_user(&body).unwrap_err();
+    assert!(error.detail().contains("normalised"), "{error}");
 }
