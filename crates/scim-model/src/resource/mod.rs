@@ -41,6 +41,15 @@ pub fn normalize_user_name(user_name: &str) -> String {
 /// U+16EA0…): without it their two cases, one user under the old lowercase key, would
 /// become two.
 pub fn fold_user_name(text: &str) -> String {
+    // Nearly every name is ASCII, which NFKC leaves alone and full case folding lowercases:
+    // the same key without the three passes, on every create, lookup and projected user.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    fold_unicode(text)
+}
+
+fn fold_unicode(text: &str) -> String {
     text.nfkc()
         .flat_map(char::to_lowercase)
         .default_case_fold()

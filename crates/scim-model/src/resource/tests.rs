@@ -130,6 +130,19 @@ fn plain_ascii_keys_are_the_old_lowercase_keys() {
 }
 
 #[test]
+fn the_ascii_shortcut_gives_the_key_the_full_folding_gives() {
+    let every_ascii: String = (0u8..128).map(char::from).collect();
+    assert_eq!(fold_user_name(&every_ascii), fold_unicode(&every_ascii));
+    for name in [
+        "bjensen@example.com",
+        "Test_User_00aa",
+        "MiXeD.Case-1+tag@Example.ORG",
+    ] {
+        assert_eq!(fold_user_name(name), fold_unicode(name));
+    }
+}
+
+#[test]
 fn fragments_fold_like_names_but_keep_their_spaces() {
     assert_eq!(fold_user_name(" ＡＬＩ"), " ali");
     assert_eq!(fold_user_name("ße "), "sse ");
