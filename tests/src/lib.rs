@@ -44,6 +44,7 @@ pub fn common_config(namespace: &str) -> CommonConfig {
         stream_replicas: 1,
         admin_token: ADMIN_TOKEN.into(),
         allow_dev_admin_token: false,
+        operator_credentials: Vec::new(),
         otlp_endpoint: None,
         log_filter: "warn".into(),
         log_json: false,
@@ -124,6 +125,8 @@ pub struct StackOptions {
     pub nats_url: Option<String>,
     /// `GATEWAY_AUTH_CACHE_SECONDS`; `None` keeps the default.
     pub auth_cache_ttl: Option<Duration>,
+    /// `OPERATOR_CREDENTIALS` of every service.
+    pub operator_credentials: Vec<service_kit::admin_auth::NamedOperator>,
 }
 
 impl Default for StackOptions {
@@ -137,6 +140,7 @@ impl Default for StackOptions {
             account_center: false,
             nats_url: None,
             auth_cache_ttl: None,
+            operator_credentials: Vec::new(),
         }
     }
 }
@@ -157,6 +161,7 @@ impl TestStack {
         let mut tasks = Vec::new();
         let common_config = |namespace: &str| CommonConfig {
             nats_url: options.nats_url.clone().unwrap_or_else(nats_url),
+            operator_credentials: options.operator_credentials.clone(),
             ..common_config(namespace)
         };
 
@@ -345,9 +350,17 @@ impl TestStack {
     pub async fn account_admin(
         &self,
     ) -> anyhow::Result<AccountAdminClient<InterceptedService<Channel, OperatorCredential>>> {
+        self.account_admin_as(ADMIN_TOKEN).await
+    }
+
+    /// The directory's admin API called with the operator credential `secret`.
+    pub async fn account_admin_as(
+        &self,
+        secret: &str,
+    ) -> anyhow::Result<AccountAdminClient<InterceptedService<Channel, OperatorCredential>>> {
         Ok(AccountAdminClient::with_interceptor(
             Self::channel(self.directory_addr).await?,
-            OperatorCredential::new(ADMIN_TOKEN)?,
+            OperatorCredential::new(secret)?,
         ))
     }
 

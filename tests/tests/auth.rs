@@ -208,3 +208,77 @@ async fn a_token_revoked_while_a_gateway_is_cut_off_from_nats_is_refused_once_it
     .await
     .expect("the revoked token is refused once the gateway is reconnected");
 }
+
+/// `printf '%s' "$secret" | sha256sum`, as docs/operations.md tells an operator to do.
+fn sha256sum(secret: &str) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(secret.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_operator_credential_acts_as_its_operator_in_the_log() {
+    let secret = format!("alice-{}", uuid::Uuid::new_v4());
+    let entry = format!("alice:{}", sha256sum(&secret));
+    let stack = TestStack::start_with(StackOptions {
+        operator_credentials: service_kit::admin_auth::NamedOperator::parse_list(&entry).unwrap(),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let tenant = stack.tenant("named-operator").await.unwrap();
+
+    let mut alice = stack.account_admin_as(&secret).await.unwrap();
+    let mut request = tonic::Request::new(scim_rpc::account::CreateScimConfigRequest {
+        tenant_id: tenant.tenant_id.clone(),
+        name: "Okta".into(),
+        ..Default::default()
+    });
+    // Naming someone else does not change who is recorded.
+    service_kit::admin_auth::name_actor(&mut request, "admin:a1:eve@example.com").unwrap();
+    let config = alice
+        .create_scim_config(request)
+        .await
+        .unwrap()
+        .into_inner();
+
+    let records = stack
+        .audit_records_when(
+            AuditQueryRequest {
+                operation: "admin.config.create".into(),
+                ..audit_query(&tenant)
+            },
+            Duration::from_secs(10),
+            |records| records.iter().any(|r| r.target_id == config.id),
+        )
+        .await
+        .unwrap();
+    let created = records.iter().find(|r| r.target_id == config.id).unwrap();
+    assert_eq!(created.actor_admin, "operator:alice");
+
+    // The digest is not a credential, and a guess is refused.
+    for wrong in [sha256sum(&secret), format!("{secret}x")] {
+        let mut guess = stack.account_admin_as(&wrong).await.unwrap();
+        let refused = guess
+            .list_tenants(scim_rpc::account::ListTenantsRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    }
+}

@@ -131,7 +131,7 @@ pub async fn session(caller: ApiCaller) -> ApiResult {
             "tenant_id": admin.session.admin.tenant_id,
             "csrf_token": admin.session.csrf_token,
         })),
-        ApiCaller::Operator => ok(json!({ "operator": true })),
+        ApiCaller::Operator(operator) => ok(json!({ "operator": true, "actor": operator.actor() })),
     }
 }
 

@@ -144,7 +144,7 @@ impl Application {
         let state = state::AppState {
             identity: identity::IdentityStore::new(db.clone(), config.lifetimes),
             backend,
-            operator: OperatorAuth::new(&config.common.admin_token),
+            operator: OperatorAuth::of(&config.common),
             settings: Arc::new(state::Settings {
                 public_url: config.public_url.clone(),
                 scim_base_url: config.scim_base_url.clone(),

@@ -158,7 +158,8 @@ const FORM_MAX_BYTES: usize = 16 * 1024;
 
 /// Who calls the API.
 pub enum ApiCaller {
-    Operator,
+    /// An operator credential; recorded as its actor (`operator`, or `operator:<name>`).
+    Operator(service_kit::admin_auth::Operator),
     Admin(SignedIn),
 }
 
@@ -167,9 +168,9 @@ impl ApiCaller {
     /// admin only in their own (another tenant is "not found", as if it did not exist).
     pub fn scope(&self, tenant_id: &str) -> Result<Scope, AppError> {
         match self {
-            Self::Operator => Ok(Scope {
+            Self::Operator(operator) => Ok(Scope {
                 tenant_id: tenant_id.to_owned(),
-                actor: service_kit::admin_auth::OPERATOR_ACTOR.to_owned(),
+                actor: operator.actor(),
             }),
             Self::Admin(admin) if admin.session.admin.tenant_id == tenant_id => Ok(admin.scope()),
             Self::Admin(_) => Err(AppError::not_found(&format!("tenant {tenant_id}"))),
@@ -178,7 +179,7 @@ impl ApiCaller {
 
     pub fn require_operator(&self) -> Result<(), AppError> {
         match self {
-            Self::Operator => Ok(()),
+            Self::Operator(_) => Ok(()),
             Self::Admin(_) => Err(AppError::OperatorOnly),
         }
     }
@@ -194,10 +195,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
-            return if state.operator.accepts(authorization.to_str().ok()) {
-                Ok(Self::Operator)
-            } else {
-                Err(AppError::NotSignedIn)
+            return match state.operator.identify(authorization.to_str().ok()) {
+                Some(operator) => Ok(Self::Operator(operator)),
+                None => Err(AppError::NotSignedIn),
             };
         }
         let admin = signed_in(parts, &state).await?;

@@ -158,7 +158,7 @@ impl Application {
             AuditReapply {
                 checkpoint_name: durable_name.clone(),
             },
-            OperatorAuth::new(&config.common.admin_token),
+            OperatorAuth::of(&config.common),
         );
         let projection = AuditProjection::new(db.clone(), durable_name, rows_written);
         let projection_state = ProjectionState::default();
@@ -180,7 +180,7 @@ impl Application {
                 grpc_listener,
                 service,
                 quarantine,
-                OperatorAuth::new(&config.common.admin_token),
+                OperatorAuth::of(&config.common),
                 readiness.clone(),
                 stop.clone(),
             ),

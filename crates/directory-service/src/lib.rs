@@ -307,14 +307,14 @@ impl Application {
         );
         let admin_service = AccountAdminServer::with_interceptor(
             accounts::AccountAdminService::new(accounts),
-            OperatorAuth::new(&config.common.admin_token),
+            OperatorAuth::of(&config.common),
         );
         let quarantine = quarantine_admin::server(
             pool.clone(),
             store.clone(),
             projection::checkpoint_name(&namespace),
             projection::DirectoryReapply,
-            OperatorAuth::new(&config.common.admin_token),
+            OperatorAuth::of(&config.common),
         );
         let grpc = serve_grpc(
             grpc_listener,

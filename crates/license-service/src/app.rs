@@ -147,7 +147,7 @@ impl Application {
             store.clone(),
             durable_name.clone(),
             LicenseReapply,
-            OperatorAuth::new(&config.common.admin_token),
+            OperatorAuth::of(&config.common),
         );
         let projection = LicenseProjection::new(
             db.clone(),
@@ -174,7 +174,7 @@ impl Application {
                 grpc_listener,
                 admin,
                 quarantine,
-                OperatorAuth::new(&config.common.admin_token),
+                OperatorAuth::of(&config.common),
                 readiness.clone(),
                 stop.clone(),
             ),

@@ -11,6 +11,7 @@
 //! be made again). Until then the cache's TTL (`GATEWAY_AUTH_CACHE_SECONDS`) bounds how long
 //! a revoked token may still be accepted.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::DeliverPolicy;
@@ -46,10 +47,11 @@ pub async fn follow_admin_actions(
         let deliver_policy = DeliverPolicy::ByStartSequence {
             start_sequence: next,
         };
+        let connects = client.statistics().connects.load(Ordering::Relaxed);
         let followed = tokio::select! {
             () = stop.cancelled() => return,
             followed = follow(&store, &filter_subject, deliver_policy, cache, &mut next) => followed,
-            () = reconnected(&client) => Err(anyhow::anyhow!("reconnected to NATS")),
+            () = reconnected(&client, connects) => Err(anyhow::anyhow!("reconnected to NATS")),
         };
         if let Err(error) = followed {
             tracing::warn!(%error, next, "following admin actions again from the one after the last seen");
@@ -100,16 +102,12 @@ async fn follow(
     anyhow::bail!("the ordered consumer ended")
 }
 
-/// Returns once the connection has been lost and is back.
-async fn reconnected(client: &async_nats::Client) {
-    let mut was_lost = false;
-    loop {
+/// Returns once the client has connected again after `connects` connections: however short
+/// the outage, a restarted server may no longer know the consumer.
+async fn reconnected(client: &async_nats::Client, connects: u64) {
+    let statistics = client.statistics();
+    while statistics.connects.load(Ordering::Relaxed) <= connects {
         tokio::time::sleep(CONNECTION_CHECK).await;
-        let connected = client.connection_state() == async_nats::connection::State::Connected;
-        if was_lost && connected {
-            return;
-        }
-        was_lost |= !connected;
     }
 }
 

@@ -1,40 +1,148 @@
-//! The operator credential for admin gRPC APIs.
+//! The operator credentials for admin gRPC APIs: `ADMIN_TOKEN`, the deployment's own (the
+//! account center calls with it, naming the signed-in admin it acts for), and any number of
+//! named credentials for people and automation (`OPERATOR_CREDENTIALS`), configured by the
+//! SHA-256 of their secret so that the configuration never holds a usable secret. A call made
+//! with a named credential is recorded as that operator's (`operator:<name>`), whatever actor
+//! it names.
 
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+/// A named operator credential as configured: who, and the SHA-256 of the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedOperator {
+    pub name: String,
+    pub secret_sha256: [u8; 32],
+}
+
+/// Longest operator name.
+const MAX_OPERATOR_NAME_CHARS: usize = 64;
+
+impl NamedOperator {
+    /// `name:<64 hex digits>` entries, separated by commas or whitespace.
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
+        let mut operators: Vec<Self> = Vec::new();
+        for entry in text.split(|c: char| c == ',' || c.is_whitespace()) {
+            if entry.is_empty() {
+                continue;
+            }
+            let (name, digest) = entry
+                .split_once(':')
+                .ok_or_else(|| format!("{entry:?} is not name:<sha-256 of the secret in hex>"))?;
+            let valid_name = !name.is_empty()
+                && name.chars().count() <= MAX_OPERATOR_NAME_CHARS
+                && name.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                });
+            if !valid_name {
+                return Err(format!(
+                    "operator name {name:?} must be 1-{MAX_OPERATOR_NAME_CHARS} characters of \
+                     [a-z0-9._-]"
+                ));
+            }
+            let mut secret_sha256 = [0u8; 32];
+            hex::decode_to_slice(digest, &mut secret_sha256).map_err(|_| {
+                format!("the digest of {name:?} must be 64 hex digits (sha256sum of the secret)")
+            })?;
+            if operators.iter().any(|operator| operator.name == name) {
+                return Err(format!("operator {name:?} is named twice"));
+            }
+            operators.push(Self {
+                name: name.to_owned(),
+                secret_sha256,
+            });
+        }
+        Ok(operators)
+    }
+}
+
+/// Who an accepted admin call comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operator {
+    /// `ADMIN_TOKEN`: the deployment itself (and the account center acting for an admin).
+    Deployment,
+    Named(String),
+}
+
+impl Operator {
+    /// The actor recorded for what this operator does itself.
+    pub fn actor(&self) -> String {
+        match self {
+            Self::Deployment => OPERATOR_ACTOR.to_owned(),
+            Self::Named(name) => format!("{OPERATOR_ACTOR}:{name}"),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct OperatorAuth {
-    expected: std::sync::Arc<str>,
+    deployment_sha256: [u8; 32],
+    named: std::sync::Arc<[NamedOperator]>,
 }
 
 impl OperatorAuth {
     pub fn new(admin_token: &str) -> Self {
+        Self::with_named(admin_token, Vec::new())
+    }
+
+    pub fn with_named(admin_token: &str, named: Vec<NamedOperator>) -> Self {
         Self {
-            expected: admin_token.into(),
+            deployment_sha256: Sha256::digest(admin_token.as_bytes()).into(),
+            named: named.into(),
         }
     }
 
-    /// Whether an `Authorization` header value carries the operator credential.
+    /// The credentials of `config`: its `ADMIN_TOKEN` and `OPERATOR_CREDENTIALS`.
+    pub fn of(config: &crate::config::CommonConfig) -> Self {
+        Self::with_named(&config.admin_token, config.operator_credentials.clone())
+    }
+
+    /// Who an `Authorization` header value identifies, if anyone. Every credential is
+    /// compared, in constant time, whichever matches.
+    pub fn identify(&self, header: Option<&str>) -> Option<Operator> {
+        let presented = header.and_then(|value| value.strip_prefix("Bearer "))?;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let mut found = None;
+        if bool::from(digest.ct_eq(&self.deployment_sha256)) {
+            found = Some(Operator::Deployment);
+        }
+        for operator in self.named.iter() {
+            if bool::from(digest.ct_eq(&operator.secret_sha256)) && found.is_none() {
+                found = Some(Operator::Named(operator.name.clone()));
+            }
+        }
+        found
+    }
+
+    /// Whether an `Authorization` header value carries an operator credential.
     pub fn accepts(&self, header: Option<&str>) -> bool {
-        let Some(presented) = header.and_then(|value| value.strip_prefix("Bearer ")) else {
-            return false;
-        };
-        bool::from(presented.as_bytes().ct_eq(self.expected.as_bytes()))
+        self.identify(header).is_some()
     }
 }
 
 impl tonic::service::Interceptor for OperatorAuth {
-    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         let header = request
             .metadata()
             .get("authorization")
             .and_then(|value| value.to_str().ok());
-        if self.accepts(header) {
-            Ok(request)
-        } else {
-            Err(tonic::Status::unauthenticated(
+        match self.identify(header) {
+            Some(Operator::Deployment) => Ok(request),
+            // A named operator acts as itself: what it would name is not recorded.
+            Some(named @ Operator::Named(_)) => {
+                let actor = named
+                    .actor()
+                    .parse()
+                    .map_err(|_| tonic::Status::internal("operator name"))?;
+                request.metadata_mut().insert(ACTOR_METADATA, actor);
+                Ok(request)
+            }
+            None => Err(tonic::Status::unauthenticated(
                 "operator credential required",
-            ))
+            )),
         }
     }
 }
@@ -115,6 +223,88 @@ mod tests {
         assert_eq!(acting_admin(request.metadata()), OPERATOR_ACTOR);
         name_actor(&mut request, "  ").unwrap();
         assert_eq!(acting_admin(request.metadata()), OPERATOR_ACTOR);
+    }
+
+    fn sha256_hex(secret: &str) -> String {
+        hex::encode(Sha256::digest(secret.as_bytes()))
+    }
+
+    #[test]
+    fn named_credentials_are_configured_by_digest_and_checked() {
+        let list = format!(
+            "alice:{}, ci-bot:{}",
+            sha256_hex("alice-secret-0123456789"),
+            sha256_hex("bot-secret-0123456789")
+        );
+        let named = NamedOperator::parse_list(&list).unwrap();
+        assert_eq!(named.len(), 2);
+        let auth = OperatorAuth::with_named("deployment-secret-0123", named);
+        assert_eq!(
+            auth.identify(Some("Bearer alice-secret-0123456789")),
+            Some(Operator::Named("alice".into()))
+        );
+        assert_eq!(
+            auth.identify(Some("Bearer bot-secret-0123456789")),
+            Some(Operator::Named("ci-bot".into()))
+        );
+        assert_eq!(
+            auth.identify(Some("Bearer deployment-secret-0123")),
+            Some(Operator::Deployment)
+        );
+        // The digest itself is not a credential.
+        let digest = format!("Bearer {}", sha256_hex("alice-secret-0123456789"));
+        assert_eq!(auth.identify(Some(&digest)), None);
+        assert_eq!(auth.identify(Some("Bearer alice-secret-012345678")), None);
+    }
+
+    #[test]
+    fn malformed_credential_lists_are_refused_with_the_reason() {
+        let digest = sha256_hex("x");
+        for (list, says) in [
+            ("alice".to_owned(), "is not name:"),
+            (format!("Alice:{digest}"), "[a-z0-9._-]"),
+            ("alice:abcd".to_owned(), "64 hex digits"),
+            (format!("alice:{digest},alice:{digest}"), "named twice"),
+        ] {
+            let error = NamedOperator::parse_list(&list).unwrap_err();
+            assert!(error.contains(says), "{list}: {error}");
+        }
+        assert_eq!(NamedOperator::parse_list(" , ").unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn a_named_operator_is_recorded_as_itself_and_the_deployment_as_it_says() {
+        use tonic::service::Interceptor as _;
+        let named =
+            NamedOperator::parse_list(&format!("alice:{}", sha256_hex("alice-secret-0123456789")))
+                .unwrap();
+        let mut auth = OperatorAuth::with_named("deployment-secret-0123", named);
+        let call = |token: &str, actor: Option<&str>| {
+            let mut request = tonic::Request::new(());
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            if let Some(actor) = actor {
+                name_actor(&mut request, actor).unwrap();
+            }
+            request
+        };
+        let alice = auth
+            .call(call(
+                "alice-secret-0123456789",
+                Some("admin:a1:eve@example.com"),
+            ))
+            .unwrap();
+        assert_eq!(acting_admin(alice.metadata()), "operator:alice");
+        let console = auth
+            .call(call(
+                "deployment-secret-0123",
+                Some("admin:a1:ada@example.com"),
+            ))
+            .unwrap();
+        assert_eq!(acting_admin(console.metadata()), "admin:a1:ada@example.com");
+        let refused = auth.call(call("guess", None)).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct CommonConfig {
     /// `ALLOW_DEV_ADMIN_TOKEN=true`: a missing or short `ADMIN_TOKEN` is accepted, for a
     /// stack on one machine; the service says so in a warning at start.
     pub allow_dev_admin_token: bool,
+    /// `OPERATOR_CREDENTIALS`: named operators, by the SHA-256 of their secret.
+    pub operator_credentials: Vec<crate::admin_auth::NamedOperator>,
     pub otlp_endpoint: Option<String>,
     pub log_filter: String,
     pub log_json: bool,
@@ -109,6 +111,7 @@ impl CommonConfig {
             stream_replicas: parse_or(lookup, "NATS_STREAM_REPLICAS", 1)?,
             admin_token: admin_token(lookup, allow_dev_admin_token)?,
             allow_dev_admin_token,
+            operator_credentials: operator_credentials(lookup)?,
             otlp_endpoint: optional(lookup, "OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_filter: string_or(lookup, "RUST_LOG", "info"),
             log_json,
@@ -133,6 +136,20 @@ impl CommonConfig {
             )
         })
     }
+}
+
+fn operator_credentials(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<crate::admin_auth::NamedOperator>, ConfigError> {
+    const NAME: &str = "OPERATOR_CREDENTIALS";
+    let Some(list) = optional(lookup, NAME) else {
+        return Ok(Vec::new());
+    };
+    crate::admin_auth::NamedOperator::parse_list(&list).map_err(|reason| ConfigError::Invalid {
+        name: NAME,
+        value: list.clone(),
+        reason,
+    })
 }
 
 /// `ADMIN_TOKEN`, required and at least [`MIN_ADMIN_TOKEN_CHARS`] long unless the
