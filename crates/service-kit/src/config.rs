@@ -268,6 +268,28 @@ mod tests {
     }
 
     #[test]
+    fn operator_credentials_are_read_and_a_malformed_list_names_the_variable() {
+        let digest = "0".repeat(64);
+        let entry = format!("alice:{digest}");
+        let config = CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", "a-long-enough-operator-secret"),
+            ("OPERATOR_CREDENTIALS", &entry),
+        ]))
+        .unwrap();
+        assert_eq!(config.operator_credentials.len(), 1);
+        assert_eq!(config.operator_credentials[0].name, "alice");
+        let error = CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", "a-long-enough-operator-secret"),
+            ("OPERATOR_CREDENTIALS", "alice"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("OPERATOR_CREDENTIALS"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_missing_admin_token_stops_the_service_naming_the_variable() {
         let error = CommonConfig::from_lookup(&env(&[])).unwrap_err();
         assert!(
