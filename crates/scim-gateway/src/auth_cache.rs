@@ -19,7 +19,17 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use scim_rpc::directory::TokenRefusal;
+use scim_rpc::directory::token_refusal::Reason as RefusalReason;
+
 use crate::directory::TenantContext;
+
+/// How long a token refused for good (unknown, revoked, expired) is answered 401 without
+/// asking the directory again: an IdP (or anyone) retrying such a token in a loop then costs
+/// the directory's small authentication pool one query per token and replica every
+/// half-minute, not one per request. A token of a disabled configuration is not remembered:
+/// enabling the configuration must let it in again at once.
+pub const REFUSAL_TTL: Duration = Duration::from_secs(30);
 
 /// Bounds memory when many distinct tokens are seen; far above what any
 /// deployment uses (a few tokens per SCIM configuration).
@@ -36,6 +46,8 @@ struct Entry {
 #[derive(Debug, Default)]
 struct State {
     entries: HashMap<TokenHash, Entry>,
+    /// Well-formed tokens the directory refused, and until when that answer stands.
+    refused: HashMap<TokenHash, (TokenRefusal, Instant)>,
     /// When each configuration's entries were last evicted, kept for a TTL: an acceptance
     /// asked for before that moment is stale.
     evicted: HashMap<String, Instant>,
@@ -70,6 +82,45 @@ impl AuthCache {
         asked_at: Instant,
     ) {
         self.insert_at(token, tenant, token_valid_for, asked_at, Instant::now());
+    }
+
+    /// The directory's refusal of `token`, if it was refused less than [`REFUSAL_TTL`] ago.
+    pub fn refusal(&self, token: &str) -> Option<TokenRefusal> {
+        self.refusal_at(token, Instant::now())
+    }
+
+    /// Remembers that the directory refused `token` for good, for [`REFUSAL_TTL`]; a refusal
+    /// that can be undone (the configuration is disabled) is not remembered.
+    pub fn remember_refusal(&self, token: &str, refusal: &TokenRefusal) {
+        self.remember_refusal_at(token, refusal, Instant::now());
+    }
+
+    fn refusal_at(&self, token: &str, now: Instant) -> Option<TokenRefusal> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        state
+            .refused
+            .get(&hash(token))
+            .filter(|(_, until)| *until > now)
+            .map(|(refusal, _)| refusal.clone())
+    }
+
+    fn remember_refusal_at(&self, token: &str, refusal: &TokenRefusal, now: Instant) {
+        if self.ttl.is_zero() || refusal.reason() == RefusalReason::ConfigurationDisabled {
+            return;
+        }
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if state.refused.len() >= MAX_ENTRIES {
+            state.refused.retain(|_, (_, until)| *until > now);
+            if state.refused.len() >= MAX_ENTRIES {
+                state.refused.clear();
+            }
+        }
+        state
+            .refused
+            .insert(hash(token), (refusal.clone(), now + REFUSAL_TTL));
     }
 
     /// Forgets every entry of the configuration `config_id`.
@@ -229,6 +280,36 @@ mod tests {
         let later = answered + Duration::from_millis(1);
         cache.insert_at("a", tenant("tok-1"), LONG, later, later);
         assert!(cache.get_at("a", later).is_some());
+    }
+
+    #[test]
+    fn a_refusal_stands_for_a_few_seconds_per_token() {
+        let cache = AuthCache::new(Duration::from_secs(30));
+        let now = Instant::now();
+        let refusal = TokenRefusal {
+            prefix: "scimtok_AbCd".into(),
+            reason: RefusalReason::Revoked.into(),
+            ..TokenRefusal::default()
+        };
+        cache.remember_refusal_at("bad", &refusal, now);
+        assert_eq!(
+            cache.refusal_at("bad", now + REFUSAL_TTL - Duration::from_secs(1)),
+            Some(refusal)
+        );
+        assert_eq!(cache.refusal_at("bad", now + REFUSAL_TTL), None);
+        assert_eq!(cache.refusal_at("other", now), None);
+        assert!(
+            cache.get_at("bad", now).is_none(),
+            "a refusal is no acceptance"
+        );
+
+        // A disabled configuration may be enabled again: its tokens are asked about each time.
+        let disabled = TokenRefusal {
+            reason: RefusalReason::ConfigurationDisabled.into(),
+            ..TokenRefusal::default()
+        };
+        cache.remember_refusal_at("paused", &disabled, now);
+        assert_eq!(cache.refusal_at("paused", now), None);
     }
 
     #[test]

@@ -88,8 +88,18 @@ impl AppState {
         if let Some(tenant) = self.inner.auth_cache.get(token) {
             return Ok(tenant);
         }
+        if let Some(refusal) = self.inner.auth_cache.refusal(token) {
+            return Err(ApiError::TokenRefused(Box::new(refusal)));
+        }
         let asked_at = std::time::Instant::now();
-        let (tenant, valid_for) = self.inner.directory.authenticate(token).await?;
+        let (tenant, valid_for) = match self.inner.directory.authenticate(token).await {
+            Ok(accepted) => accepted,
+            Err(ApiError::TokenRefused(refusal)) => {
+                self.inner.auth_cache.remember_refusal(token, &refusal);
+                return Err(ApiError::TokenRefused(refusal));
+            }
+            Err(error) => return Err(error),
+        };
         self.inner
             .auth_cache
             .insert(token, tenant.clone(), valid_for, asked_at);
