@@ -109,7 +109,8 @@ pub struct ConfigChanges {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigUpdate {
     pub config: ConfigRecord,
-    pub tokens_to_evict: Vec<String>,
+    /// Tokens of the configuration refused from now on because it was disabled by this call.
+    pub tokens_refused: u32,
 }
 
 /// What deleting a configuration did.
@@ -117,8 +118,6 @@ pub struct ConfigUpdate {
 pub struct ConfigDeletion {
     /// Tokens that were still valid and are now revoked.
     pub tokens_revoked: u32,
-    /// Every token of the configuration, for the gateways to forget.
-    pub tokens_to_evict: Vec<String>,
 }
 
 /// Everything about a token except the secret, which is never stored.
@@ -335,9 +334,9 @@ impl AccountStore {
     }
 
     /// Renames, describes, disables or enables a configuration. Disabling refuses its tokens
-    /// from the commit on (`authenticate` joins the configuration); the caller announces
-    /// [`ConfigUpdate::tokens_to_evict`] to the gateways. Each kind of change is one admin
-    /// action; a call that changes nothing records none.
+    /// from the commit on (`authenticate` joins the configuration; the gateways forget their
+    /// cached acceptances when the admin action reaches them). Each kind of change is one
+    /// admin action; a call that changes nothing records none.
     pub async fn update_config(
         &self,
         config_id: &str,
@@ -409,14 +408,14 @@ impl AccountStore {
                 detail: Some(edits.join("; ")),
             });
         }
-        let mut tokens_to_evict = Vec::new();
+        let mut tokens_refused = 0;
         match (before.disabled_at, after.disabled_at) {
             (None, Some(_)) => {
-                tokens_to_evict = token_ids_of(&mut tx, config_id).await?;
+                tokens_refused = tokens_of(&mut tx, config_id).await?;
                 changed.push(Change {
                     kind: AdminActionKind::ConfigDisable,
                     target: Target::config(&after),
-                    detail: Some(format!("{} tokens refused", tokens_to_evict.len())),
+                    detail: Some(format!("{tokens_refused} tokens refused")),
                 });
             }
             (Some(_), None) => changed.push(Change {
@@ -437,7 +436,7 @@ impl AccountStore {
         }
         Ok(ConfigUpdate {
             config: after,
-            tokens_to_evict,
+            tokens_refused,
         })
     }
 
@@ -465,7 +464,6 @@ impl AccountStore {
         .bind(config_id)
         .fetch_all(&mut *tx)
         .await?;
-        let tokens_to_evict = token_ids_of(&mut tx, config_id).await?;
         let tokens_revoked = u32::try_from(revoked.len()).unwrap_or(u32::MAX);
         let change = Change {
             kind: AdminActionKind::ConfigDelete,
@@ -480,10 +478,7 @@ impl AccountStore {
             tokens_revoked,
             "configuration deleted"
         );
-        Ok(ConfigDeletion {
-            tokens_revoked,
-            tokens_to_evict,
-        })
+        Ok(ConfigDeletion { tokens_revoked })
     }
 
     /// Mints a token for `config_id`; `valid_days == 0` means
@@ -873,17 +868,13 @@ async fn live_token_for_update(
     .ok_or_else(|| AccountError::NotFound(format!("token {token_id} not found")))
 }
 
-/// Every token id of a configuration, oldest first.
-async fn token_ids_of(
-    conn: &mut PgConnection,
-    config_id: &str,
-) -> Result<Vec<String>, AccountError> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM access_tokens WHERE config_id = $1 ORDER BY created_at, id",
-    )
-    .bind(config_id)
-    .fetch_all(conn)
-    .await?)
+/// How many tokens a configuration has, whatever their state.
+async fn tokens_of(conn: &mut PgConnection, config_id: &str) -> Result<u32, AccountError> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM access_tokens WHERE config_id = $1")
+        .bind(config_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 #[derive(Clone, Copy)]
@@ -1508,7 +1499,7 @@ mod tests {
             assert_eq!(update.config.name, "Okta EU");
             assert_eq!(update.config.description, "EU tenant");
             assert_eq!(update.config.disabled_at, None);
-            assert!(update.tokens_to_evict.is_empty());
+            assert_eq!(update.tokens_refused, 0);
             assert_eq!(store.get_config(&config.id).await.unwrap(), update.config);
             let events = outbox(&pool).await;
             let recorded = action(events.last().unwrap());
@@ -1559,10 +1550,7 @@ mod tests {
                 .await
                 .unwrap();
             let disabled_at = disabled.config.disabled_at.expect("disabled");
-            assert_eq!(
-                disabled.tokens_to_evict,
-                vec![valid.id.clone(), revoked.id.clone(), expired.id.clone()]
-            );
+            assert_eq!(disabled.tokens_refused, 3);
             assert!(refused(&store, &valid_secret).await);
             assert!(store.authenticate(&other_secret).await.is_ok());
             assert_eq!(
@@ -1576,14 +1564,14 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(again.config.disabled_at, Some(disabled_at));
-            assert!(again.tokens_to_evict.is_empty());
+            assert_eq!(again.tokens_refused, 0);
 
             let enabled = store
                 .update_config(&config.id, &enable(), ADMIN)
                 .await
                 .unwrap();
             assert_eq!(enabled.config.disabled_at, None);
-            assert!(enabled.tokens_to_evict.is_empty());
+            assert_eq!(enabled.tokens_refused, 0);
             assert_eq!(
                 store.authenticate(&valid_secret).await.unwrap().token_id,
                 valid.id
@@ -1628,10 +1616,6 @@ mod tests {
 
             let deletion = store.delete_config(&config.id, ADMIN).await.unwrap();
             assert_eq!(deletion.tokens_revoked, 1);
-            assert_eq!(
-                deletion.tokens_to_evict,
-                vec![valid.id.clone(), revoked.id.clone(), expired.id.clone()]
-            );
             assert!(refused(&store, &valid_secret).await);
             assert!(token_row(&pool, &valid.id).await.revoked_at.is_some());
             assert_eq!(token_row(&pool, &revoked.id).await.revoked_at, revoked_at);
