@@ -144,3 +144,33 @@ async fn claims_still_conflict_after_a_graceful_restart() {
 async fn claims_still_conflict_after_a_crash() {
     claims_and_versions_survive(Restart::Crash).await;
 }
+
+/// A page of publishes whose acknowledgements never come (the server went away under them)
+/// fails within about one publish timeout (5 s), not one timeout per event: the outbox relays
+/// publish pages of a hundred, and a relay stuck for minutes held every projection's lag up
+/// (the chaos nats-restart scenario).
+#[tokio::test]
+async fn a_page_whose_acks_never_come_fails_within_one_timeout() {
+    let mut server = NatsServer::start().await;
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let store = EventStore::connect(
+        client.clone(),
+        Namespace::new("unacked").unwrap(),
+        &StoreSettings::default(),
+    )
+    .await
+    .unwrap();
+    server.stop().await;
+    let page: Vec<EventEnvelope> = (0..20)
+        .map(|n| created(&format!("u{n}"), &format!("user{n}")))
+        .collect();
+    let started = tokio::time::Instant::now();
+    let results = store.append_unchecked_all(&page).await;
+    let took = started.elapsed();
+    assert_eq!(results.len(), 20);
+    assert!(results.iter().all(Result::is_err), "{results:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "20 unacknowledged publishes took {took:?}; awaited one after another they take 100 s"
+    );
+}
