@@ -275,14 +275,13 @@ fn decode(resource: scim_rpc::directory::Resource) -> Result<FetchedResource, Ap
 }
 
 /// Whether a call failed because its replica could not be reached or went away during the
-/// call (tonic reports a connection closed under a call as `Cancelled`), rather than for a
-/// reason of the request's own.
+/// call, rather than for a reason of the request's own. A status the directory answered is
+/// decoded from its trailers and has no source; one with a source was made here from a
+/// connection's failure: a connection closed under the call (`Cancelled`), or a draining
+/// replica's HTTP/2 GOAWAY (`Internal`, found by the chaos rolling-restart scenario). Every
+/// directory call is a read, so the next replica may always be asked.
 fn replica_went_away(status: &tonic::Status) -> bool {
-    match status.code() {
-        tonic::Code::Unavailable => true,
-        tonic::Code::Cancelled => std::error::Error::source(status).is_some(),
-        _ => false,
-    }
+    status.code() == tonic::Code::Unavailable || std::error::Error::source(status).is_some()
 }
 
 #[cfg(test)]
@@ -296,6 +295,9 @@ mod tests {
         let mut closed = tonic::Status::cancelled("operation was canceled");
         closed.set_source(Arc::new(std::io::Error::other("connection closed")));
         assert!(replica_went_away(&closed));
+        let mut going_away = tonic::Status::internal("h2 protocol error: http2 error");
+        going_away.set_source(Arc::new(std::io::Error::other("GoAway(NO_ERROR, Remote)")));
+        assert!(replica_went_away(&going_away));
         assert!(replica_went_away(&tonic::Status::unavailable("refused")));
         // A status the directory itself answered is the request's: it is not retried.
         assert!(!replica_went_away(&tonic::Status::cancelled(
@@ -304,5 +306,6 @@ mod tests {
         assert!(!replica_went_away(&tonic::Status::not_found(
             "no such user"
         )));
+        assert!(!replica_went_away(&tonic::Status::internal("a bug")));
     }
 }
