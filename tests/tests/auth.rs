@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use e2e::{StackOptions, TestStack, audit_query, eventually};
-use scim_rpc::account::{IssueTokenRequest, ListTokensRequest, RevokeTokenRequest};
+use scim_rpc::account::{IssueTokenRequest, ListTokensRequest, RevokeTokenRequest, TokenInfo};
 use scim_rpc::audit::AuditQueryRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,13 +64,8 @@ async fn a_revoked_token_is_refused_at_once_by_every_gateway() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_tokens_are_counted_logged_and_recorded_in_their_tenants_log() {
-    let stack = TestStack::start().await.unwrap();
-    let tenant = stack.tenant("refusals").await.unwrap();
-    let bystander = stack.tenant("bystander").await.unwrap();
-    let scim = stack.client(&tenant);
-    assert_eq!(scim.get("/Users").await.unwrap().status, 200);
+/// Revokes the one token `stack.tenant` issued for `tenant`, and returns it.
+async fn revoke_the_token_of(stack: &TestStack, tenant: &e2e::Tenant) -> TokenInfo {
     let mut admin = stack.account_admin().await.unwrap();
     let token = admin
         .list_tokens(ListTokensRequest {
@@ -87,6 +82,17 @@ async fn refused_tokens_are_counted_logged_and_recorded_in_their_tenants_log() {
         })
         .await
         .unwrap();
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_tokens_are_counted_logged_and_recorded_in_their_tenants_log() {
+    let stack = TestStack::start().await.unwrap();
+    let tenant = stack.tenant("refusals").await.unwrap();
+    let bystander = stack.tenant("bystander").await.unwrap();
+    let scim = stack.client(&tenant);
+    assert_eq!(scim.get("/Users").await.unwrap().status, 200);
+    let token = revoke_the_token_of(&stack, &tenant).await;
 
     // An IdP that keeps trying the revoked token, three times in a row: each is refused, and
     // the client learns nothing of why.
@@ -179,22 +185,7 @@ async fn a_token_revoked_while_a_gateway_is_cut_off_from_nats_is_refused_once_it
     assert_eq!(scim.get("/Users").await.unwrap().status, 200);
 
     nats.stop().await;
-    let mut admin = stack.account_admin().await.unwrap();
-    let token = admin
-        .list_tokens(ListTokensRequest {
-            config_id: tenant.config_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .tokens
-        .remove(0);
-    admin
-        .revoke_token(RevokeTokenRequest {
-            token_id: token.id.clone(),
-        })
-        .await
-        .unwrap();
+    revoke_the_token_of(&stack, &tenant).await;
     // Cut off, the gateway cannot know yet: its cached acceptance still answers (reads need
     // only the directory). This is the window the cache lifetime bounds.
     assert_eq!(scim.get("/Users").await.unwrap().status, 200);

@@ -4,7 +4,9 @@
 //! Real Postgres (`TEST_DATABASE_URL`) and NATS with JetStream (`NATS_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use directory_service::accounts::{AccountAdminService, AccountError, AccountStore, TokenPolicy};
+use directory_service::accounts::{
+    AccountAdminService, AccountError, AccountStore, ConfigRecord, TokenPolicy,
+};
 use event_store::EventStore;
 use scim_events::{AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload};
 use scim_rpc::account::account_admin_server::AccountAdmin;
@@ -40,6 +42,30 @@ impl Harness {
             store,
             service,
         }
+    }
+
+    /// Two SCIM configurations, Okta and Entra, of one new tenant.
+    async fn two_configs(&self) -> (ConfigRecord, ConfigRecord) {
+        let tenant = self.store.create_tenant("Acme").await.unwrap();
+        let okta = self
+            .store
+            .create_config(&tenant.id, "Okta", "", ADA)
+            .await
+            .unwrap();
+        let entra = self
+            .store
+            .create_config(&tenant.id, "Entra", "", ADA)
+            .await
+            .unwrap();
+        (okta, entra)
+    }
+
+    /// Whether the store refuses the token `secret`, for whatever reason.
+    async fn refuses(&self, secret: &str) -> bool {
+        self.store
+            .authenticate(secret)
+            .await
+            .is_err_and(|error| error.is_unauthenticated())
     }
 
     fn relay(&self) -> OutboxRelay<()> {
@@ -295,17 +321,7 @@ async fn admin_actions_reach_the_stream_with_the_acting_admin() {
 async fn disabling_and_deleting_refuse_every_token_of_the_configuration() {
     let harness = Harness::start().await;
     let service = &harness.service;
-    let tenant = harness.store.create_tenant("Acme").await.unwrap();
-    let config = harness
-        .store
-        .create_config(&tenant.id, "Okta", "", ADA)
-        .await
-        .unwrap();
-    let other = harness
-        .store
-        .create_config(&tenant.id, "Entra", "", ADA)
-        .await
-        .unwrap();
+    let (config, other) = harness.two_configs().await;
     let (_, first_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
     let (_, second_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
     let (_, other_secret) = harness.store.issue_token(&other.id, 0, ADA).await.unwrap();
@@ -322,13 +338,7 @@ async fn disabling_and_deleting_refuse_every_token_of_the_configuration() {
         .await
         .unwrap();
     for secret in [&first_secret, &second_secret] {
-        assert!(
-            harness
-                .store
-                .authenticate(secret)
-                .await
-                .is_err_and(|error| error.is_unauthenticated())
-        );
+        assert!(harness.refuses(secret).await);
     }
     assert!(harness.store.authenticate(&other_secret).await.is_ok());
 
@@ -342,13 +352,7 @@ async fn disabling_and_deleting_refuse_every_token_of_the_configuration() {
         .await
         .unwrap();
     for secret in [&first_secret, &second_secret] {
-        assert!(
-            harness
-                .store
-                .authenticate(secret)
-                .await
-                .is_err_and(|error| error.is_unauthenticated())
-        );
+        assert!(harness.refuses(secret).await);
     }
     harness.backend.cleanup().await;
 }
@@ -438,17 +442,7 @@ async fn revoking_all_tokens_of_a_configuration_is_one_call_recorded_per_token()
     let harness = Harness::start().await;
     let service = &harness.service;
 
-    let tenant = harness.store.create_tenant("Acme").await.unwrap();
-    let config = harness
-        .store
-        .create_config(&tenant.id, "Okta", "", ADA)
-        .await
-        .unwrap();
-    let other = harness
-        .store
-        .create_config(&tenant.id, "Entra", "", ADA)
-        .await
-        .unwrap();
+    let (config, other) = harness.two_configs().await;
     let (first, first_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
     let (second, second_secret) = harness.store.issue_token(&config.id, 0, ADA).await.unwrap();
     let (_, other_secret) = harness.store.issue_token(&other.id, 0, ADA).await.unwrap();
@@ -473,13 +467,7 @@ async fn revoking_all_tokens_of_a_configuration_is_one_call_recorded_per_token()
     );
     assert!(!revoked[0].revoked_at.is_empty());
     for secret in [&first_secret, &second_secret] {
-        assert!(
-            harness
-                .store
-                .authenticate(secret)
-                .await
-                .is_err_and(|error| error.is_unauthenticated())
-        );
+        assert!(harness.refuses(secret).await);
     }
     assert!(harness.store.authenticate(&other_secret).await.is_ok());
     // One admin action per revoked token, by the acting admin.

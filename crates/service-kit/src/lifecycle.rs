@@ -120,20 +120,8 @@ pub async fn run_projection<H: BatchHandler>(
     role: &ProjectionState,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let outcome = lead_projection(pool, store, settings, handler, metrics, role, stop).await;
-    role.set(ProjectionRole::Stopped);
-    outcome
-}
-
-async fn lead_projection<H: BatchHandler>(
-    pool: &PgPool,
-    store: &EventStore,
-    settings: &ConsumerSettings,
-    handler: &mut H,
-    metrics: &ConsumerMetrics,
-    role: &ProjectionState,
-    stop: &CancellationToken,
-) -> anyhow::Result<()> {
+    // Whichever way this ends, readiness learns that the projection stopped.
+    let _stopped = role.stopped_on_drop();
     let key = leader::lock_key(&settings.durable_name);
     role.set(ProjectionRole::StandingBy);
     let leadership = loop {

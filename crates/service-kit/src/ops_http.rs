@@ -1,7 +1,6 @@
 //! `/metrics`, `/healthz` and `/readyz` for the gRPC services.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Router;
@@ -20,26 +19,23 @@ use tokio_util::sync::CancellationToken;
 pub struct Readiness(Arc<ReadinessState>);
 
 struct ReadinessState {
-    ready: AtomicBool,
+    /// Whether ready; a watch, so that the gRPC health status can follow every change.
+    ready: watch::Sender<bool>,
     detail: RwLock<String>,
-    /// Every change of `ready`, for the gRPC health status to follow.
-    changes: watch::Sender<bool>,
 }
 
 impl Default for Readiness {
     fn default() -> Self {
         Self(Arc::new(ReadinessState {
-            ready: AtomicBool::new(false),
+            ready: watch::Sender::new(false),
             detail: RwLock::new("starting".to_owned()),
-            changes: watch::Sender::new(false),
         }))
     }
 }
 
 impl Readiness {
     pub fn set_ready(&self, ready: bool) {
-        self.0.ready.store(ready, Ordering::SeqCst);
-        self.0.changes.send_if_modified(|current| {
+        self.0.ready.send_if_modified(|current| {
             let changed = *current != ready;
             *current = ready;
             changed
@@ -48,7 +44,7 @@ impl Readiness {
 
     /// Follows every change of the flag.
     pub fn subscribe(&self) -> watch::Receiver<bool> {
-        self.0.changes.subscribe()
+        self.0.ready.subscribe()
     }
 
     /// Sets the flag and the text `/readyz` shows with it.
@@ -62,7 +58,7 @@ impl Readiness {
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.ready.load(Ordering::SeqCst)
+        *self.0.ready.borrow()
     }
 
     pub fn detail(&self) -> String {

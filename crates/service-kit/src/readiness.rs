@@ -114,6 +114,11 @@ impl ProjectionState {
         }
     }
 
+    /// Sets [`ProjectionRole::Stopped`] when dropped.
+    pub fn stopped_on_drop(&self) -> StoppedOnDrop {
+        StoppedOnDrop(self.clone())
+    }
+
     fn encode(role: ProjectionRole) -> u8 {
         match role {
             ProjectionRole::Starting => 0,
@@ -121,6 +126,15 @@ impl ProjectionState {
             ProjectionRole::Leading => 2,
             ProjectionRole::Stopped => 3,
         }
+    }
+}
+
+/// Marks its projection stopped when dropped (see [`ProjectionState::stopped_on_drop`]).
+pub struct StoppedOnDrop(ProjectionState);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.set(ProjectionRole::Stopped);
     }
 }
 
@@ -222,6 +236,9 @@ mod tests {
             state.set(role);
             assert_eq!(state.clone().get(), role);
         }
+        state.set(ProjectionRole::Leading);
+        drop(state.stopped_on_drop());
+        assert_eq!(state.get(), ProjectionRole::Stopped);
     }
 
     #[derive(Debug, PartialEq)]
