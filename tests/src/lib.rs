@@ -20,6 +20,9 @@ use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use scim_rpc::quarantine::quarantine_admin_client::QuarantineAdminClient;
 use serde_json::Value;
 use service_kit::admin_auth::OperatorCredential;
+use service_kit::callers::{
+    ACCOUNT_CENTER, AUDIT_SERVICE, DIRECTORY_SERVICE, LICENSE_SERVICE, SCIM_GATEWAY,
+};
 use service_kit::config::CommonConfig;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
@@ -37,6 +40,8 @@ pub fn database_url(name: &str) -> String {
     test_support::database_url(&maintenance_database_url(), name)
 }
 
+/// The settings every service of a test stack shares; each service's certificate is its own
+/// (`grpc_tls`).
 pub fn common_config(namespace: &str) -> CommonConfig {
     CommonConfig {
         nats_url: nats_url(),
@@ -45,6 +50,7 @@ pub fn common_config(namespace: &str) -> CommonConfig {
         admin_token: ADMIN_TOKEN.into(),
         allow_dev_admin_token: false,
         operator_credentials: Vec::new(),
+        grpc_tls: None,
         otlp_endpoint: None,
         log_filter: "warn".into(),
         log_json: false,
@@ -159,17 +165,18 @@ impl TestStack {
         let databases = Databases::for_stack(&id);
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
-        let common_config = |namespace: &str| CommonConfig {
+        let common_config = |service: &str| CommonConfig {
             nats_url: options.nats_url.clone().unwrap_or_else(nats_url),
             operator_credentials: options.operator_credentials.clone(),
-            ..common_config(namespace)
+            grpc_tls: Some(test_support::grpc_tls_files(service)),
+            ..common_config(&namespace)
         };
 
         let mut directory_addrs = Vec::new();
         let mut directory_runtimes = Vec::new();
         for _ in 0..options.directories.max(1) {
             let mut config = directory_service::Config::from_lookup(&test_support::minimal_env)?;
-            config.common = common_config(&namespace);
+            config.common = common_config(DIRECTORY_SERVICE);
             config.database_url = database_url(&databases.directory);
             config.grpc_addr = loopback();
             config.metrics_addr = loopback();
@@ -195,7 +202,7 @@ impl TestStack {
         let mut license_addrs = Vec::new();
         for _ in 0..options.license_services.max(1) {
             let license = license_service::Application::build(license_service::Config {
-                common: common_config(&namespace),
+                common: common_config(LICENSE_SERVICE),
                 database_url: database_url(&databases.license),
                 grpc_addr: loopback(),
                 metrics_addr: loopback(),
@@ -211,7 +218,7 @@ impl TestStack {
         }
 
         let audit = audit_service::Application::build(audit_service::Config {
-            common: common_config(&namespace),
+            common: common_config(AUDIT_SERVICE),
             database_url: database_url(&databases.audit),
             grpc_addr: loopback(),
             metrics_addr: loopback(),
@@ -231,12 +238,12 @@ impl TestStack {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let addr = listener.local_addr()?;
             let mut config = scim_gateway::Config::from_lookup(&test_support::minimal_env)?;
-            config.common = common_config(&namespace);
+            config.common = common_config(SCIM_GATEWAY);
             config.public_base_url = format!("http://{addr}/scim/v2");
             config.metrics_addr = loopback();
             config.directory_url = directory_addrs
                 .iter()
-                .map(|addr| format!("http://{addr}"))
+                .map(|addr| format!("https://{addr}"))
                 .collect::<Vec<_>>()
                 .join(",");
             if let Some(max) = options.write_response_max_members {
@@ -264,15 +271,15 @@ impl TestStack {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let url = format!("http://{}", listener.local_addr()?);
             let mut config = account_center::Config::from_lookup(&test_support::minimal_env)?;
-            config.common = common_config(&namespace);
+            config.common = common_config(ACCOUNT_CENTER);
             config.database_url = database_url(&databases.console);
             config.metrics_addr = loopback();
             config.public_url = url.clone();
             config.scim_base_url = gateway_urls[0].clone();
             config.backends = account_center::BackendUrls {
-                directory: format!("http://{directory_addr}"),
-                license: format!("http://{}", license_addrs[0]),
-                audit: format!("http://{audit_addr}"),
+                directory: format!("https://{directory_addr}"),
+                license: format!("https://{}", license_addrs[0]),
+                audit: format!("https://{audit_addr}"),
             };
             let console = account_center::Application::build_on(config, listener)
                 .await
@@ -341,10 +348,10 @@ impl TestStack {
         &self.gateway_urls[0]
     }
 
+    /// A channel as an operator connects: TLS, no client certificate (the credential goes
+    /// in each call).
     async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
-        Ok(Channel::from_shared(format!("http://{addr}"))?
-            .connect()
-            .await?)
+        Ok(test_support::anonymous_channel(addr).await)
     }
 
     pub async fn account_admin(

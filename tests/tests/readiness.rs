@@ -40,7 +40,10 @@ async fn readyz_follows_nats_going_away_and_coming_back() {
     let database = TestDatabase::create("t_readiness").await;
     let mut directory_config =
         directory_service::Config::from_lookup(&test_support::minimal_env).unwrap();
-    directory_config.common = common.clone();
+    directory_config.common = service_kit::config::CommonConfig {
+        grpc_tls: Some(test_support::grpc_tls_files("directory-service")),
+        ..common.clone()
+    };
     directory_config.database_url = database.url.clone();
     directory_config.grpc_addr = loopback();
     directory_config.metrics_addr = loopback();
@@ -53,9 +56,12 @@ async fn readyz_follows_nats_going_away_and_coming_back() {
     let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
     let gateway_addr = listener.local_addr().unwrap();
     let mut gateway_config = scim_gateway::Config::from_lookup(&test_support::minimal_env).unwrap();
-    gateway_config.common = common;
+    gateway_config.common = service_kit::config::CommonConfig {
+        grpc_tls: Some(test_support::grpc_tls_files("scim-gateway")),
+        ..common
+    };
     gateway_config.public_base_url = format!("http://{gateway_addr}/scim/v2");
-    gateway_config.directory_url = format!("http://{directory_addr}");
+    gateway_config.directory_url = format!("https://{directory_addr}");
     gateway_config.metrics_addr = loopback();
     let gateway = scim_gateway::Application::build_on(gateway_config, listener)
         .await
@@ -87,9 +93,7 @@ async fn readyz_follows_nats_going_away_and_coming_back() {
 async fn grpc_health_becomes(grpc: SocketAddr, status: ServingStatus) {
     let within = Duration::from_secs(5);
     eventually(within, || async move {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))?
-            .connect()
-            .await?;
+        let channel = test_support::anonymous_channel(grpc).await;
         let answer = HealthClient::new(channel)
             .check(HealthCheckRequest {
                 service: "scim.license.v1.LicenseAdmin".to_owned(),
@@ -117,6 +121,7 @@ async fn a_projection_service_is_ready_leading_or_standing_by_and_not_without_na
         let license = license_service::Application::build(license_service::Config {
             common: service_kit::config::CommonConfig {
                 nats_url: nats.url(),
+                grpc_tls: Some(test_support::grpc_tls_files("license-service")),
                 ..common_config(&namespace)
             },
             database_url: database.url.clone(),

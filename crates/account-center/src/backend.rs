@@ -1,9 +1,10 @@
 //! The services behind the console, over gRPC, always inside one tenant.
 //!
-//! The admin services answer the operator's credential for any tenant, so the tenant
-//! boundary for an admin is drawn here: every id a caller names (configuration, token,
-//! pool, log record) is checked to belong to the caller's tenant before it is used, and
-//! an id of another tenant is "not found", exactly like an id that does not exist.
+//! The admin services answer the account center (known by its certificate) for any
+//! tenant, so the tenant boundary for an admin is drawn here: every id a caller names
+//! (configuration, token, pool, log record) is checked to belong to the caller's tenant
+//! before it is used, and an id of another tenant is "not found", exactly like an id that
+//! does not exist.
 
 use std::collections::HashMap;
 
@@ -23,13 +24,11 @@ use scim_rpc::license::{
     AssignLicenseRequest, ListOfferingsRequest, ListPoolMembersRequest, ListPoolMembersResponse,
     ListPoolsRequest, Offering, Pool, RevokeLicenseRequest, SetAutoAssignRequest,
 };
-use service_kit::admin_auth::{OperatorCredential, name_actor};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use service_kit::admin_auth::name_actor;
+use service_kit::grpc_tls::GrpcTls;
+use tonic::transport::Channel;
 
 use crate::error::AppError;
-
-type Authed = InterceptedService<Channel, OperatorCredential>;
 
 /// Where the services are.
 #[derive(Debug, Clone)]
@@ -49,9 +48,9 @@ pub struct Scope {
 
 #[derive(Clone)]
 pub struct Backend {
-    account: AccountAdminClient<Authed>,
-    license: LicenseAdminClient<Authed>,
-    audit: AuditQueryClient<Authed>,
+    account: AccountAdminClient<Channel>,
+    license: LicenseAdminClient<Channel>,
+    audit: AuditQueryClient<Channel>,
     directory: DirectoryReadClient<Channel>,
 }
 
@@ -71,16 +70,14 @@ impl ConfigLicenses {
 impl Backend {
     /// Connects lazily: the console starts (and says what is missing) before every service
     /// is up.
-    pub fn connect_lazy(urls: &BackendUrls, admin_token: &str) -> Result<Self, AppError> {
+    /// The console calls as itself: its certificate (`tls`) is its credential.
+    pub fn connect_lazy(urls: &BackendUrls, tls: &GrpcTls) -> Result<Self, AppError> {
         // A comma-separated list (as the gateway takes for the directory) is balanced over.
         let channel = |name: &str, urls: &str| {
-            let endpoints = urls
-                .split(',')
-                .map(str::trim)
-                .filter(|url| !url.is_empty())
+            let endpoints = service_kit::grpc_tls::url_list(urls)
                 .map(|url| {
-                    Endpoint::from_shared(url.to_owned())
-                        .map_err(|error| AppError::Internal(format!("{name} URL {url:?}: {error}")))
+                    tls.endpoint(url)
+                        .map_err(|error| AppError::Internal(format!("{name} URL: {error}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             match endpoints.as_slice() {
@@ -89,16 +86,11 @@ impl Backend {
                 _ => Ok(Channel::balance_list(endpoints.into_iter())),
             }
         };
-        let credential = OperatorCredential::new(admin_token)
-            .map_err(|error| AppError::Internal(format!("ADMIN_TOKEN: {error}")))?;
         let directory = channel("directory", &urls.directory)?;
         Ok(Self {
-            account: AccountAdminClient::with_interceptor(directory.clone(), credential.clone()),
-            license: LicenseAdminClient::with_interceptor(
-                channel("license", &urls.license)?,
-                credential.clone(),
-            ),
-            audit: AuditQueryClient::with_interceptor(channel("audit", &urls.audit)?, credential),
+            account: AccountAdminClient::new(directory.clone()),
+            license: LicenseAdminClient::new(channel("license", &urls.license)?),
+            audit: AuditQueryClient::new(channel("audit", &urls.audit)?),
             directory: DirectoryReadClient::new(directory),
         })
     }

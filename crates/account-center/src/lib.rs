@@ -91,9 +91,9 @@ impl Config {
                 "http://127.0.0.1:8080/scim/v2",
             ),
             backends: BackendUrls {
-                directory: string_or(lookup, "DIRECTORY_GRPC_URL", "http://127.0.0.1:50051"),
-                license: string_or(lookup, "LICENSE_GRPC_URL", "http://127.0.0.1:50052"),
-                audit: string_or(lookup, "AUDIT_GRPC_URL", "http://127.0.0.1:50053"),
+                directory: string_or(lookup, "DIRECTORY_GRPC_URL", "https://127.0.0.1:50051"),
+                license: string_or(lookup, "LICENSE_GRPC_URL", "https://127.0.0.1:50052"),
+                audit: string_or(lookup, "AUDIT_GRPC_URL", "https://127.0.0.1:50053"),
             },
             lifetimes: Lifetimes {
                 invite: hours("ACCOUNT_CENTER_INVITE_TTL_HOURS", 24)?,
@@ -140,7 +140,8 @@ impl Application {
             .run(&db)
             .await
             .context("migrating the account center database")?;
-        let backend = backend::Backend::connect_lazy(&config.backends, &config.common.admin_token)?;
+        let grpc_tls = service_kit::grpc_tls::GrpcTls::load(config.common.grpc_tls.as_ref())?;
+        let backend = backend::Backend::connect_lazy(&config.backends, &grpc_tls)?;
         let state = state::AppState {
             identity: identity::IdentityStore::new(db.clone(), config.lifetimes),
             backend,

@@ -12,9 +12,11 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use scim_rpc::audit::audit_query_server::AuditQueryServer;
 use service_kit::admin_auth::OperatorAuth;
+use service_kit::callers::CallerPolicy;
+use service_kit::grpc_tls::GrpcTls;
 use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
-use service_kit::quarantine_admin::{self, QuarantineServer};
+use service_kit::quarantine_admin;
 use service_kit::readiness::{self, ProjectionState};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -32,6 +34,7 @@ const MAX_DB_CONNECTIONS: u32 = 10;
 /// serving; [`Application::run_until_stopped`] starts everything.
 pub struct Application {
     config: Config,
+    grpc_tls: GrpcTls,
     db: PgPool,
     nats: async_nats::Client,
     store: EventStore,
@@ -55,6 +58,7 @@ impl Application {
     pub async fn build_as(config: Config, database_role: Option<String>) -> anyhow::Result<Self> {
         static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
         let service_kit::backend::BackendParts {
+            grpc_tls,
             db,
             nats,
             store,
@@ -83,6 +87,7 @@ impl Application {
         let metrics_addr = metrics_listener.local_addr()?;
         Ok(Self {
             config,
+            grpc_tls,
             db,
             nats,
             store,
@@ -113,6 +118,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
+            grpc_tls,
             db,
             nats,
             store,
@@ -158,7 +164,7 @@ impl Application {
             AuditReapply {
                 checkpoint_name: durable_name.clone(),
             },
-            OperatorAuth::of(&config.common),
+            CallerPolicy::admin(OperatorAuth::of(&config.common)),
         );
         let projection = AuditProjection::new(db.clone(), durable_name, rows_written);
         let projection_state = ProjectionState::default();
@@ -173,18 +179,24 @@ impl Application {
         );
 
         let service = AuditQueryService::new(db.clone(), queries);
-        let grpc_task = spawn_part(
-            "grpc",
-            stop.clone(),
-            serve_grpc(
-                grpc_listener,
-                service,
-                quarantine,
-                OperatorAuth::of(&config.common),
-                readiness.clone(),
-                stop.clone(),
-            ),
-        );
+        let services = tonic::service::Routes::new(AuditQueryServer::with_interceptor(
+            service,
+            CallerPolicy::admin(OperatorAuth::of(&config.common)),
+        ))
+        .add_service(quarantine);
+        let grpc_task = spawn_part("grpc", stop.clone(), {
+            let (readiness, stop) = (readiness.clone(), stop.clone());
+            async move {
+                service_kit::grpc::serve::<AuditQueryServer<AuditQueryService>>(
+                    grpc_listener,
+                    &grpc_tls,
+                    services,
+                    readiness,
+                    stop,
+                )
+                .await
+            }
+        });
 
         let probe = tokio::spawn(readiness::keep_projection_service_current(
             nats.clone(),
@@ -211,32 +223,4 @@ impl Application {
         tracing::info!("audit service stopped");
         first_error.map_or(Ok(()), Err)
     }
-}
-
-async fn serve_grpc(
-    listener: TcpListener,
-    service: AuditQueryService,
-    quarantine: QuarantineServer<AuditReapply>,
-    auth: OperatorAuth,
-    readiness: Readiness,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let (health, health_follows_readiness) = service_kit::grpc::health_following::<
-        AuditQueryServer<AuditQueryService>,
-    >(&readiness, stop.clone());
-    tokio::spawn(health_follows_readiness);
-    let service = AuditQueryServer::with_interceptor(service, auth);
-    let signal = async move {
-        stop.cancelled().await;
-        readiness.set_ready(false);
-    };
-    tonic::transport::Server::builder()
-        .trace_fn(telemetry::propagation::grpc_server_span)
-        .add_service(health)
-        .add_service(service)
-        .add_service(quarantine)
-        .serve_with_incoming_shutdown(service_kit::grpc::incoming(listener), signal)
-        .await
-        .context("gRPC server")?;
-    Ok(())
 }

@@ -407,7 +407,7 @@ async fn a_retried_quarantined_event_extends_the_chain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runtime_role_can_only_read_and_append_the_log() {
     let env = TestEnv::new().await;
-    let app = Application::build_as(env.config(), Some(RUNTIME_ROLE.to_owned()))
+    let app = Application::build_as(env.config("audit-service"), Some(RUNTIME_ROLE.to_owned()))
         .await
         .unwrap();
     let pool = app.database().clone();

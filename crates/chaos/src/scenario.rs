@@ -13,7 +13,6 @@ use scim_rpc::account::{CreateScimConfigRequest, CreateTenantRequest, IssueToken
 use scim_rpc::license::UpsertPoolRequest;
 use scim_rpc::license::license_admin_client::LicenseAdminClient;
 use service_kit::admin_auth::OperatorCredential;
-use tonic::transport::Channel;
 
 use crate::checks::{self, Stores, Verdict};
 use crate::infra::{Nats, Postgres};
@@ -354,9 +353,10 @@ struct Tenant {
 /// the operator's gRPC APIs (what `scimctl` does).
 async fn provision_tenant(stack: &Stack, seats: usize) -> anyhow::Result<Tenant> {
     let credential = OperatorCredential::new(ADMIN_TOKEN)?;
-    let channel = Channel::from_shared(stack.directory_grpc.clone())?
-        .connect()
-        .await?;
+    let channel =
+        service_kit::grpc_tls::anonymous_endpoint(&stack.directory_grpc, stack.ca_pem.clone())?
+            .connect()
+            .await?;
     let mut accounts = AccountAdminClient::with_interceptor(channel, credential.clone());
     let tenant = accounts
         .create_tenant(CreateTenantRequest {
@@ -379,9 +379,10 @@ async fn provision_tenant(stack: &Stack, seats: usize) -> anyhow::Result<Tenant>
         })
         .await?
         .into_inner();
-    let channel = Channel::from_shared(stack.license_grpc.clone())?
-        .connect()
-        .await?;
+    let channel =
+        service_kit::grpc_tls::anonymous_endpoint(&stack.license_grpc, stack.ca_pem.clone())?
+            .connect()
+            .await?;
     let pool = LicenseAdminClient::with_interceptor(channel, credential)
         .upsert_pool(UpsertPoolRequest {
             tenant_id: tenant.id.clone(),

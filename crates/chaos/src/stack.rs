@@ -141,6 +141,8 @@ pub struct Stack {
     pub gateway_urls: Vec<String>,
     pub directory_grpc: String,
     pub license_grpc: String,
+    /// The CA of the stack's certificates, for the operator's calls.
+    pub ca_pem: Vec<u8>,
 }
 
 impl Stack {
@@ -157,6 +159,12 @@ impl Stack {
             ("ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
+        // Each role's certificate, from a CA of this run's own.
+        let pki_dir = layout.log_dir.join("pki");
+        let roles = [Role::Gateway, Role::Directory, Role::License, Role::Audit];
+        let identities = roles.map(Role::service_name);
+        let pki = service_pki::issue("scim-chaos CA", &identities, &["localhost", "127.0.0.1"])?;
+        pki.write(&pki_dir)?;
         let mut services = Vec::new();
         let mut process = |name: &str, role: Role, extra: Vec<(String, String)>| {
             let metrics_port = free_port()?;
@@ -169,6 +177,14 @@ impl Stack {
             let metrics_addr = SocketAddr::from(([127, 0, 0, 1], metrics_port));
             let mut env = common.clone();
             env.push((metrics_var.to_owned(), metrics_addr.to_string()));
+            let tls = service_pki::service_files(&pki_dir, role.service_name());
+            for (variable, path) in [
+                (service_kit::grpc_tls::CERT_VAR, tls.cert),
+                (service_kit::grpc_tls::KEY_VAR, tls.key),
+                (service_kit::grpc_tls::CA_VAR, tls.ca),
+            ] {
+                env.push((variable.to_owned(), path.display().to_string()));
+            }
             env.extend(extra);
             services.push(ServiceProcess {
                 name: name.to_owned(),
@@ -218,7 +234,7 @@ impl Stack {
         )?;
         let directory_urls = directory_addrs
             .iter()
-            .map(|addr| format!("http://{addr}"))
+            .map(|addr| format!("https://{addr}"))
             .collect::<Vec<_>>()
             .join(",");
         let mut gateway_urls = Vec::new();
@@ -241,8 +257,9 @@ impl Stack {
             exe: layout.exe.to_path_buf(),
             services,
             gateway_urls,
-            directory_grpc: format!("http://{}", directory_addrs[0]),
-            license_grpc: format!("http://{license_addr}"),
+            directory_grpc: format!("https://{}", directory_addrs[0]),
+            license_grpc: format!("https://{license_addr}"),
+            ca_pem: pki.ca_pem.clone().into_bytes(),
         };
         // The first directory replica creates the stream and takes the leader lock alone.
         stack.start_service("directory-0").await?;

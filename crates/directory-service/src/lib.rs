@@ -29,11 +29,13 @@ use scim_events::Namespace;
 use scim_rpc::account::account_admin_server::AccountAdminServer;
 use scim_rpc::directory::directory_read_server::DirectoryReadServer;
 use service_kit::admin_auth::OperatorAuth;
+use service_kit::callers::CallerPolicy;
 use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
+use service_kit::grpc_tls::GrpcTls;
 use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
 use service_kit::outbox::{OutboxRelay, RelayMetrics};
-use service_kit::quarantine_admin::{self, QuarantineServer};
+use service_kit::quarantine_admin;
 use service_kit::readiness::{self, ProjectionState};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -144,6 +146,7 @@ pub struct Application {
     accounts_pool: PgPool,
     nats: async_nats::Client,
     store: EventStore,
+    grpc_tls: GrpcTls,
     grpc_listener: TcpListener,
     metrics_listener: TcpListener,
 }
@@ -157,6 +160,8 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // First: a service without its certificate has nothing to serve with.
+        let grpc_tls = GrpcTls::load(config.common.grpc_tls.as_ref())?;
         let namespace =
             Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
         let pool = service_kit::postgres::connect(&config.database_url, PROJECTION_MAX_CONNECTIONS)
@@ -202,6 +207,7 @@ impl Application {
             accounts_pool,
             nats,
             store,
+            grpc_tls,
             grpc_listener,
             metrics_listener,
         })
@@ -226,6 +232,7 @@ impl Application {
             accounts_pool,
             nats,
             store,
+            grpc_tls,
             grpc_listener,
             metrics_listener,
         } = self;
@@ -307,27 +314,35 @@ impl Application {
         );
         let admin_service = AccountAdminServer::with_interceptor(
             accounts::AccountAdminService::new(accounts),
-            OperatorAuth::of(&config.common),
+            CallerPolicy::admin(OperatorAuth::of(&config.common)),
         );
         let quarantine = quarantine_admin::server(
             pool.clone(),
             store.clone(),
             projection::checkpoint_name(&namespace),
             projection::DirectoryReapply,
-            OperatorAuth::of(&config.common),
+            CallerPolicy::admin(OperatorAuth::of(&config.common)),
         );
-        let grpc = serve_grpc(
-            grpc_listener,
+        let services = tonic::service::Routes::new(DirectoryReadServer::with_interceptor(
             read_service,
-            admin_service,
-            quarantine,
-            readiness.clone(),
-            stop.clone(),
-        );
-        let grpc_task = spawn_part("grpc", stop.clone(), async move {
-            // Also when the server fails or panics.
-            let _relay_stop = relay_stop.drop_guard();
-            grpc.await
+            CallerPolicy::directory_reads(),
+        ))
+        .add_service(admin_service)
+        .add_service(quarantine);
+        let grpc_task = spawn_part("grpc", stop.clone(), {
+            let (readiness, stop) = (readiness.clone(), stop.clone());
+            async move {
+                // Also when the server fails or panics.
+                let _relay_stop = relay_stop.drop_guard();
+                service_kit::grpc::serve::<DirectoryReadServer<grpc::DirectoryReadService>>(
+                    grpc_listener,
+                    &grpc_tls,
+                    services,
+                    readiness,
+                    stop,
+                )
+                .await
+            }
         });
 
         let probe = tokio::spawn(readiness::keep_projection_service_current(
@@ -358,37 +373,6 @@ impl Application {
         }
         first_error.map_or(Ok(()), Err)
     }
-}
-
-async fn serve_grpc(
-    listener: TcpListener,
-    read_service: grpc::DirectoryReadService,
-    admin_service: tonic::service::interceptor::InterceptedService<
-        AccountAdminServer<accounts::AccountAdminService>,
-        OperatorAuth,
-    >,
-    quarantine: QuarantineServer<projection::DirectoryReapply>,
-    readiness: Readiness,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let (health_service, health_follows_readiness) = service_kit::grpc::health_following::<
-        DirectoryReadServer<grpc::DirectoryReadService>,
-    >(&readiness, stop.clone());
-    tokio::spawn(health_follows_readiness);
-    let signal = async move {
-        stop.cancelled().await;
-        readiness.set_ready(false);
-    };
-    tonic::transport::Server::builder()
-        .trace_fn(telemetry::propagation::grpc_server_span)
-        .add_service(health_service)
-        .add_service(DirectoryReadServer::new(read_service))
-        .add_service(admin_service)
-        .add_service(quarantine)
-        .serve_with_incoming_shutdown(service_kit::grpc::incoming(listener), signal)
-        .await
-        .context("gRPC server")?;
-    Ok(())
 }
 
 /// The service as a process runs it: configuration from the environment, then the shared

@@ -5,15 +5,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use event_store::EventStore;
 use event_store::consumer::{ConsumerMetrics, ConsumerSettings};
 use prometheus_client::registry::Registry;
 use scim_rpc::license::license_admin_server::LicenseAdminServer;
 use service_kit::admin_auth::OperatorAuth;
+use service_kit::callers::CallerPolicy;
+use service_kit::grpc_tls::GrpcTls;
 use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
-use service_kit::quarantine_admin::{self, QuarantineServer};
+use service_kit::quarantine_admin;
 use service_kit::readiness::{self, ProjectionState};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -34,6 +35,7 @@ const MAX_DB_CONNECTIONS: u32 = 10;
 /// serving; [`Application::run_until_stopped`] starts everything.
 pub struct Application {
     config: Config,
+    grpc_tls: GrpcTls,
     db: PgPool,
     nats: async_nats::Client,
     store: EventStore,
@@ -50,6 +52,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
         let service_kit::backend::BackendParts {
+            grpc_tls,
             db,
             nats,
             store,
@@ -67,6 +70,7 @@ impl Application {
         let metrics_addr = metrics_listener.local_addr()?;
         Ok(Self {
             config,
+            grpc_tls,
             db,
             nats,
             store,
@@ -93,6 +97,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             config,
+            grpc_tls,
             db,
             nats,
             store,
@@ -147,7 +152,7 @@ impl Application {
             store.clone(),
             durable_name.clone(),
             LicenseReapply,
-            OperatorAuth::of(&config.common),
+            CallerPolicy::admin(OperatorAuth::of(&config.common)),
         );
         let projection = LicenseProjection::new(
             db.clone(),
@@ -167,18 +172,24 @@ impl Application {
         );
 
         let admin = LicenseAdminService::new(db.clone(), relay_wake, metrics);
-        let grpc_task = spawn_part(
-            "grpc",
-            stop.clone(),
-            serve_grpc(
-                grpc_listener,
-                admin,
-                quarantine,
-                OperatorAuth::of(&config.common),
-                readiness.clone(),
-                stop.clone(),
-            ),
-        );
+        let services = tonic::service::Routes::new(LicenseAdminServer::with_interceptor(
+            admin,
+            CallerPolicy::admin(OperatorAuth::of(&config.common)),
+        ))
+        .add_service(quarantine);
+        let grpc_task = spawn_part("grpc", stop.clone(), {
+            let (readiness, stop) = (readiness.clone(), stop.clone());
+            async move {
+                service_kit::grpc::serve::<LicenseAdminServer<LicenseAdminService>>(
+                    grpc_listener,
+                    &grpc_tls,
+                    services,
+                    readiness,
+                    stop,
+                )
+                .await
+            }
+        });
 
         let probe = tokio::spawn(readiness::keep_projection_service_current(
             nats.clone(),
@@ -209,32 +220,4 @@ impl Application {
         tracing::info!("license service stopped");
         first_error.map_or(Ok(()), Err)
     }
-}
-
-async fn serve_grpc(
-    listener: TcpListener,
-    admin: LicenseAdminService,
-    quarantine: QuarantineServer<LicenseReapply>,
-    auth: OperatorAuth,
-    readiness: Readiness,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let (health, health_follows_readiness) = service_kit::grpc::health_following::<
-        LicenseAdminServer<LicenseAdminService>,
-    >(&readiness, stop.clone());
-    tokio::spawn(health_follows_readiness);
-    let admin = LicenseAdminServer::with_interceptor(admin, auth);
-    let signal = async move {
-        stop.cancelled().await;
-        readiness.set_ready(false);
-    };
-    tonic::transport::Server::builder()
-        .trace_fn(telemetry::propagation::grpc_server_span)
-        .add_service(health)
-        .add_service(admin)
-        .add_service(quarantine)
-        .serve_with_incoming_shutdown(service_kit::grpc::incoming(listener), signal)
-        .await
-        .context("gRPC server")?;
-    Ok(())
 }

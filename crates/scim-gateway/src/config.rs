@@ -72,7 +72,7 @@ impl Config {
                 SocketAddr::from(([127, 0, 0, 1], 9100)),
             )?,
             public_base_url,
-            directory_url: string_or(lookup, "DIRECTORY_GRPC_URL", "http://127.0.0.1:50051"),
+            directory_url: string_or(lookup, "DIRECTORY_GRPC_URL", "https://127.0.0.1:50051"),
             max_body_bytes: parse_or(lookup, "GATEWAY_MAX_BODY_BYTES", 1_048_576)?,
             bulk_max_operations: parse_or(lookup, "GATEWAY_BULK_MAX_OPERATIONS", 1_000)?,
             bulk_max_payload_bytes: parse_or(lookup, "GATEWAY_BULK_MAX_PAYLOAD_BYTES", 1_048_576)?,

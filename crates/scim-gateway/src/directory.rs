@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
+use service_kit::grpc_tls::{GrpcTls, TlsError};
 use telemetry::propagation::TracePropagation;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -71,18 +72,12 @@ pub struct DirectoryClient {
 }
 
 impl DirectoryClient {
-    /// `urls` is one directory URL, or several separated by commas (one per replica).
-    pub fn connect_lazy(urls: &str) -> Result<Self, tonic::transport::Error> {
-        let channels = urls
-            .split(',')
-            .map(str::trim)
-            .filter(|url| !url.is_empty())
-            .map(|url| {
-                Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?
-                    .tcp_nodelay(true)
-                    .connect_lazy())
-            })
-            .collect::<Result<Vec<Channel>, tonic::transport::Error>>()?;
+    /// `urls` is one directory URL, or several separated by commas (one per replica); the
+    /// gateway presents its certificate (`tls`) to each.
+    pub fn connect_lazy(urls: &str, tls: &GrpcTls) -> Result<Self, TlsError> {
+        let channels = service_kit::grpc_tls::url_list(urls)
+            .map(|url| Ok(tls.endpoint(url)?.connect_lazy()))
+            .collect::<Result<Vec<Channel>, TlsError>>()?;
         let replicas = channels
             .iter()
             .map(|channel| {

@@ -58,6 +58,7 @@ impl Application {
     /// then unused): a test binds port 0 and derives `public_base_url` from the address it
     /// got, with no moment in which the port is free for another process to take.
     pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let grpc_tls = service_kit::grpc_tls::GrpcTls::load(config.common.grpc_tls.as_ref())?;
         let metrics_listener = ops_http::bind(config.metrics_addr)
             .await
             .with_context(|| format!("binding GATEWAY_METRICS_ADDR {}", config.metrics_addr))?;
@@ -73,7 +74,7 @@ impl Application {
         let store = EventStore::connect(nats.clone(), namespace, &settings)
             .await
             .context("preparing the event stream")?;
-        let directory = directory::DirectoryClient::connect_lazy(&config.directory_url)
+        let directory = directory::DirectoryClient::connect_lazy(&config.directory_url, &grpc_tls)
             .with_context(|| format!("DIRECTORY_GRPC_URL {:?}", config.directory_url))?;
         let follow_admin_actions_from = store
             .last_sequence()

@@ -33,8 +33,9 @@ impl RunningGateway {
         })
         .unwrap();
         config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.common.grpc_tls = Some(test_support::grpc_tls_files("scim-gateway"));
         // No directory runs for these tests: nothing listens on port 1.
-        config.directory_url = "http://127.0.0.1:1".into();
+        config.directory_url = "https://127.0.0.1:1".into();
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();

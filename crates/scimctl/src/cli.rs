@@ -16,7 +16,7 @@ pub struct Cli {
         long,
         global = true,
         env = "SCIMCTL_DIRECTORY_URL",
-        default_value = "http://127.0.0.1:50051"
+        default_value = "https://127.0.0.1:50051"
     )]
     pub directory_url: String,
 
@@ -25,7 +25,7 @@ pub struct Cli {
         long,
         global = true,
         env = "SCIMCTL_LICENSE_URL",
-        default_value = "http://127.0.0.1:50052"
+        default_value = "https://127.0.0.1:50052"
     )]
     pub license_url: String,
 
@@ -34,9 +34,19 @@ pub struct Cli {
         long,
         global = true,
         env = "SCIMCTL_AUDIT_URL",
-        default_value = "http://127.0.0.1:50053"
+        default_value = "https://127.0.0.1:50053"
     )]
     pub audit_url: String,
+
+    /// The CA certificate (PEM) the services' certificates are checked against: the gRPC
+    /// services speak TLS only. `cargo xtask up` issues one under `.local/pki/`.
+    #[arg(
+        long,
+        global = true,
+        env = "SCIMCTL_CA",
+        default_value = ".local/pki/ca.pem"
+    )]
+    pub ca: std::path::PathBuf,
 
     /// Base URL of the account center (sign-in links for tenants' admins).
     #[arg(

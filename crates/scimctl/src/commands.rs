@@ -19,7 +19,7 @@ use scim_rpc::license::{
 use serde_json::json;
 use tonic::Request;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::cli::{
     AdminCommand, AuditCommand, AuditGetArgs, AuditQueryArgs, AuditVerifyArgs, Cli, Command,
@@ -46,27 +46,47 @@ impl Ctx {
     }
 }
 
-async fn connect(service: &str, url: &str, flag: &str) -> Result<Channel> {
+/// A TLS connection that checks the service's certificate against `--ca`; the operator
+/// proves who it is with its credential, not a certificate.
+async fn connect(cli: &Cli, service: &str, url: &str, flag: &str) -> Result<Channel> {
+    if !url.starts_with("https://") {
+        anyhow::bail!("{flag} {url:?}: the services speak TLS only; use https://");
+    }
+    let ca = std::fs::read(&cli.ca).with_context(|| {
+        format!(
+            "cannot read the CA certificate {} (--ca / SCIMCTL_CA)",
+            cli.ca.display()
+        )
+    })?;
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
     let endpoint = Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("invalid {flag} {url:?}"))?
-        .connect_timeout(Duration::from_secs(5));
+        .connect_timeout(Duration::from_secs(5))
+        .tls_config(tls)
+        .with_context(|| format!("TLS settings for {flag} {url:?}"))?;
     endpoint.connect().await.with_context(|| {
         format!("cannot connect to {service} at {url} (is it running? see {flag})")
     })
 }
 
 async fn account(cli: &Cli) -> Result<AccountAdminClient<Channel>> {
-    let channel = connect("directory-service", &cli.directory_url, "--directory-url").await?;
+    let channel = connect(
+        cli,
+        "directory-service",
+        &cli.directory_url,
+        "--directory-url",
+    )
+    .await?;
     Ok(AccountAdminClient::new(channel))
 }
 
 async fn license(cli: &Cli) -> Result<LicenseAdminClient<Channel>> {
-    let channel = connect("license-service", &cli.license_url, "--license-url").await?;
+    let channel = connect(cli, "license-service", &cli.license_url, "--license-url").await?;
     Ok(LicenseAdminClient::new(channel))
 }
 
 async fn audit(cli: &Cli) -> Result<AuditQueryClient<Channel>> {
-    let channel = connect("audit-service", &cli.audit_url, "--audit-url").await?;
+    let channel = connect(cli, "audit-service", &cli.audit_url, "--audit-url").await?;
     Ok(AuditQueryClient::new(channel))
 }
 
@@ -451,7 +471,7 @@ async fn quarantine(cli: &Cli, ctx: &Ctx, command: &QuarantineCommand) -> Result
         ProjectionService::License => ("license-service", &cli.license_url, "--license-url"),
         ProjectionService::Audit => ("audit-service", &cli.audit_url, "--audit-url"),
     };
-    let mut client = QuarantineAdminClient::new(connect(name, url, flag).await?);
+    let mut client = QuarantineAdminClient::new(connect(cli, name, url, flag).await?);
     match command {
         QuarantineCommand::List { .. } => {
             let events = client

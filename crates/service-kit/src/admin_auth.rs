@@ -120,33 +120,6 @@ impl OperatorAuth {
     }
 }
 
-impl tonic::service::Interceptor for OperatorAuth {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok());
-        match self.identify(header) {
-            Some(Operator::Deployment) => Ok(request),
-            // A named operator acts as itself: what it would name is not recorded.
-            Some(named @ Operator::Named(_)) => {
-                let actor = named
-                    .actor()
-                    .parse()
-                    .map_err(|_| tonic::Status::internal("operator name"))?;
-                request.metadata_mut().insert(ACTOR_METADATA, actor);
-                Ok(request)
-            }
-            None => Err(tonic::Status::unauthenticated(
-                "operator credential required",
-            )),
-        }
-    }
-}
-
 /// Adds the operator credential to outgoing admin calls.
 #[derive(Clone)]
 pub struct OperatorCredential {
@@ -270,41 +243,6 @@ mod tests {
             assert!(error.contains(says), "{list}: {error}");
         }
         assert_eq!(NamedOperator::parse_list(" , ").unwrap(), Vec::new());
-    }
-
-    #[test]
-    fn a_named_operator_is_recorded_as_itself_and_the_deployment_as_it_says() {
-        use tonic::service::Interceptor as _;
-        let named =
-            NamedOperator::parse_list(&format!("alice:{}", sha256_hex("alice-secret-0123456789")))
-                .unwrap();
-        let mut auth = OperatorAuth::with_named("deployment-secret-0123", named);
-        let call = |token: &str, actor: Option<&str>| {
-            let mut request = tonic::Request::new(());
-            request
-                .metadata_mut()
-                .insert("authorization", format!("Bearer {token}").parse().unwrap());
-            if let Some(actor) = actor {
-                name_actor(&mut request, actor).unwrap();
-            }
-            request
-        };
-        let alice = auth
-            .call(call(
-                "alice-secret-0123456789",
-                Some("admin:a1:eve@example.com"),
-            ))
-            .unwrap();
-        assert_eq!(acting_admin(alice.metadata()), "operator:alice");
-        let console = auth
-            .call(call(
-                "deployment-secret-0123",
-                Some("admin:a1:ada@example.com"),
-            ))
-            .unwrap();
-        assert_eq!(acting_admin(console.metadata()), "admin:a1:ada@example.com");
-        let refused = auth.call(call("guess", None)).unwrap_err();
-        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The start-up every event-consuming backend (license, audit) shares:
-//! Postgres with migrations, NATS, the event stream, and the two listeners.
+//! its gRPC certificate, Postgres with migrations, NATS, the event stream, and the two
+//! listeners.
 
 use anyhow::Context as _;
 use event_store::{EventStore, StoreSettings};
@@ -13,6 +14,7 @@ use crate::ops_http;
 
 /// Connected and bound, not yet serving.
 pub struct BackendParts {
+    pub grpc_tls: crate::grpc_tls::GrpcTls,
     pub db: PgPool,
     pub nats: async_nats::Client,
     pub store: EventStore,
@@ -30,6 +32,8 @@ pub async fn connect(
     migrator: &'static Migrator,
     max_db_connections: u32,
 ) -> anyhow::Result<BackendParts> {
+    // First: a service without its certificate has nothing to serve with.
+    let grpc_tls = crate::grpc_tls::GrpcTls::load(config.common.grpc_tls.as_ref())?;
     let namespace =
         Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
     let db = crate::postgres::connect(&config.database_url, max_db_connections)
@@ -56,6 +60,7 @@ pub async fn connect(
         .await
         .with_context(|| format!("binding {} {}", env.metrics_addr, config.metrics_addr))?;
     Ok(BackendParts {
+        grpc_tls,
         db,
         nats,
         store,

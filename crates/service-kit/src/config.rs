@@ -75,6 +75,9 @@ pub struct CommonConfig {
     pub allow_dev_admin_token: bool,
     /// `OPERATOR_CREDENTIALS`: named operators, by the SHA-256 of their secret.
     pub operator_credentials: Vec<crate::admin_auth::NamedOperator>,
+    /// `GRPC_TLS_CERT`, `GRPC_TLS_KEY`, `GRPC_TLS_CA`: this service's gRPC identity. Read
+    /// by every service; one that serves or calls gRPC does not start without it.
+    pub grpc_tls: Option<crate::grpc_tls::GrpcTlsFiles>,
     pub otlp_endpoint: Option<String>,
     pub log_filter: String,
     pub log_json: bool,
@@ -112,6 +115,7 @@ impl CommonConfig {
             admin_token: admin_token(lookup, allow_dev_admin_token)?,
             allow_dev_admin_token,
             operator_credentials: operator_credentials(lookup)?,
+            grpc_tls: crate::grpc_tls::GrpcTlsFiles::from_lookup(lookup)?,
             otlp_endpoint: optional(lookup, "OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_filter: string_or(lookup, "RUST_LOG", "info"),
             log_json,

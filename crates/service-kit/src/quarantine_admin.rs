@@ -122,10 +122,10 @@ impl<R: Reapply + 'static> QuarantineAdmin for QuarantineAdminService<R> {
     }
 }
 
-/// The service as served: behind the operator credential.
+/// The service as served: to the admin callers only.
 pub type QuarantineServer<R> = tonic::service::interceptor::InterceptedService<
     scim_rpc::quarantine::quarantine_admin_server::QuarantineAdminServer<QuarantineAdminService<R>>,
-    crate::admin_auth::OperatorAuth,
+    crate::callers::CallerPolicy,
 >;
 
 /// Builds [`QuarantineServer`] for one projection.
@@ -134,10 +134,10 @@ pub fn server<R: Reapply + 'static>(
     store: EventStore,
     consumer: String,
     projection: R,
-    auth: crate::admin_auth::OperatorAuth,
+    callers: crate::callers::CallerPolicy,
 ) -> QuarantineServer<R> {
     scim_rpc::quarantine::quarantine_admin_server::QuarantineAdminServer::with_interceptor(
         QuarantineAdminService::new(pool, store, consumer, projection),
-        auth,
+        callers,
     )
 }

@@ -41,8 +41,9 @@ impl TestBackend {
         }
     }
 
-    /// The service's configuration: this namespace and database, ports chosen by the OS.
-    pub fn config(&self) -> BackendConfig {
+    /// The configuration of `service` (its certificate): this namespace and database, ports
+    /// chosen by the OS.
+    pub fn config(&self, service: &str) -> BackendConfig {
         let namespace = self.namespace.name().to_owned();
         let nats = nats_url();
         let lookup = move |name: &str| match name {
@@ -51,7 +52,10 @@ impl TestBackend {
             other => minimal_env(other),
         };
         BackendConfig {
-            common: CommonConfig::from_lookup(&lookup).unwrap(),
+            common: CommonConfig {
+                grpc_tls: Some(crate::grpc_tls_files(service)),
+                ..CommonConfig::from_lookup(&lookup).unwrap()
+            },
             database_url: self.database.url.clone(),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -1,6 +1,6 @@
 //! What the integration tests of every crate share, so each does not grow its own copy: the
 //! addresses of the real NATS and Postgres (`NATS_URL`, `TEST_DATABASE_URL`), throwaway
-//! databases and event namespaces, a private nats-server to stop and restart, services
+//! databases and event namespaces, the services' certificates, a private nats-server to stop and restart, services
 //! started on port 0 and stopped within a deadline, polling with a deadline, and service logs
 //! on demand (`TEST_LOG`). A dev-dependency only; it panics on failure, as test code does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod database;
 pub mod nats_server;
+pub mod pki;
 pub mod service;
 
 use std::future::Future;
@@ -18,6 +19,7 @@ use std::time::Duration;
 pub use backend::TestBackend;
 pub use database::{TestDatabase, database_url, maintenance_url};
 pub use nats_server::NatsServer;
+pub use pki::{anonymous_channel, channel_as, grpc_tls, grpc_tls_files};
 pub use service::RunningService;
 
 /// The operator credential the test services are configured with (16 characters: as short

@@ -60,12 +60,14 @@ impl<E: std::fmt::Debug + Send + 'static> RunningService<E> {
         }
     }
 
-    /// A gRPC channel to the service.
+    /// A gRPC channel to the service without a client certificate, as an operator (or an
+    /// intruder) connects.
     pub async fn channel(&self) -> tonic::transport::Channel {
-        tonic::transport::Endpoint::from_shared(format!("http://{}", self.grpc_addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
+        crate::anonymous_channel(self.grpc_addr).await
+    }
+
+    /// A gRPC channel to the service presenting `service`'s certificate.
+    pub async fn channel_as(&self, service: &str) -> tonic::transport::Channel {
+        crate::channel_as(service, self.grpc_addr).await
     }
 }

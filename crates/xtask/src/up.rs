@@ -48,6 +48,8 @@ fn addr_env(name: &'static str, default: &str) -> Result<(String, HostPort)> {
 
 struct Plan {
     services: Vec<Service>,
+    /// The CA the services' certificates chain to (`scimctl --ca`).
+    ca: PathBuf,
     admin_token: String,
     base_url: String,
     directory_url: String,
@@ -57,7 +59,39 @@ struct Plan {
     console_url: String,
 }
 
-fn plan(infra: &Infra) -> Result<Plan> {
+/// The development CA and a certificate for each of `services` (named as the service, which
+/// is its gRPC identity) in `dir`, issued once and kept: a new CA each run would only make an
+/// earlier `SCIMCTL_CA` stale.
+fn ensure_pki(dir: &Path, services: &[&str]) -> Result<()> {
+    if !service_pki::complete(dir, services) {
+        service_pki::issue(
+            "scim-provisioning development CA",
+            services,
+            &["localhost", "127.0.0.1"],
+        )?
+        .write(dir)?;
+        eprintln!(
+            "xtask: pki: issued a development CA and the services' certificates in {}",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The variables naming `service`'s certificate, key and CA in `pki`.
+fn tls_env(pki: &Path, service: &str) -> Vec<(String, String)> {
+    let files = service_pki::service_files(pki, service);
+    [
+        ("GRPC_TLS_CERT", files.cert),
+        ("GRPC_TLS_KEY", files.key),
+        ("GRPC_TLS_CA", files.ca),
+    ]
+    .into_iter()
+    .map(|(variable, path)| (variable.to_owned(), path.display().to_string()))
+    .collect()
+}
+
+fn plan(infra: &Infra, pki: &Path) -> Result<Plan> {
     let admin_token = std::env::var("ADMIN_TOKEN")
         .ok()
         .filter(|v| !v.is_empty())
@@ -103,8 +137,12 @@ fn plan(infra: &Infra) -> Result<Plan> {
     ] {
         let (grpc_value, grpc_hp) = addr_env(grpc_var, grpc)?;
         let (metrics_value, metrics_hp) = addr_env(metrics_var, metrics)?;
-        grpc_urls.push(format!("http://{}", grpc_hp.connectable().to_addr_string()));
+        grpc_urls.push(format!(
+            "https://{}",
+            grpc_hp.connectable().to_addr_string()
+        ));
         let mut env = common.clone();
+        env.extend(tls_env(pki, name));
         env.push((db_var.to_owned(), infra.pg.with_db(db)));
         env.push((grpc_var.to_owned(), grpc_value));
         env.push((metrics_var.to_owned(), metrics_value));
@@ -135,6 +173,7 @@ fn plan(infra: &Infra) -> Result<Plan> {
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| format!("http://{}/scim/v2", http_hp.connectable().to_addr_string()));
     let mut env = common.clone();
+    env.extend(tls_env(pki, "scim-gateway"));
     env.push(("GATEWAY_HTTP_ADDR".to_owned(), http_value));
     env.push(("GATEWAY_METRICS_ADDR".to_owned(), gateway_metrics_value));
     env.push(("GATEWAY_PUBLIC_BASE_URL".to_owned(), base_url.clone()));
@@ -159,6 +198,7 @@ fn plan(infra: &Infra) -> Result<Plan> {
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| format!("http://{}", console_hp.connectable().to_addr_string()));
     let mut env = common;
+    env.extend(tls_env(pki, "account-center"));
     env.extend([
         (
             "ACCOUNT_CENTER_DATABASE_URL".to_owned(),
@@ -187,6 +227,7 @@ fn plan(infra: &Infra) -> Result<Plan> {
     });
     Ok(Plan {
         services,
+        ca: service_pki::service_files(pki, "scim-gateway").ca,
         admin_token,
         base_url,
         directory_url,
@@ -206,7 +247,10 @@ pub enum Profile {
 pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result<i32> {
     let infra = infra::ensure(supervisor, root)?;
     infra::create_databases(&infra, &DATABASES)?;
-    let plan = plan(&infra)?;
+    let pki = sys::local_dir(root)?.join("pki");
+    let plan = plan(&infra, &pki)?;
+    let identities: Vec<&str> = plan.services.iter().map(|service| service.name).collect();
+    ensure_pki(&pki, &identities)?;
 
     for service in &plan.services {
         for (var, addr) in &service.listens {
@@ -372,6 +416,7 @@ fn scimctl(binary: &Path, plan: &Plan, args: &[&str]) -> Result<Value> {
         .env("SCIMCTL_LICENSE_URL", &plan.license_url)
         .env("SCIMCTL_AUDIT_URL", &plan.audit_url)
         .env("SCIMCTL_ACCOUNT_CENTER_URL", &plan.console_url)
+        .env("SCIMCTL_CA", &plan.ca)
         .env("ADMIN_TOKEN", &plan.admin_token)
         .stdin(Stdio::null());
     let shown = sys::describe(&command);
@@ -518,6 +563,7 @@ fn write_stack_env(root: &Path, plan: &Plan, infra: &Infra, demo: &Demo) -> Resu
          SCIMCTL_LICENSE_URL={}\n\
          SCIMCTL_AUDIT_URL={}\n\
          SCIMCTL_ACCOUNT_CENTER_URL={}\n\
+         SCIMCTL_CA={}\n\
          ACCOUNT_CENTER_URL={}\n",
         plan.base_url,
         demo.token,
@@ -531,6 +577,7 @@ fn write_stack_env(root: &Path, plan: &Plan, infra: &Infra, demo: &Demo) -> Resu
         plan.license_url,
         plan.audit_url,
         plan.console_url,
+        plan.ca.display(),
         demo.sign_in_url,
     );
     // The file holds secrets: owner-only.
@@ -609,14 +656,15 @@ mod tests {
             pg: crate::urls::PgServer::local(5432),
             pg_bindir: None,
         };
-        let plan = plan(&infra).unwrap();
+        let pki = std::path::PathBuf::from("/work/.local/pki");
+        let plan = plan(&infra, &pki).unwrap();
         let gateway = plan
             .services
             .iter()
             .find(|s| s.name == "scim-gateway")
             .unwrap();
         let env: std::collections::HashMap<_, _> = gateway.env.iter().cloned().collect();
-        assert!(env["DIRECTORY_GRPC_URL"].starts_with("http://"));
+        assert!(env["DIRECTORY_GRPC_URL"].starts_with("https://"));
         assert!(env["GATEWAY_PUBLIC_BASE_URL"].ends_with("/scim/v2"));
         // The public port serves SCIM only: readiness is asked on the ops port.
         let ops = parse_host_port(&env["GATEWAY_METRICS_ADDR"], 0).unwrap();
@@ -627,6 +675,12 @@ mod tests {
             let env: std::collections::HashMap<_, _> = service.env.iter().cloned().collect();
             assert_eq!(env["ALLOW_DEV_ADMIN_TOKEN"], "true", "{}", service.name);
             assert_eq!(env["ADMIN_TOKEN"], plan.admin_token, "{}", service.name);
+            // Each service presents its own certificate.
+            assert_eq!(
+                env["GRPC_TLS_CERT"],
+                format!("/work/.local/pki/{}.pem", service.name)
+            );
+            assert_eq!(env["GRPC_TLS_CA"], "/work/.local/pki/ca.pem");
         }
         let directory = plan
             .services

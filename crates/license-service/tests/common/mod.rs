@@ -47,7 +47,9 @@ impl LicenseEnv for TestEnv {
     }
 
     async fn start(&self) -> RunningApp {
-        let app = Application::build(self.config()).await.unwrap();
+        let app = Application::build(self.config("license-service"))
+            .await
+            .unwrap();
         RunningApp::spawn(app.grpc_addr(), app.metrics_addr(), |stop| {
             app.run_until_stopped(stop)
         })
