@@ -113,6 +113,12 @@ pub enum Command {
     Nats(NatsCommand),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServerConfigFormat {
+    Nats,
+    Helm,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum NatsCommand {
     /// Print the nats-server `authorization` block: an admin user with full rights and one
@@ -122,6 +128,10 @@ pub enum NatsCommand {
         /// The services' EVENT_NAMESPACE.
         #[arg(long, env = "EVENT_NAMESPACE", default_value = "scim")]
         namespace: String,
+        /// `nats`: a nats-server configuration file (include it, or pass it with `-c`);
+        /// `helm`: values for the official NATS Helm chart (deploy/k8s/nats/values.yaml).
+        #[arg(long, value_enum, default_value_t = ServerConfigFormat::Nats)]
+        format: ServerConfigFormat,
     },
     /// Create the event stream and the userName bucket if they do not exist, as the admin
     /// user (NATS_USER, NATS_PASSWORD). Run it before the services start: where NATS

@@ -25,7 +25,8 @@ use tonic::transport::{Channel, Endpoint};
 use crate::cli::{
     AdminCommand, AuditCommand, AuditGetArgs, AuditQueryArgs, AuditVerifyArgs, Cli, Command,
     ConfigCommand, FailureRateArgs, LicenseCommand, NatsCommand, OfferingCommand, PoolCommand,
-    PoolMembersArgs, ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
+    PoolMembersArgs, ProjectionService, QuarantineCommand, ServerConfigFormat, TenantCommand,
+    TokenCommand,
 };
 use crate::render::{self, FailedCheck, Rendered};
 
@@ -586,11 +587,28 @@ async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Re
 
 async fn nats(command: &NatsCommand) -> Result<Rendered> {
     match command {
-        NatsCommand::ServerConfig { namespace } => {
+        NatsCommand::ServerConfig { namespace, format } => {
             let namespace = Namespace::new(namespace.clone()).context("--namespace")?;
-            let config = event_store::access::render_server_config(&namespace);
+            use event_store::access::{ADMIN_PASSWORD_VARIABLE, ADMIN_USER, Service};
+            let config = match format {
+                ServerConfigFormat::Nats => event_store::access::render_server_config(&namespace),
+                ServerConfigFormat::Helm => event_store::access::render_helm_values(&namespace),
+            };
+            // Who logs in with which password variable, for a script that provisions them.
+            let mut users = vec![json!({
+                "user": ADMIN_USER,
+                "password_variable": ADMIN_PASSWORD_VARIABLE,
+                "service": null,
+            })];
+            users.extend(Service::ALL.iter().map(|service| {
+                json!({
+                    "user": service.user(),
+                    "password_variable": service.password_variable(),
+                    "service": service.token(),
+                })
+            }));
             Ok(Rendered {
-                json: json!({ "namespace": namespace.name(), "config": config }),
+                json: json!({ "namespace": namespace.name(), "config": config, "users": users }),
                 text: config,
             })
         }
