@@ -32,6 +32,7 @@ struct Secured {
 
 impl Secured {
     async fn start() -> Self {
+        test_support::init_test_log();
         let name = format!("perm{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let namespace = Namespace::new(name).unwrap();
         let password = || uuid::Uuid::new_v4().simple().to_string();
@@ -416,4 +417,28 @@ async fn the_platform_provisions_with_each_service_on_its_own_credential() {
     // Sufficient, not merely working around refusals: the server refused nothing.
     let log = secured.server.log();
     assert!(!log.contains("Violation"), "{log}");
+}
+
+/// A refused login stops the service at start, with the error in its chain, instead of
+/// leaving it waiting for a stream it will never see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_with_a_wrong_password_does_not_start() {
+    let secured = Secured::start().await;
+    let mut config = scim_gateway::Config::from_lookup(&test_support::minimal_env).unwrap();
+    config.common = service_kit::config::CommonConfig {
+        nats_url: secured.server.url(),
+        nats_credential: Some(Credential::new(Service::Gateway.user(), "not-the-password")),
+        ..e2e::common_config(secured.namespace.name())
+    };
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.metrics_addr = "127.0.0.1:0".parse().unwrap();
+    let built = tokio::time::timeout(
+        Duration::from_secs(30),
+        scim_gateway::Application::build(config),
+    )
+    .await
+    .expect("the gateway neither started nor failed within 30 s");
+    let error = format!("{:#}", built.err().expect("the gateway started"));
+    assert!(error.contains("NATS_PASSWORD"), "{error}");
+    assert!(!error.contains("not-the-password"), "{error}");
 }

@@ -9,12 +9,14 @@ use crate::config::{ConfigError, optional};
 const USER_VARIABLE: &str = "NATS_USER";
 const PASSWORD_VARIABLE: &str = "NATS_PASSWORD";
 
-/// What a service says when it cannot open the stream: with permissions enforced, a service
-/// may look the stream and the bucket up but not create them, so a missing one means the
-/// operator's setup step has not run (or ran for another `EVENT_NAMESPACE`).
-pub const STREAM_SETUP_HINT: &str = "opening the event stream and the userName bucket (where \
-     NATS enforces permissions, they are created beforehand by `scimctl nats setup` with the \
-     admin credential, for the same EVENT_NAMESPACE)";
+/// What a service says when it cannot open the stream. The two usual causes where NATS
+/// enforces permissions: the login was refused (async-nats logs each refused attempt as an
+/// `authorization violation`), or the operator's setup step has not created the
+/// stream, which a service may look up but not create.
+pub const STREAM_SETUP_HINT: &str = "opening the event stream and the userName bucket; where \
+     NATS enforces permissions, check that the server accepts NATS_USER and NATS_PASSWORD (a \
+     refused login is logged as an authorization violation), and that `scimctl nats setup` \
+     has created the stream and the bucket for this EVENT_NAMESPACE with the admin credential";
 
 /// A NATS user and password (`NATS_USER`, `NATS_PASSWORD`). The password never shows in
 /// `Debug` output, so a logged configuration does not leak it.
