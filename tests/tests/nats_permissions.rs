@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
 use async_nats::{ConnectErrorKind, Event, ServerError};
-use e2e::{StackOptions, TestStack, audit_query, eventually, patch_body, user_body};
+use e2e::{Projection, StackOptions, TestStack, audit_query, eventually, patch_body, user_body};
 use event_store::access::{self, ADMIN_PASSWORD_VARIABLE, ADMIN_USER, Service};
 use scim_events::Namespace;
 use scim_rpc::account::RevokeConfigTokensRequest;
+use scim_rpc::audit::AuditQueryRequest;
 use scim_rpc::license::UserLicensesRequest;
+use scim_rpc::quarantine::{ListQuarantinedRequest, RetryQuarantinedRequest};
 use serde_json::json;
 use service_kit::nats::Credential;
 use test_support::NatsServer;
@@ -390,6 +392,78 @@ async fn the_platform_provisions_with_each_service_on_its_own_credential() {
                 && has("patch", "User")
                 && records.iter().any(|r| r.operation == "license.assign")
         })
+        .await
+        .unwrap();
+
+    // A poison event (written past the gateway, here by the admin): each projection sets it
+    // aside and announces it in the tenant's log (a publish on `<ns>.rej.>`), and an
+    // operator's retry reads it back by sequence (a direct get).
+    let poison_id = uuid::Uuid::now_v7().to_string();
+    let poison = scim_events::EventEnvelope::new(
+        tenant.tenant_id.clone(),
+        scim_events::AggregateKind::User,
+        &poison_id,
+        scim_events::Actor::default(),
+        "poison-test",
+        scim_events::EventPayload::UserCreated {
+            resource: json!({"userName": "nul@contoso.com", "title": "x\u{0}y", "active": true}),
+        },
+    );
+    let subject = secured
+        .namespace
+        .aggregate_subject(
+            &tenant.tenant_id,
+            scim_events::AggregateKind::User,
+            &poison_id,
+        )
+        .unwrap();
+    let sequence = secured
+        .admin()
+        .await
+        .publish(subject, poison.to_json().unwrap().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence;
+    for projection in [Projection::Directory, Projection::Audit] {
+        let mut admin = stack.quarantine_admin(projection).await.unwrap();
+        eventually(WAIT, || {
+            let mut admin = admin.clone();
+            async move {
+                let listed = admin.list(ListQuarantinedRequest {}).await?.into_inner();
+                Ok(listed
+                    .events
+                    .iter()
+                    .any(|event| event.sequence == sequence)
+                    .then_some(()))
+            }
+        })
+        .await
+        .unwrap();
+        let retried = admin
+            .retry(RetryQuarantinedRequest { sequence })
+            .await
+            .unwrap()
+            .into_inner()
+            .results;
+        assert_eq!(retried.len(), 1, "{retried:?}");
+        assert!(!retried[0].applied, "{retried:?}");
+    }
+    stack
+        .audit_records_when(
+            AuditQueryRequest {
+                tenant_id: tenant.tenant_id.clone(),
+                operation: "quarantine".into(),
+                ..Default::default()
+            },
+            WAIT,
+            |records| {
+                records
+                    .iter()
+                    .any(|record| record.detail.contains(&format!("event {sequence}")))
+            },
+        )
         .await
         .unwrap();
 
