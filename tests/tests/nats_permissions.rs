@@ -39,13 +39,16 @@ impl Secured {
         let namespace = Namespace::new(name).unwrap();
         let password = || uuid::Uuid::new_v4().simple().to_string();
         let admin = Credential::new(ADMIN_USER, password());
-        let mut env = vec![(ADMIN_PASSWORD_VARIABLE.to_owned(), password_of(&admin))];
+        let mut env = vec![(
+            ADMIN_PASSWORD_VARIABLE.to_owned(),
+            admin.password().to_owned(),
+        )];
         let mut services = Vec::new();
         for service in Service::ALL {
             let credential = Credential::new(service.user(), password());
             env.push((
                 service.password_variable().to_owned(),
-                password_of(&credential),
+                credential.password().to_owned(),
             ));
             services.push((service, credential));
         }
@@ -94,7 +97,7 @@ impl Secured {
         let credential = self.credential(service);
         let client = async_nats::ConnectOptions::with_user_and_password(
             credential.user.clone(),
-            password_of(&credential),
+            credential.password().to_owned(),
         )
         .custom_inbox_prefix(access::inbox_prefix(&self.namespace, service))
         .event_callback(move |event| {
@@ -110,10 +113,6 @@ impl Secured {
         .unwrap();
         (client, received)
     }
-}
-
-fn password_of(credential: &Credential) -> String {
-    credential.password().to_owned()
 }
 
 /// Waits for the server's permissions violation naming `subject`.
