@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use event_store::access::Service;
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{CreateScimConfigRequest, CreateTenantRequest, IssueTokenRequest};
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
@@ -45,6 +46,7 @@ pub fn database_url(name: &str) -> String {
 pub fn common_config(namespace: &str) -> CommonConfig {
     CommonConfig {
         nats_url: nats_url(),
+        nats_credential: None,
         event_namespace: namespace.to_owned(),
         stream_replicas: 1,
         admin_token: ADMIN_TOKEN.into(),
@@ -133,6 +135,12 @@ pub struct StackOptions {
     pub auth_cache_ttl: Option<Duration>,
     /// `OPERATOR_CREDENTIALS` of every service.
     pub operator_credentials: Vec<service_kit::admin_auth::NamedOperator>,
+    /// Each service's own NATS login (`NATS_USER`, `NATS_PASSWORD`), for a server that
+    /// enforces permissions; a service not listed connects without one.
+    pub nats_credentials: Vec<(event_store::access::Service, service_kit::nats::Credential)>,
+    /// The event namespace, when the test configured its NATS server for one; else a fresh
+    /// one per stack.
+    pub namespace: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -147,6 +155,8 @@ impl Default for StackOptions {
             nats_url: None,
             auth_cache_ttl: None,
             operator_credentials: Vec::new(),
+            nats_credentials: Vec::new(),
+            namespace: None,
         }
     }
 }
@@ -161,22 +171,31 @@ impl TestStack {
         leftovers::sweep_once(&maintenance_database_url(), &nats_url()).await;
         let failures = Failures::default();
         let id = leftovers::stack_id();
-        let namespace = format!("t{id}");
+        let namespace = options
+            .namespace
+            .clone()
+            .unwrap_or_else(|| format!("t{id}"));
         let databases = Databases::for_stack(&id);
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
-        let common_config = |service: &str| CommonConfig {
-            nats_url: options.nats_url.clone().unwrap_or_else(nats_url),
-            operator_credentials: options.operator_credentials.clone(),
-            grpc_tls: Some(test_support::grpc_tls_files(service)),
-            ..common_config(&namespace)
-        };
+        let common_config =
+            |identity: &str, service: Option<event_store::access::Service>| CommonConfig {
+                nats_url: options.nats_url.clone().unwrap_or_else(nats_url),
+                nats_credential: options
+                    .nats_credentials
+                    .iter()
+                    .find(|(named, _)| Some(*named) == service)
+                    .map(|(_, credential)| credential.clone()),
+                operator_credentials: options.operator_credentials.clone(),
+                grpc_tls: Some(test_support::grpc_tls_files(identity)),
+                ..common_config(&namespace)
+            };
 
         let mut directory_addrs = Vec::new();
         let mut directory_runtimes = Vec::new();
         for _ in 0..options.directories.max(1) {
             let mut config = directory_service::Config::from_lookup(&test_support::minimal_env)?;
-            config.common = common_config(DIRECTORY_SERVICE);
+            config.common = common_config(DIRECTORY_SERVICE, Some(Service::Directory));
             config.database_url = database_url(&databases.directory);
             config.grpc_addr = loopback();
             config.metrics_addr = loopback();
@@ -202,7 +221,7 @@ impl TestStack {
         let mut license_addrs = Vec::new();
         for _ in 0..options.license_services.max(1) {
             let license = license_service::Application::build(license_service::Config {
-                common: common_config(LICENSE_SERVICE),
+                common: common_config(LICENSE_SERVICE, Some(Service::License)),
                 database_url: database_url(&databases.license),
                 grpc_addr: loopback(),
                 metrics_addr: loopback(),
@@ -218,7 +237,7 @@ impl TestStack {
         }
 
         let audit = audit_service::Application::build(audit_service::Config {
-            common: common_config(AUDIT_SERVICE),
+            common: common_config(AUDIT_SERVICE, Some(Service::Audit)),
             database_url: database_url(&databases.audit),
             grpc_addr: loopback(),
             metrics_addr: loopback(),
@@ -238,7 +257,7 @@ impl TestStack {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let addr = listener.local_addr()?;
             let mut config = scim_gateway::Config::from_lookup(&test_support::minimal_env)?;
-            config.common = common_config(SCIM_GATEWAY);
+            config.common = common_config(SCIM_GATEWAY, Some(Service::Gateway));
             config.public_base_url = format!("http://{addr}/scim/v2");
             config.metrics_addr = loopback();
             config.directory_url = directory_addrs
@@ -271,7 +290,8 @@ impl TestStack {
             let listener = tokio::net::TcpListener::bind(loopback()).await?;
             let url = format!("http://{}", listener.local_addr()?);
             let mut config = account_center::Config::from_lookup(&test_support::minimal_env)?;
-            config.common = common_config(ACCOUNT_CENTER);
+            // The account center does not use NATS.
+            config.common = common_config(ACCOUNT_CENTER, None);
             config.database_url = database_url(&databases.console);
             config.metrics_addr = loopback();
             config.public_url = url.clone();

@@ -66,6 +66,7 @@ impl Application {
             metrics_listener,
         } = service_kit::backend::connect(
             SERVICE_NAME,
+            event_store::access::Service::Audit,
             &config,
             &crate::config::ENV,
             &MIGRATOR,

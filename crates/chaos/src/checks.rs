@@ -83,11 +83,21 @@ impl Verdict {
     }
 }
 
+/// The checks' own NATS connection, anonymous like the stack chaos runs, and waiting for a
+/// server that a scenario may just have restarted (as the services do).
+async fn connect_nats(stores: &Stores<'_>) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let login = service_kit::nats::Login {
+        wait_for_server: true,
+        ..service_kit::nats::Login::tool("scim-chaos", None)
+    };
+    service_kit::nats::connect(stores.nats_url, &login).await
+}
+
 /// Waits until every consumer has nothing pending or unacknowledged and the license
 /// service's outbox is empty, twice in a row. Returns how long that took.
 pub async fn wait_for_drain(stores: &Stores<'_>) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let client = service_kit::nats::connect(stores.nats_url, "scim-chaos").await?;
+    let client = connect_nats(stores).await?;
     let context = jetstream::new(client);
     let stream = context
         .get_stream(stores.namespace.stream_name())
@@ -150,7 +160,7 @@ pub async fn verify(stores: &Stores<'_>, ledger: &Ledger) -> anyhow::Result<Verd
 }
 
 async fn read_stream(stores: &Stores<'_>) -> anyhow::Result<BTreeMap<u64, Seen>> {
-    let client = service_kit::nats::connect(stores.nats_url, "scim-chaos").await?;
+    let client = connect_nats(stores).await?;
     let context = jetstream::new(client);
     let stream = context
         .get_stream(stores.namespace.stream_name())
@@ -394,7 +404,7 @@ async fn check_claims(
     users: &[StoredUser],
     verdict: &mut Verdict,
 ) -> anyhow::Result<()> {
-    let client = service_kit::nats::connect(stores.nats_url, "scim-chaos").await?;
+    let client = connect_nats(stores).await?;
     let bucket = jetstream::new(client)
         .get_key_value(stores.namespace.username_bucket())
         .await?;
@@ -580,7 +590,7 @@ async fn check_rebuild(
         .map_or(0, |(sequence, _)| *sequence);
     let pool = service_kit::postgres::connect(stores.rebuild_url, 4).await?;
     directory_service::migrate(&pool).await?;
-    let client = service_kit::nats::connect(stores.nats_url, "scim-chaos").await?;
+    let client = connect_nats(stores).await?;
     let store =
         EventStore::connect(client, stores.namespace.clone(), &StoreSettings::default()).await?;
     let (applied_tx, mut applied_rx) =

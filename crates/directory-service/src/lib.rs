@@ -184,16 +184,21 @@ impl Application {
         )
         .await
         .context("connecting the accounts pool (DIRECTORY_DATABASE_URL)")?;
-        let nats = service_kit::nats::connect(&config.common.nats_url, "directory-service")
+        let login = service_kit::nats::Login::service(
+            event_store::access::Service::Directory,
+            &namespace,
+            config.common.nats_credential.clone(),
+        );
+        let nats = service_kit::nats::connect(&config.common.nats_url, &login)
             .await
-            .context("connecting to NATS")?;
+            .context("connecting to NATS (NATS_URL, NATS_USER, NATS_PASSWORD)")?;
         let settings = StoreSettings {
             replicas: config.common.stream_replicas,
             ..StoreSettings::default()
         };
         let store = EventStore::connect(nats.clone(), namespace, &settings)
             .await
-            .context("preparing the event stream")?;
+            .context(service_kit::nats::STREAM_SETUP_HINT)?;
         let grpc_listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding DIRECTORY_GRPC_ADDR {}", config.grpc_addr))?;

@@ -6,9 +6,11 @@
 //! - [`EventStore::load_last`]: the last event of an aggregate, which carries
 //!   its current state, and its version (the stream sequence).
 //! - [`claims`]: case-insensitive userName uniqueness in a KV bucket.
+//! - [`access`]: each service's NATS permissions and the server configuration granting them.
 //! - [`consumer`]: durable pull consumers that hand ordered batches to a
 //!   handler and ack only after the handler committed.
 
+pub mod access;
 pub mod claims;
 pub mod consumer;
 mod error;

@@ -60,6 +60,7 @@ impl Application {
             metrics_listener,
         } = service_kit::backend::connect(
             SERVICE_NAME,
+            event_store::access::Service::License,
             &config,
             &crate::config::ENV,
             &MIGRATOR,

@@ -64,16 +64,21 @@ impl Application {
             .with_context(|| format!("binding GATEWAY_METRICS_ADDR {}", config.metrics_addr))?;
         let namespace =
             Namespace::new(config.common.event_namespace.clone()).context("EVENT_NAMESPACE")?;
-        let nats = service_kit::nats::connect(&config.common.nats_url, "scim-gateway")
+        let login = service_kit::nats::Login::service(
+            event_store::access::Service::Gateway,
+            &namespace,
+            config.common.nats_credential.clone(),
+        );
+        let nats = service_kit::nats::connect(&config.common.nats_url, &login)
             .await
-            .context("connecting to NATS")?;
+            .context("connecting to NATS (NATS_URL, NATS_USER, NATS_PASSWORD)")?;
         let settings = StoreSettings {
             replicas: config.common.stream_replicas,
             ..StoreSettings::default()
         };
         let store = EventStore::connect(nats.clone(), namespace, &settings)
             .await
-            .context("preparing the event stream")?;
+            .context(service_kit::nats::STREAM_SETUP_HINT)?;
         let directory = directory::DirectoryClient::connect_lazy(&config.directory_url, &grpc_tls)
             .with_context(|| format!("DIRECTORY_GRPC_URL {:?}", config.directory_url))?;
         let follow_admin_actions_from = store

@@ -73,6 +73,14 @@ async fn follow(
     let consumer = store
         .stream()
         .create_consumer(OrderedConfig {
+            // Named, so that the filter is part of the request's subject, which is what the
+            // gateway's NATS permissions allow (`event_store::access`); a fresh name each time,
+            // since the consumer of an earlier attempt may still exist with another start.
+            name: Some(format!(
+                "{}_{}",
+                store.namespace().consumer_name("gateway"),
+                uuid::Uuid::new_v4().simple()
+            )),
             filter_subject: filter_subject.to_owned(),
             deliver_policy,
             ..OrderedConfig::default()

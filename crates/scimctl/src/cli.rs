@@ -117,6 +117,46 @@ pub enum Command {
     /// Tenants' administrators in the account center.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The NATS users and permissions of the services, and the setup step that creates the
+    /// event stream and the userName bucket.
+    #[command(subcommand)]
+    Nats(NatsCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServerConfigFormat {
+    Nats,
+    Helm,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NatsCommand {
+    /// Print the nats-server `authorization` block: an admin user with full rights and one
+    /// user per service allowed only what it needs. Passwords are references to the server's
+    /// environment (`$SCIM_GATEWAY_NATS_PASSWORD`, …), so the output holds no secret.
+    ServerConfig {
+        /// The services' EVENT_NAMESPACE.
+        #[arg(long, env = "EVENT_NAMESPACE", default_value = "scim")]
+        namespace: String,
+        /// `nats`: a nats-server configuration file (include it, or pass it with `-c`);
+        /// `helm`: values for the official NATS Helm chart (deploy/k8s/nats/values.yaml).
+        #[arg(long, value_enum, default_value_t = ServerConfigFormat::Nats)]
+        format: ServerConfigFormat,
+    },
+    /// Create the event stream and the userName bucket if they do not exist, as the admin
+    /// user (NATS_USER, NATS_PASSWORD). Run it before the services start: where NATS
+    /// enforces permissions, they may not create them.
+    Setup {
+        /// The NATS server(s), comma-separated.
+        #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        /// The services' EVENT_NAMESPACE.
+        #[arg(long, env = "EVENT_NAMESPACE", default_value = "scim")]
+        namespace: String,
+        /// Replicas of the stream and the bucket: 3 in production (see docs/operations.md).
+        #[arg(long, env = "NATS_STREAM_REPLICAS", default_value_t = 1)]
+        replicas: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use scim_events::Namespace;
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{
     CreateScimConfigRequest, CreateTenantRequest, DeleteScimConfigRequest, IssueTokenRequest,
@@ -23,8 +24,9 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::cli::{
     AdminCommand, AuditCommand, AuditGetArgs, AuditQueryArgs, AuditVerifyArgs, Cli, Command,
-    ConfigCommand, FailureRateArgs, LicenseCommand, OfferingCommand, PoolCommand, PoolMembersArgs,
-    ProjectionService, QuarantineCommand, TenantCommand, TokenCommand,
+    ConfigCommand, FailureRateArgs, LicenseCommand, NatsCommand, OfferingCommand, PoolCommand,
+    PoolMembersArgs, ProjectionService, QuarantineCommand, ServerConfigFormat, TenantCommand,
+    TokenCommand,
 };
 use crate::render::{self, FailedCheck, Rendered};
 
@@ -401,6 +403,8 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
         Command::Audit(AuditCommand::FailureRate(args)) => failure_rate(cli, &ctx, args).await,
         Command::Audit(AuditCommand::Verify(args)) => audit_verify(cli, &ctx, args).await,
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
+        // No gRPC service is involved: the setup runs before any of them starts.
+        Command::Nats(command) => nats(command).await,
         Command::Admin(AdminCommand::Invite { tenant, email }) => {
             crate::invite::invite(cli, tenant, email.as_deref()).await
         }
@@ -599,4 +603,60 @@ async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Re
         .context("query failure rate")?
         .into_inner();
     Ok(render::failure_rate(&response))
+}
+
+async fn nats(command: &NatsCommand) -> Result<Rendered> {
+    match command {
+        NatsCommand::ServerConfig { namespace, format } => {
+            let namespace = Namespace::new(namespace.clone()).context("--namespace")?;
+            use event_store::access::{ADMIN_PASSWORD_VARIABLE, ADMIN_USER, Service};
+            let config = match format {
+                ServerConfigFormat::Nats => event_store::access::render_server_config(&namespace),
+                ServerConfigFormat::Helm => event_store::access::render_helm_values(&namespace),
+            };
+            // Who logs in with which password variable, for a script that provisions them.
+            let mut users = vec![json!({
+                "user": ADMIN_USER,
+                "password_variable": ADMIN_PASSWORD_VARIABLE,
+                "service": null,
+            })];
+            users.extend(Service::ALL.iter().map(|service| {
+                json!({
+                    "user": service.user(),
+                    "password_variable": service.password_variable(),
+                    "service": service.token(),
+                })
+            }));
+            Ok(Rendered {
+                json: json!({ "namespace": namespace.name(), "config": config, "users": users }),
+                text: config,
+            })
+        }
+        NatsCommand::Setup {
+            nats_url,
+            namespace,
+            replicas,
+        } => {
+            let namespace = Namespace::new(namespace.clone()).context("--namespace")?;
+            let url = service_kit::nats::url_without_credential(nats_url.clone())?;
+            let credential =
+                service_kit::nats::Credential::from_lookup(&service_kit::config::process_env)?;
+            let settings = event_store::StoreSettings {
+                replicas: *replicas,
+                ..event_store::StoreSettings::default()
+            };
+            service_kit::nats::setup(&url, credential, namespace.clone(), &settings).await?;
+            Ok(Rendered {
+                text: format!(
+                    "stream {} and bucket {} are in place\n",
+                    namespace.stream_name(),
+                    namespace.username_bucket()
+                ),
+                json: json!({
+                    "stream": namespace.stream_name(),
+                    "bucket": namespace.username_bucket(),
+                }),
+            })
+        }
+    }
 }

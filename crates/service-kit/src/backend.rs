@@ -27,6 +27,7 @@ pub struct BackendParts {
 /// free port). Errors name the environment variable to look at.
 pub async fn connect(
     service_name: &str,
+    service: event_store::access::Service,
     config: &BackendConfig,
     env: &BackendEnv,
     migrator: &'static Migrator,
@@ -43,16 +44,18 @@ pub async fn connect(
         .run(&db)
         .await
         .with_context(|| format!("running {service_name} migrations"))?;
-    let nats = crate::nats::connect(&config.common.nats_url, service_name)
+    let login =
+        crate::nats::Login::service(service, &namespace, config.common.nats_credential.clone());
+    let nats = crate::nats::connect(&config.common.nats_url, &login)
         .await
-        .context("connecting to NATS (NATS_URL)")?;
+        .context("connecting to NATS (NATS_URL, NATS_USER, NATS_PASSWORD)")?;
     let settings = StoreSettings {
         replicas: config.common.stream_replicas,
         ..StoreSettings::default()
     };
     let store = EventStore::connect(nats.clone(), namespace, &settings)
         .await
-        .context("setting up the JetStream stream")?;
+        .context(crate::nats::STREAM_SETUP_HINT)?;
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
         .with_context(|| format!("binding {} {}", env.grpc_addr, config.grpc_addr))?;

@@ -67,6 +67,9 @@ pub fn process_env(name: &str) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct CommonConfig {
     pub nats_url: String,
+    /// `NATS_USER` and `NATS_PASSWORD`: this service's own NATS login (its permissions are in
+    /// `event_store::access`); `None` on a server without authorization.
+    pub nats_credential: Option<crate::nats::Credential>,
     pub event_namespace: String,
     pub stream_replicas: usize,
     pub admin_token: String,
@@ -109,7 +112,12 @@ impl CommonConfig {
         };
         let allow_dev_admin_token = parse_or(lookup, ALLOW_DEV_ADMIN_TOKEN, false)?;
         Ok(Self {
-            nats_url: string_or(lookup, "NATS_URL", "nats://127.0.0.1:4222"),
+            nats_url: crate::nats::url_without_credential(string_or(
+                lookup,
+                "NATS_URL",
+                "nats://127.0.0.1:4222",
+            ))?,
+            nats_credential: crate::nats::Credential::from_lookup(lookup)?,
             event_namespace: string_or(lookup, "EVENT_NAMESPACE", "scim"),
             stream_replicas: parse_or(lookup, "NATS_STREAM_REPLICAS", 1)?,
             admin_token: admin_token(lookup, allow_dev_admin_token)?,

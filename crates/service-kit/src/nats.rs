@@ -1,6 +1,134 @@
-//! Connecting to NATS the same way in every service.
+//! Connecting to NATS the same way in every service, each with its own credential and reply
+//! inbox (see `event_store::access` for what each may do once connected).
 
-/// Connects to NATS, retrying the first connection so services can start
+use event_store::access::{self, Service};
+use scim_events::Namespace;
+
+use crate::config::{ConfigError, optional};
+
+const USER_VARIABLE: &str = "NATS_USER";
+const PASSWORD_VARIABLE: &str = "NATS_PASSWORD";
+
+/// What a service says when it cannot open the stream. The two usual causes where NATS
+/// enforces permissions: the login was refused (async-nats logs each refused attempt as an
+/// `authorization violation`), or the operator's setup step has not created the
+/// stream, which a service may look up but not create.
+pub const STREAM_SETUP_HINT: &str = "opening the event stream and the userName bucket; where \
+     NATS enforces permissions, check that the server accepts NATS_USER and NATS_PASSWORD (a \
+     refused login is logged as an authorization violation), and that `scimctl nats setup` \
+     has created the stream and the bucket for this EVENT_NAMESPACE with the admin credential";
+
+/// A NATS user and password (`NATS_USER`, `NATS_PASSWORD`). The password never shows in
+/// `Debug` output, so a logged configuration does not leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub user: String,
+    password: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Credential {
+    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
+    /// For the connection, and for a test that configures a server with it; never log it.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// `NATS_USER` and `NATS_PASSWORD`, both or neither (`None`: connect without a credential,
+    /// to a server that enforces no authorization).
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        match (
+            optional(lookup, USER_VARIABLE),
+            optional(lookup, PASSWORD_VARIABLE),
+        ) {
+            (None, None) => Ok(None),
+            (Some(user), Some(password)) => Ok(Some(Self::new(user.trim(), password))),
+            (Some(_), None) => Err(ConfigError::Missing {
+                name: PASSWORD_VARIABLE,
+                reason: "NATS_USER is set, so the service logs in to NATS and needs its password",
+            }),
+            (None, Some(_)) => Err(ConfigError::Missing {
+                name: USER_VARIABLE,
+                reason: "NATS_PASSWORD is set, so the service logs in to NATS and needs its user",
+            }),
+        }
+    }
+}
+
+/// `NATS_URL` as given, refused when it carries a user or password: URLs end up in logs and
+/// error messages, so the credential has variables of its own.
+pub fn url_without_credential(url: String) -> Result<String, ConfigError> {
+    let carries_userinfo = server_list(&url)
+        .iter()
+        .any(|server| server.split("://").last().unwrap_or(server).contains('@'));
+    if carries_userinfo {
+        return Err(ConfigError::Invalid {
+            name: "NATS_URL",
+            value: "<a URL with a user or password>".to_owned(),
+            reason: "put the NATS login in NATS_USER and NATS_PASSWORD instead".to_owned(),
+        });
+    }
+    Ok(url)
+}
+
+/// How one client presents itself to NATS.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// The connection name the server shows in its monitoring.
+    pub name: String,
+    pub credential: Option<Credential>,
+    /// Where JetStream sends this client's replies; `None` keeps the library's `_INBOX`.
+    pub inbox_prefix: Option<String>,
+    /// Keep trying the first connection in the background (a service starting before NATS);
+    /// otherwise an unreachable server or a refused login fails the connect at once.
+    pub wait_for_server: bool,
+}
+
+impl Login {
+    /// `service` of the deployment using `namespace`: its replies arrive below the inbox
+    /// prefix only its user may subscribe to.
+    pub fn service(
+        service: Service,
+        namespace: &Namespace,
+        credential: Option<Credential>,
+    ) -> Self {
+        Self {
+            name: service.user().to_owned(),
+            credential,
+            inbox_prefix: Some(access::inbox_prefix(namespace, service)),
+            wait_for_server: true,
+        }
+    }
+
+    /// A tool (the setup step, the chaos checks) with full rights or on a server without
+    /// authorization.
+    pub fn tool(name: &str, credential: Option<Credential>) -> Self {
+        Self {
+            name: name.to_owned(),
+            credential,
+            inbox_prefix: None,
+            wait_for_server: false,
+        }
+    }
+}
+
+/// Connects to NATS as `login`. A service retries the first connection so that it can start
 /// before NATS is ready (common under Kubernetes and docker-compose).
 ///
 /// `url` may name several servers of a cluster, comma-separated: the client
@@ -8,16 +136,52 @@
 /// announces) when that one goes away.
 pub async fn connect(
     url: &str,
-    name: &str,
+    login: &Login,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
-    async_nats::ConnectOptions::new()
-        .name(name)
-        .retry_on_initial_connect()
+    let mut options = async_nats::ConnectOptions::new()
+        .name(&login.name)
         .event_callback(|event| async move {
+            // A refused publish or subscription arrives here, not at the call that made it
+            // (that one times out): the log line is what names the subject.
             tracing::info!(%event, "nats connection event");
-        })
-        .connect(server_list(url))
-        .await
+        });
+    if login.wait_for_server {
+        options = options.retry_on_initial_connect();
+    }
+    if let Some(credential) = &login.credential {
+        options = options.user_and_password(credential.user.clone(), credential.password.clone());
+    }
+    if let Some(prefix) = &login.inbox_prefix {
+        options = options.custom_inbox_prefix(prefix);
+    }
+    options.connect(server_list(url)).await
+}
+
+/// Why the setup step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("connecting to NATS as the admin user failed: {0}")]
+    Connect(#[from] async_nats::ConnectError),
+    #[error("creating the event stream and the userName bucket failed: {0}")]
+    Store(#[from] event_store::StoreError),
+}
+
+/// The operator's setup step: creates the event stream and the userName bucket of
+/// `namespace` (idempotently: what exists is left as it is). Run it with the admin credential
+/// before the services start; they may only look these up.
+pub async fn setup(
+    url: &str,
+    credential: Option<Credential>,
+    namespace: Namespace,
+    settings: &event_store::StoreSettings,
+) -> Result<(), SetupError> {
+    let client = connect(url, &Login::tool("scim-nats-setup", credential)).await?;
+    event_store::EventStore::connect(client.clone(), namespace, settings).await?;
+    // Whatever is still buffered goes out before the connection closes.
+    if let Err(error) = client.drain().await {
+        tracing::debug!(%error, "draining the setup connection");
+    }
+    Ok(())
 }
 
 /// The servers of a `NATS_URL`: `async-nats` parses a plain string as one address, so a
@@ -31,6 +195,8 @@ fn server_list(url: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use async_nats::ToServerAddrs as _;
 
     use super::*;
@@ -46,5 +212,64 @@ mod tests {
             server_list("nats://127.0.0.1:4222"),
             ["nats://127.0.0.1:4222"]
         );
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn a_credential_needs_both_variables_and_the_error_names_the_missing_one() {
+        assert_eq!(Credential::from_lookup(&env(&[])).unwrap(), None);
+        let credential = Credential::from_lookup(&env(&[
+            ("NATS_USER", "scim-gateway"),
+            ("NATS_PASSWORD", "s3cret-value"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(credential.user, "scim-gateway");
+        let error = Credential::from_lookup(&env(&[("NATS_USER", "scim-gateway")])).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Missing {
+                    name: "NATS_PASSWORD",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let error =
+            Credential::from_lookup(&env(&[("NATS_PASSWORD", "s3cret-value")])).unwrap_err();
+        assert!(error.to_string().contains("NATS_USER"), "{error}");
+    }
+
+    #[test]
+    fn a_url_with_a_login_is_refused_without_showing_it() {
+        let error =
+            url_without_credential("nats://a:4222,nats://me:s3cret@b:4222".into()).unwrap_err();
+        assert!(error.to_string().contains("NATS_URL"), "{error}");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        assert_eq!(
+            url_without_credential("nats://a:4222".into()).unwrap(),
+            "nats://a:4222"
+        );
+    }
+
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let login = Login::service(
+            Service::Gateway,
+            &Namespace::new("scim").unwrap(),
+            Some(Credential::new("scim-gateway", "s3cret-value")),
+        );
+        let shown = format!("{login:?}");
+        assert!(!shown.contains("s3cret-value"), "{shown}");
+        assert!(shown.contains("scim-gateway"), "{shown}");
+        assert!(shown.contains("_INBOX_scim_gateway"), "{shown}");
     }
 }

@@ -26,22 +26,42 @@ pub struct NatsServer {
     port: u16,
     monitor_port: u16,
     child: Option<Child>,
+    /// A configuration file (`-c`) and the environment it reads (passwords), when the test
+    /// gave one.
+    config: Option<(PathBuf, Vec<(String, String)>)>,
 }
 
 impl NatsServer {
     /// Starts a server with JetStream (file storage) on a free loopback port and a fresh store.
     pub async fn start() -> Self {
+        Self::start_configured(None).await
+    }
+
+    /// Like [`NatsServer::start`], with `config` as its configuration file (e.g. users and
+    /// permissions) and `env` in its environment (what the file refers to as `$NAME`).
+    pub async fn start_with_config(config: &str, env: Vec<(String, String)>) -> Self {
+        Self::start_configured(Some((config, env))).await
+    }
+
+    async fn start_configured(config: Option<(&str, Vec<(String, String)>)>) -> Self {
         // Found first: a test without the binary fails before it creates anything to clean up.
         let binary = binary();
         let dir = std::env::temp_dir().join(format!("nats-test-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+        let config = config.map(|(text, env)| {
+            let path = dir.join("server.conf");
+            std::fs::write(&path, text)
+                .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+            (path, env)
+        });
         let mut server = Self {
             binary,
             dir,
             port: free_port(),
             monitor_port: free_port(),
             child: None,
+            config,
         };
         server.start_again().await;
         server
@@ -50,6 +70,11 @@ impl NatsServer {
     /// `nats://127.0.0.1:<port>`, the same across restarts.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// What the server logged so far (e.g. the permission violations it reported).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
     pub fn store_dir(&self) -> PathBuf {
@@ -65,7 +90,11 @@ impl NatsServer {
             .append(true)
             .open(&log_path)
             .unwrap();
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some((path, env)) = &self.config {
+            command.arg("-c").arg(path).envs(env.iter().cloned());
+        }
+        let child = command
             .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()])
             .args(["-m", &self.monitor_port.to_string(), "-sd"])
             .arg(self.store_dir())

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::nats_auth::NatsAuth;
 use crate::supervisor::{STAGE_NATS, STAGE_POSTGRES, Supervisor};
 use crate::sys::{self, describe, run_captured, which};
 use crate::urls::{HostPort, PgServer, nats_endpoint};
@@ -34,10 +35,11 @@ impl Infra {
     }
 }
 
-/// Makes sure NATS (JetStream) and Postgres are reachable.
-pub fn ensure(supervisor: &mut Supervisor, root: &Path) -> Result<Infra> {
+/// Makes sure NATS (JetStream) and Postgres are reachable. With `auth`, the private
+/// nats-server (not one `NATS_URL` names) enforces those users and permissions.
+pub fn ensure(supervisor: &mut Supervisor, root: &Path, auth: Option<&NatsAuth>) -> Result<Infra> {
     let local = sys::local_dir(root)?;
-    let (nats_url, nats_server_bin) = ensure_nats(supervisor, &local)?;
+    let (nats_url, nats_server_bin) = ensure_nats(supervisor, &local, auth)?;
     let (pg, pg_bindir) = ensure_postgres(supervisor, root, &local)?;
     Ok(Infra {
         nats_url,
@@ -61,8 +63,15 @@ pub const PINNED_NATS_VERSION: &str = "2.15.1";
 
 /// The server name the private nats-server announces, so another xtask recognises it.
 const PRIVATE_NATS_NAME: &str = "scim-xtask-private";
+/// The same for the private server of `up`, which enforces the platform's permissions: the
+/// tests' server (anonymous connections) and it are told apart, and may run side by side.
+const SECURED_NATS_NAME: &str = "scim-xtask-private-secured";
 
-fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<(String, Option<PathBuf>)> {
+fn ensure_nats(
+    supervisor: &mut Supervisor,
+    local: &Path,
+    auth: Option<&NatsAuth>,
+) -> Result<(String, Option<PathBuf>)> {
     // An explicit NATS_URL is the operator's choice: used as is, never replaced.
     if let Some(url) = env_nonempty("NATS_URL") {
         let endpoint = nats_endpoint(&url)?;
@@ -77,12 +86,26 @@ fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<(String, Opt
         return Ok((url, None));
     }
     let binary = install_pinned_nats(local)?;
-    let store = local.join("nats");
+    // `up` keeps the store it always had; the tests' server has one of its own.
+    let (server_name, port_file, store, log_file) = match auth {
+        Some(_) => (
+            SECURED_NATS_NAME,
+            "nats-secured.port",
+            local.join("nats"),
+            "nats.log",
+        ),
+        None => (
+            PRIVATE_NATS_NAME,
+            "nats.port",
+            local.join("nats-test"),
+            "nats-test.log",
+        ),
+    };
     // A private server another xtask started is still running on this store? (Its name tells
-    // it from whatever else may answer on a port a stale `nats.port` names.)
-    if let Some(port) = read_port(&local.join("nats.port"))
+    // it from whatever else may answer on a port a stale port file names.)
+    if let Some(port) = read_port(&local.join(port_file))
         && let Some(info) = sys::nats_info(&loopback(port))
-        && info.contains(&format!("\"server_name\":\"{PRIVATE_NATS_NAME}\""))
+        && info.contains(&format!("\"server_name\":\"{server_name}\""))
     {
         let url = format!("nats://{}", loopback(port).to_addr_string());
         let running = full_server_version(&info).unwrap_or_default();
@@ -106,12 +129,15 @@ fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<(String, Opt
         sys::free_port()?
     };
     std::fs::create_dir_all(&store)?;
-    let log_path = local.join("nats.log");
+    let log_path = local.join(log_file);
     let log =
         File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut command = Command::new(&binary);
+    if let Some(auth) = auth {
+        command.arg("-c").arg(&auth.config).envs(auth.server_env());
+    }
     command
-        .args(["-js", "-n", PRIVATE_NATS_NAME, "-a", "127.0.0.1"])
+        .args(["-js", "-n", server_name, "-a", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-sd"])
         .arg(&store)
         .stdin(Stdio::null())
@@ -147,12 +173,19 @@ fn ensure_nats(supervisor: &mut Supervisor, local: &Path) -> Result<(String, Opt
         std::thread::sleep(Duration::from_millis(100));
     }
     supervisor.adopt("nats-server", child);
-    let _ = std::fs::write(local.join("nats.port"), port.to_string());
+    let _ = std::fs::write(local.join(port_file), port.to_string());
     let url = format!("nats://{}", private.to_addr_string());
     println!(
-        "xtask: nats: started nats-server {PINNED_NATS_VERSION} on {url} (JetStream store {}, log {}); it stops when xtask exits",
+        "xtask: nats: started nats-server {PINNED_NATS_VERSION} on {url} (JetStream store {}, log {}{}); it stops when xtask exits",
         store.display(),
-        log_path.display()
+        log_path.display(),
+        match auth {
+            Some(auth) => format!(
+                "; users and permissions {}, anonymous connections refused",
+                auth.config.display()
+            ),
+            None => String::new(),
+        }
     );
     Ok((url, Some(binary)))
 }

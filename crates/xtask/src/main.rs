@@ -6,6 +6,7 @@
 mod chaos;
 mod fuzz;
 mod infra;
+mod nats_auth;
 mod restart;
 mod supervisor;
 mod sys;
@@ -87,7 +88,7 @@ fn infra_only(
     supervisor: &mut supervisor::Supervisor,
     root: &std::path::Path,
 ) -> anyhow::Result<i32> {
-    let infra = infra::ensure(supervisor, root)?;
+    let infra = infra::ensure(supervisor, root, None)?;
     println!("export NATS_URL={}", sys::shell_quote(&infra.nats_url));
     println!(
         "export TEST_DATABASE_URL={}",

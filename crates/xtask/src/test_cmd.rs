@@ -10,7 +10,7 @@ use crate::supervisor::Supervisor;
 use crate::sys;
 
 pub fn run(supervisor: &mut Supervisor, root: &Path, extra_args: &[String]) -> Result<i32> {
-    let infra = infra::ensure(supervisor, root)?;
+    let infra = infra::ensure(supervisor, root, None)?;
     infra::ensure_browser()?;
     let test_database_url = infra.maintenance_url();
     // The restart tests run a nats-server of their own: the pinned one, also when NATS_URL

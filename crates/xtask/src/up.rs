@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::infra::{self, Infra};
+use crate::nats_auth::NatsAuth;
 use crate::restart::{Policy, Restarts};
 use crate::supervisor::{self, STAGE_GATEWAY, STAGE_SERVICES, Supervisor};
 use crate::sys;
@@ -245,25 +246,7 @@ pub enum Profile {
 }
 
 pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result<i32> {
-    let infra = infra::ensure(supervisor, root)?;
-    infra::create_databases(&infra, &DATABASES)?;
-    let pki = sys::local_dir(root)?.join("pki");
-    let plan = plan(&infra, &pki)?;
-    let identities: Vec<&str> = plan.services.iter().map(|service| service.name).collect();
-    ensure_pki(&pki, &identities)?;
-
-    for service in &plan.services {
-        for (var, addr) in &service.listens {
-            if !sys::port_free(addr) {
-                bail!(
-                    "{} ({var} of {}) is already in use. Is another stack running? Stop it, or set {var} to a free address.",
-                    addr.to_addr_string(),
-                    service.name
-                );
-            }
-        }
-    }
-
+    // Built first: the NATS configuration is rendered by scimctl.
     // xtask itself is excluded: rebuilding it would replace the running
     // executable.
     let mut build = vec!["build", "--workspace", "--bins", "--exclude", "xtask"];
@@ -283,6 +266,49 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result
         Profile::Debug => "debug",
         Profile::Release => "release",
     });
+    let scimctl_bin = bin_dir.join("scimctl");
+    let namespace = std::env::var("EVENT_NAMESPACE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "scim".to_owned());
+    let auth = if std::env::var("NATS_URL").is_ok_and(|v| !v.trim().is_empty()) {
+        println!(
+            "xtask: nats: NATS_URL is given, so xtask does not configure that server: NATS \
+             permissions are enforced only if it was configured with `scimctl nats server-config`"
+        );
+        None
+    } else {
+        Some(NatsAuth::prepare(
+            &sys::local_dir(root)?,
+            &scimctl_bin,
+            &namespace,
+        )?)
+    };
+    let infra = infra::ensure(supervisor, root, auth.as_ref())?;
+    infra::create_databases(&infra, &DATABASES)?;
+    let pki = sys::local_dir(root)?.join("pki");
+    let mut plan = plan(&infra, &pki)?;
+    let identities: Vec<&str> = plan.services.iter().map(|service| service.name).collect();
+    ensure_pki(&pki, &identities)?;
+    if let Some(auth) = &auth {
+        // Before any service: where permissions are enforced, services may not create these.
+        auth.setup(&scimctl_bin, &infra.nats_url, &namespace)?;
+        for service in &mut plan.services {
+            service.env.extend(auth.login_env(service.name));
+        }
+    }
+
+    for service in &plan.services {
+        for (var, addr) in &service.listens {
+            if !sys::port_free(addr) {
+                bail!(
+                    "{} ({var} of {}) is already in use. Is another stack running? Stop it, or set {var} to a free address.",
+                    addr.to_addr_string(),
+                    service.name
+                );
+            }
+        }
+    }
 
     let width = plan
         .services
@@ -320,7 +346,7 @@ pub fn run(supervisor: &mut Supervisor, root: &Path, profile: Profile) -> Result
 
     wait_ready(supervisor, &plan.services)?;
 
-    let demo = create_demo(&bin_dir.join("scimctl"), &plan)?;
+    let demo = create_demo(&scimctl_bin, &plan)?;
     let env_file = write_stack_env(root, &plan, &infra, &demo)?;
     print_banner(&plan, &demo, &env_file, &bin_dir);
 
