@@ -112,3 +112,79 @@ fn the_kustomization_names_every_manifest_and_each_validates_against_the_kuberne
         String::from_utf8_lossy(&refused.stdout)
     );
 }
+
+/// Which pods each NetworkPolicy lets in, on which ports: `(selected pod, port, from pods)`.
+fn network_policy_edges(python: &Path) -> BTreeSet<(String, u16, BTreeSet<String>)> {
+    const PRINT_EDGES: &str = r#"
+import json, sys, yaml
+edges = []
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if not doc or doc.get("kind") != "NetworkPolicy":
+        continue
+    pod = doc["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name", "*")
+    for rule in doc["spec"].get("ingress", []):
+        sources = sorted(
+            peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name", "*")
+            for peer in rule.get("from", [{"podSelector": {}}])
+        )
+        for port in rule.get("ports", [{"port": 0}]):
+            edges.append([pod, port["port"], sources])
+print(json.dumps(edges))
+"#;
+    let output = Command::new(python)
+        .args(["-c", PRINT_EDGES])
+        .arg(k8s_dir().join("networkpolicy.yaml"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let edges: Vec<(String, u16, Vec<String>)> = serde_json::from_slice(&output.stdout).unwrap();
+    edges
+        .into_iter()
+        .map(|(pod, port, from)| (pod, port, from.into_iter().collect()))
+        .collect()
+}
+
+#[test]
+fn the_network_policies_admit_to_each_grpc_port_exactly_the_callers_the_service_admits() {
+    use service_kit::admin_auth::OperatorAuth;
+    use service_kit::callers::{AUDIT_SERVICE, CallerPolicy, DIRECTORY_SERVICE, LICENSE_SERVICE};
+    let python = pinned_venv("kubernetes-validate", "tests/manifests/requirements.txt")
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    let edges = network_policy_edges(&python);
+    let admin = CallerPolicy::admin(OperatorAuth::new("unused-in-this-test"));
+    let callers = |policies: &[&CallerPolicy]| -> BTreeSet<String> {
+        policies
+            .iter()
+            .flat_map(|policy| policy.services().iter().map(|name| (*name).to_owned()))
+            .collect()
+    };
+    for (service, port, admitted) in [
+        (
+            DIRECTORY_SERVICE,
+            50051,
+            callers(&[&CallerPolicy::directory_reads(), &admin]),
+        ),
+        (LICENSE_SERVICE, 50052, callers(&[&admin])),
+        (AUDIT_SERVICE, 50053, callers(&[&admin])),
+    ] {
+        let rules: Vec<_> = edges
+            .iter()
+            .filter(|(pod, rule_port, _)| {
+                (pod == service || pod == "*") && (*rule_port == port || *rule_port == 0)
+            })
+            .collect();
+        assert_eq!(
+            rules.len(),
+            1,
+            "{service}:{port} has one rule, naming its callers: {rules:?}"
+        );
+        assert_eq!(rules[0].2, admitted, "{service}:{port}");
+    }
+    // Only the public HTTP ports (gateway, account center) let everyone in.
+    for (pod, port, from) in &edges {
+        assert!(
+            !from.contains("*") || [8080, 8090].contains(port),
+            "{pod}:{port} admits everyone"
+        );
+    }
+}

@@ -51,6 +51,11 @@ impl CallerPolicy {
         }
     }
 
+    /// The services admitted by certificate (the NetworkPolicies allow the same edges).
+    pub fn services(&self) -> &'static [&'static str] {
+        self.services
+    }
+
     fn admit(&self, request: &mut tonic::Request<()>) -> Result<(), tonic::Status> {
         if let Some(operators) = &self.operators {
             let header = request
