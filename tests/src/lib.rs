@@ -47,6 +47,7 @@ pub fn common_config(namespace: &str) -> CommonConfig {
     CommonConfig {
         nats_url: nats_url(),
         nats_credential: None,
+        nats_tls_ca: None,
         event_namespace: namespace.to_owned(),
         stream_replicas: 1,
         admin_token: ADMIN_TOKEN.into(),

@@ -57,6 +57,7 @@ impl Secured {
         service_kit::nats::setup(
             &server.url(),
             Some(admin.clone()),
+            None,
             namespace.clone(),
             &event_store::StoreSettings::default(),
         )

@@ -67,7 +67,7 @@ impl Application {
         let login = service_kit::nats::Login::service(
             event_store::access::Service::Gateway,
             &namespace,
-            config.common.nats_credential.clone(),
+            &config.common,
         );
         let nats = service_kit::nats::connect(&config.common.nats_url, &login)
             .await

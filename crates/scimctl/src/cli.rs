@@ -156,6 +156,10 @@ pub enum NatsCommand {
         /// Replicas of the stream and the bucket: 3 in production (see docs/operations.md).
         #[arg(long, env = "NATS_STREAM_REPLICAS", default_value_t = 1)]
         replicas: usize,
+        /// Connect over TLS, checking the server against this CA (PEM), as the services do
+        /// with the same variable.
+        #[arg(long, env = "NATS_TLS_CA")]
+        nats_tls_ca: Option<std::path::PathBuf>,
     },
 }
 

@@ -636,6 +636,7 @@ async fn nats(command: &NatsCommand) -> Result<Rendered> {
             nats_url,
             namespace,
             replicas,
+            nats_tls_ca,
         } => {
             let namespace = Namespace::new(namespace.clone()).context("--namespace")?;
             let url = service_kit::nats::url_without_credential(nats_url.clone())?;
@@ -645,7 +646,14 @@ async fn nats(command: &NatsCommand) -> Result<Rendered> {
                 replicas: *replicas,
                 ..event_store::StoreSettings::default()
             };
-            service_kit::nats::setup(&url, credential, namespace.clone(), &settings).await?;
+            service_kit::nats::setup(
+                &url,
+                credential,
+                nats_tls_ca.clone(),
+                namespace.clone(),
+                &settings,
+            )
+            .await?;
             Ok(Rendered {
                 text: format!(
                     "stream {} and bucket {} are in place\n",

@@ -44,8 +44,7 @@ pub async fn connect(
         .run(&db)
         .await
         .with_context(|| format!("running {service_name} migrations"))?;
-    let login =
-        crate::nats::Login::service(service, &namespace, config.common.nats_credential.clone());
+    let login = crate::nats::Login::service(service, &namespace, &config.common);
     let nats = crate::nats::connect(&config.common.nats_url, &login)
         .await
         .context("connecting to NATS (NATS_URL, NATS_USER, NATS_PASSWORD)")?;

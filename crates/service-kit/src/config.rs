@@ -70,6 +70,8 @@ pub struct CommonConfig {
     /// `NATS_USER` and `NATS_PASSWORD`: this service's own NATS login (its permissions are in
     /// `event_store::access`); `None` on a server without authorization.
     pub nats_credential: Option<crate::nats::Credential>,
+    /// `NATS_TLS_CA`: NATS over TLS, the server checked against this CA (PEM file).
+    pub nats_tls_ca: Option<std::path::PathBuf>,
     pub event_namespace: String,
     pub stream_replicas: usize,
     pub admin_token: String,
@@ -118,6 +120,7 @@ impl CommonConfig {
                 "nats://127.0.0.1:4222",
             ))?,
             nats_credential: crate::nats::Credential::from_lookup(lookup)?,
+            nats_tls_ca: optional(lookup, "NATS_TLS_CA").map(Into::into),
             event_namespace: string_or(lookup, "EVENT_NAMESPACE", "scim"),
             stream_replicas: parse_or(lookup, "NATS_STREAM_REPLICAS", 1)?,
             admin_token: admin_token(lookup, allow_dev_admin_token)?,

@@ -98,6 +98,9 @@ pub struct Login {
     /// Keep trying the first connection in the background (a service starting before NATS);
     /// otherwise an unreachable server or a refused login fails the connect at once.
     pub wait_for_server: bool,
+    /// `NATS_TLS_CA`: when set, the connection must be TLS and the server's certificate must
+    /// chain to this CA (PEM).
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl Login {
@@ -106,13 +109,14 @@ impl Login {
     pub fn service(
         service: Service,
         namespace: &Namespace,
-        credential: Option<Credential>,
+        common: &crate::config::CommonConfig,
     ) -> Self {
         Self {
             name: service.user().to_owned(),
-            credential,
+            credential: common.nats_credential.clone(),
             inbox_prefix: Some(access::inbox_prefix(namespace, service)),
             wait_for_server: true,
+            tls_ca: common.nats_tls_ca.clone(),
         }
     }
 
@@ -124,7 +128,13 @@ impl Login {
             credential,
             inbox_prefix: None,
             wait_for_server: false,
+            tls_ca: None,
         }
+    }
+
+    /// The same login over TLS, checking the server against `ca`, when `ca` is set.
+    pub fn with_tls_ca(self, ca: Option<std::path::PathBuf>) -> Self {
+        Self { tls_ca: ca, ..self }
     }
 }
 
@@ -154,6 +164,9 @@ pub async fn connect(
     if let Some(prefix) = &login.inbox_prefix {
         options = options.custom_inbox_prefix(prefix);
     }
+    if let Some(ca) = &login.tls_ca {
+        options = options.require_tls(true).add_root_certificates(ca.clone());
+    }
     options.connect(server_list(url)).await
 }
 
@@ -172,10 +185,12 @@ pub enum SetupError {
 pub async fn setup(
     url: &str,
     credential: Option<Credential>,
+    tls_ca: Option<std::path::PathBuf>,
     namespace: Namespace,
     settings: &event_store::StoreSettings,
 ) -> Result<(), SetupError> {
-    let client = connect(url, &Login::tool("scim-nats-setup", credential)).await?;
+    let login = Login::tool("scim-nats-setup", credential).with_tls_ca(tls_ca);
+    let client = connect(url, &login).await?;
     event_store::EventStore::connect(client.clone(), namespace, settings).await?;
     // Whatever is still buffered goes out before the connection closes.
     if let Err(error) = client.drain().await {
@@ -262,10 +277,18 @@ mod tests {
 
     #[test]
     fn the_password_never_shows_in_debug_output() {
-        let login = Login::service(
-            Service::Gateway,
-            &Namespace::new("scim").unwrap(),
-            Some(Credential::new("scim-gateway", "s3cret-value")),
+        let common = crate::config::CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", "an-operator-credential-of-length"),
+            ("NATS_USER", "scim-gateway"),
+            ("NATS_PASSWORD", "s3cret-value"),
+            ("NATS_TLS_CA", "/tls/nats-ca.pem"),
+        ]))
+        .unwrap();
+        let login = Login::service(Service::Gateway, &Namespace::new("scim").unwrap(), &common);
+        assert_eq!(
+            login.tls_ca,
+            Some(std::path::PathBuf::from("/tls/nats-ca.pem")),
+            "NATS_TLS_CA reaches the connection"
         );
         let shown = format!("{login:?}");
         assert!(!shown.contains("s3cret-value"), "{shown}");
