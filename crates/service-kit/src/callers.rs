@@ -3,7 +3,7 @@
 //! operator, named by an operator credential. Each gRPC service admits the callers that
 //! need it and nobody else; health checks are not behind a policy.
 
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 
 use crate::admin_auth::{ACTOR_METADATA, Operator, OperatorAuth};
 
@@ -83,19 +83,22 @@ impl CallerPolicy {
         let Some(certificates) = request.peer_certs() else {
             return Err(tonic::Status::unauthenticated(self.required()));
         };
-        let Some(leaf) = certificates.first() else {
+        let Some(leaf) = certificates
+            .first()
+            .and_then(|der| webpki::EndEntityCert::try_from(der).ok())
+        else {
             return Err(tonic::Status::unauthenticated(self.required()));
         };
         if self
             .services
             .iter()
-            .any(|service| certificate_names(leaf, service))
+            .any(|service| certificate_names(&leaf, service))
         {
             return Ok(());
         }
         let named = ALL_SERVICES
             .iter()
-            .find(|service| certificate_names(leaf, service));
+            .find(|service| certificate_names(&leaf, service));
         Err(tonic::Status::permission_denied(match named {
             Some(service) => format!("{service} may not call this service"),
             None => "the client certificate names no service".to_owned(),
@@ -122,19 +125,17 @@ impl tonic::service::Interceptor for CallerPolicy {
     }
 }
 
-/// Whether the certificate names `service` (a DNS subject alternative name). TLS has
-/// already checked that the deployment's CA issued it.
-fn certificate_names(certificate: &CertificateDer<'_>, service: &str) -> bool {
-    let Ok(name) = ServerName::try_from(service) else {
-        return false;
-    };
-    webpki::EndEntityCert::try_from(certificate)
-        .is_ok_and(|parsed| parsed.verify_is_valid_for_subject_name(&name).is_ok())
+/// Whether the certificate (parsed once per call) names `service` (a DNS subject
+/// alternative name). TLS has already checked that the deployment's CA issued it.
+fn certificate_names(certificate: &webpki::EndEntityCert<'_>, service: &str) -> bool {
+    ServerName::try_from(service)
+        .is_ok_and(|name| certificate.verify_is_valid_for_subject_name(&name).is_ok())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls_pki_types::CertificateDer;
 
     fn certificate_of(service: &str) -> CertificateDer<'static> {
         let pki = service_pki::issue("test CA", &[service], &["localhost", "127.0.0.1"]).unwrap();
@@ -155,7 +156,8 @@ mod tests {
 
     #[test]
     fn a_certificate_names_its_service_and_no_other() {
-        let gateway = certificate_of(SCIM_GATEWAY);
+        let der = certificate_of(SCIM_GATEWAY);
+        let gateway = webpki::EndEntityCert::try_from(&der).unwrap();
         assert!(certificate_names(&gateway, SCIM_GATEWAY));
         assert!(!certificate_names(&gateway, ACCOUNT_CENTER));
         assert!(!certificate_names(&gateway, "scim"));

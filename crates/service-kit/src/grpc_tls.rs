@@ -184,15 +184,7 @@ fn read_pem(variable: &'static str, path: &Path, label: &str) -> Result<Vec<u8>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use crate::config::tests::env;
 
     #[test]
     fn the_three_files_are_configured_together_or_not_at_all() {

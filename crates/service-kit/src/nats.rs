@@ -210,11 +210,11 @@ fn server_list(url: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use async_nats::ToServerAddrs as _;
 
     use super::*;
+    use crate::config::tests::env;
 
     #[test]
     fn a_comma_separated_url_names_every_server_of_the_cluster() {
@@ -227,14 +227,6 @@ mod tests {
             server_list("nats://127.0.0.1:4222"),
             ["nats://127.0.0.1:4222"]
         );
-    }
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
     }
 
     #[test]
