@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::sys;
@@ -41,7 +41,7 @@ impl NatsAuth {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-        let rendered = run_json(Command::new(scimctl).args([
+        let rendered = sys::run_json(Command::new(scimctl).args([
             "--output",
             "json",
             "nats",
@@ -132,7 +132,7 @@ impl NatsAuth {
             .iter()
             .find(|user| user.service.is_none())
             .context("the rendered configuration has no admin user")?;
-        run_json(
+        sys::run_json(
             Command::new(scimctl)
                 .args(["--output", "json", "nats", "setup", "--nats-url", nats_url])
                 .args(["--namespace", namespace])
@@ -142,21 +142,6 @@ impl NatsAuth {
         println!("xtask: nats: stream and userName bucket of namespace {namespace:?} are in place");
         Ok(())
     }
-}
-
-fn run_json(command: &mut Command) -> Result<Value> {
-    command.stdin(Stdio::null());
-    let shown = sys::describe(command);
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {shown}"))?;
-    if !output.status.success() {
-        bail!(
-            "{shown} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&output.stdout).with_context(|| format!("{shown} printed no JSON"))
 }
 
 fn read_passwords(path: &Path) -> Result<BTreeMap<String, String>> {

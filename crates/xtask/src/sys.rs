@@ -209,6 +209,28 @@ pub fn short_hash(text: &str) -> String {
     format!("{:08x}", hash & 0xffff_ffff)
 }
 
+/// Runs `command` (no stdin) and parses the one JSON value it prints; a failure shows the
+/// command and what it said.
+pub fn run_json(command: &mut Command) -> Result<serde_json::Value> {
+    command.stdin(Stdio::null());
+    let shown = describe(command);
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {shown}"))?;
+    if !output.status.success() {
+        bail!(
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "{shown} printed no JSON: {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -445,22 +445,7 @@ fn scimctl(binary: &Path, plan: &Plan, args: &[&str]) -> Result<Value> {
         .env("SCIMCTL_CA", &plan.ca)
         .env("ADMIN_TOKEN", &plan.admin_token)
         .stdin(Stdio::null());
-    let shown = sys::describe(&command);
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {shown}"))?;
-    if !output.status.success() {
-        bail!(
-            "{shown} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&output.stdout).with_context(|| {
-        format!(
-            "{shown} printed no JSON: {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    sys::run_json(&mut command)
 }
 
 fn string_at(value: &Value, pointer: &str) -> Result<String> {
