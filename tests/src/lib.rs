@@ -54,7 +54,8 @@ pub fn common_config(namespace: &str) -> CommonConfig {
         allow_dev_admin_token: false,
         operator_credentials: Vec::new(),
         grpc_tls: None,
-        otlp_endpoint: None,
+        otlp: Default::default(),
+        allow_plaintext_network: false,
         log_filter: "warn".into(),
         log_json: false,
     }

@@ -188,3 +188,139 @@ fn the_network_policies_admit_to_each_grpc_port_exactly_the_callers_the_service_
         );
     }
 }
+
+/// Each workload's container as the cluster would start it: its environment (the ConfigMap,
+/// then its own `env`, with Secret values taken from `secret.example.yaml`) and the paths its
+/// volumes are mounted at. Keyed by the workload's name.
+fn workload_environments(
+    python: &Path,
+) -> std::collections::BTreeMap<String, (std::collections::BTreeMap<String, String>, Vec<String>)> {
+    const PRINT_ENVIRONMENTS: &str = r#"
+import json, os, sys, yaml
+k8s = sys.argv[1]
+def docs(name):
+    return [d for d in yaml.safe_load_all(open(os.path.join(k8s, name))) if d]
+config_maps = {d["metadata"]["name"]: d.get("data", {}) for d in docs("configmap.yaml") + docs("secret.example.yaml") if d["kind"] == "ConfigMap"}
+secrets = {d["metadata"]["name"]: d.get("stringData", {}) for d in docs("secret.example.yaml") if d["kind"] == "Secret"}
+out = {}
+for name in sys.argv[2:]:
+    for doc in docs(name):
+        if doc["kind"] not in ("Deployment", "Job"):
+            continue
+        container = doc["spec"]["template"]["spec"]["containers"][0]
+        env = {}
+        for source in container.get("envFrom", []):
+            env.update(config_maps[source["configMapRef"]["name"]])
+        for var in container.get("env", []):
+            if "value" in var:
+                env[var["name"]] = var["value"]
+                continue
+            ref = var["valueFrom"]
+            if "secretKeyRef" in ref:
+                env[var["name"]] = secrets[ref["secretKeyRef"]["name"]][ref["secretKeyRef"]["key"]]
+            else:
+                env[var["name"]] = config_maps[ref["configMapKeyRef"]["name"]][ref["configMapKeyRef"]["key"]]
+        mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
+        out[doc["metadata"]["name"]] = [env, mounts]
+print(json.dumps(out))
+"#;
+    let output = Command::new(python)
+        .args(["-c", PRINT_ENVIRONMENTS])
+        .arg(k8s_dir())
+        .args([
+            "scim-gateway.yaml",
+            "directory-service.yaml",
+            "license-service.yaml",
+            "audit-service.yaml",
+            "account-center.yaml",
+            "nats-setup.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Parses `env` with the configuration of the service `workload` runs.
+fn service_config(
+    workload: &str,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<(), service_kit::config::ConfigError> {
+    let lookup = |name: &str| env.get(name).cloned();
+    match workload {
+        "scim-gateway" => scim_gateway::Config::from_lookup(&lookup).map(drop),
+        "directory-service" => directory_service::Config::from_lookup(&lookup).map(drop),
+        "license-service" => {
+            license_service::Config::from_lookup(&license_service::ENV, &lookup).map(drop)
+        }
+        "audit-service" => {
+            audit_service::Config::from_lookup(&audit_service::ENV, &lookup).map(drop)
+        }
+        "account-center" => account_center::Config::from_lookup(&lookup).map(drop),
+        other => panic!("no configuration for {other}"),
+    }
+}
+
+#[test]
+fn every_connection_the_manifests_configure_is_tls_checked_against_a_mounted_ca() {
+    let python = pinned_venv("kubernetes-validate", "tests/manifests/requirements.txt")
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    let workloads = workload_environments(&python);
+    assert_eq!(workloads.len(), 6, "{:?}", workloads.keys());
+    for (workload, (env, mounts)) in &workloads {
+        // The example's placeholders would fail the credential length check, which is not
+        // what this test is about.
+        let env: std::collections::BTreeMap<String, String> = env
+            .iter()
+            .map(|(name, value)| {
+                let value = value.replace("change-me", "placeholder-secret-0123456789");
+                (name.clone(), value)
+            })
+            .collect();
+        // Every CA or certificate a variable names is inside one of the container's mounts.
+        let mut files: Vec<String> = [
+            "NATS_TLS_CA",
+            "GRPC_TLS_CERT",
+            "GRPC_TLS_KEY",
+            "GRPC_TLS_CA",
+        ]
+        .iter()
+        .filter_map(|name| env.get(*name).cloned())
+        .collect();
+        for (name, value) in &env {
+            if name.ends_with("DATABASE_URL") {
+                assert!(value.contains("sslmode=verify-full"), "{workload}: {name}");
+                let root = value.split("sslrootcert=").nth(1).unwrap_or_default();
+                files.push(root.split('&').next().unwrap_or_default().to_owned());
+            }
+        }
+        assert!(
+            env.contains_key("NATS_TLS_CA"),
+            "{workload} has no NATS_TLS_CA"
+        );
+        for file in files {
+            assert!(
+                mounts
+                    .iter()
+                    .any(|mount| file.starts_with(&format!("{mount}/"))),
+                "{workload}: {file} is not in a mounted volume ({mounts:?})"
+            );
+        }
+        if workload == "scim-nats-setup" {
+            continue;
+        }
+        // The service's own rules accept the environment: nothing leaves the pod in plaintext.
+        service_config(workload, &env)
+            .unwrap_or_else(|error| panic!("{workload} would not start: {error}"));
+        assert!(!env.contains_key("ALLOW_PLAINTEXT_NETWORK"), "{workload}");
+
+        // And they would refuse it without NATS's CA.
+        let mut without_nats_tls = env.clone();
+        without_nats_tls.remove("NATS_TLS_CA");
+        let error = service_config(workload, &without_nats_tls).unwrap_err();
+        assert!(
+            error.to_string().contains("NATS_URL"),
+            "{workload}: {error}"
+        );
+    }
+}

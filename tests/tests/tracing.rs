@@ -10,7 +10,7 @@ use scim_events::{AggregateKind, Namespace};
 async fn the_http_trace_context_is_carried_into_the_appended_event() {
     let _telemetry = telemetry::init(&telemetry::TelemetryConfig {
         service_name: "e2e",
-        otlp_endpoint: None,
+        otlp: Default::default(),
         log_format: telemetry::LogFormat::Text,
         log_filter: "warn".into(),
     })

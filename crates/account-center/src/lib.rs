@@ -65,13 +65,14 @@ impl Config {
                 parse_or::<u64>(lookup, name, default)? * 3600,
             ))
         };
+        let common = CommonConfig::from_lookup(lookup)?;
         Ok(Self {
-            common: CommonConfig::from_lookup(lookup)?,
-            database_url: string_or(
+            database_url: common.database_url(
                 lookup,
                 "ACCOUNT_CENTER_DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432/scim_account_center",
-            ),
+            )?,
+            common,
             http_addr,
             metrics_addr: parse_or(
                 lookup,

@@ -30,7 +30,7 @@ use scim_rpc::account::account_admin_server::AccountAdminServer;
 use scim_rpc::directory::directory_read_server::DirectoryReadServer;
 use service_kit::admin_auth::OperatorAuth;
 use service_kit::callers::CallerPolicy;
-use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env, string_or};
+use service_kit::config::{CommonConfig, ConfigError, parse_or, process_env};
 use service_kit::grpc_tls::GrpcTls;
 use service_kit::lifecycle::{self, spawn_part};
 use service_kit::ops_http::{self, Readiness};
@@ -67,13 +67,14 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let common = CommonConfig::from_lookup(lookup)?;
         Ok(Self {
-            common: CommonConfig::from_lookup(lookup)?,
-            database_url: string_or(
+            database_url: common.database_url(
                 lookup,
                 "DIRECTORY_DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432/scim_directory",
-            ),
+            )?,
+            common,
             grpc_addr: parse_or(
                 lookup,
                 "DIRECTORY_GRPC_ADDR",

@@ -222,8 +222,13 @@ pub fn render_server_config(namespace: &Namespace) -> String {
 /// The Secret (in the NATS server's namespace) the Helm values read the passwords from.
 pub const SERVER_SECRET: &str = "scim-nats-users";
 
+/// The Secret (in the NATS server's namespace) with the server's TLS certificate and key
+/// (`tls.crt`, `tls.key`): the chart's client port takes only TLS connections.
+pub const SERVER_TLS_SECRET: &str = "nats-server-tls";
+
 /// The same users and permissions as [`render_server_config`], as values for the official
-/// NATS Helm chart (1.x): merged into its server configuration, with each password a
+/// NATS Helm chart (1.x), with TLS on the client port (certificate from
+/// [`SERVER_TLS_SECRET`]): merged into its server configuration, with each password a
 /// `<< $VARIABLE >>` reference that the chart leaves unquoted, and each variable taken from
 /// the Secret [`SERVER_SECRET`] by the key of its own name.
 pub fn render_helm_values(namespace: &Namespace) -> String {
@@ -236,7 +241,11 @@ pub fn render_helm_values(namespace: &Namespace) -> String {
          # Install: see deploy/k8s/README.md and docs/operations.md.",
         namespace.name()
     );
-    out.push_str("config:\n  merge:\n    authorization:\n      users:\n");
+    let _ = writeln!(
+        out,
+        "config:\n  nats:\n    tls:\n      enabled: true\n      secretName: {SERVER_TLS_SECRET}"
+    );
+    out.push_str("  merge:\n    authorization:\n      users:\n");
     let mut variables = vec![ADMIN_PASSWORD_VARIABLE];
     let _ = writeln!(
         out,

@@ -18,6 +18,8 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    #[error("environment variable {name} would send data across the network without TLS: {reason} ({flag}=true allows it on a development stack)", flag = crate::transport::ALLOW_PLAINTEXT_NETWORK)]
+    Plaintext { name: &'static str, reason: String },
 }
 
 /// Reads a variable through `lookup` (normally `std::env::var`), falling back
@@ -83,7 +85,11 @@ pub struct CommonConfig {
     /// `GRPC_TLS_CERT`, `GRPC_TLS_KEY`, `GRPC_TLS_CA`: this service's gRPC identity. Read
     /// by every service; one that serves or calls gRPC does not start without it.
     pub grpc_tls: Option<crate::grpc_tls::GrpcTlsFiles>,
-    pub otlp_endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` and its TLS settings.
+    pub otlp: telemetry::OtlpSettings,
+    /// `ALLOW_PLAINTEXT_NETWORK=true`: Postgres, NATS and OTLP on other hosts may go without
+    /// TLS (a development stack on one host); see [`crate::transport`].
+    pub allow_plaintext_network: bool,
     pub log_filter: String,
     pub log_json: bool,
 }
@@ -113,24 +119,52 @@ impl CommonConfig {
             }
         };
         let allow_dev_admin_token = parse_or(lookup, ALLOW_DEV_ADMIN_TOKEN, false)?;
+        let allow_plaintext_network =
+            parse_or(lookup, crate::transport::ALLOW_PLAINTEXT_NETWORK, false)?;
+        let nats_url = crate::nats::url_without_credential(string_or(
+            lookup,
+            "NATS_URL",
+            "nats://127.0.0.1:4222",
+        ))?;
+        let nats_tls_ca: Option<std::path::PathBuf> =
+            optional(lookup, "NATS_TLS_CA").map(Into::into);
+        crate::transport::check_nats_url(
+            &nats_url,
+            nats_tls_ca.is_some(),
+            allow_plaintext_network,
+        )?;
+        let otlp = otlp_settings(lookup)?;
+        if let Some(endpoint) = &otlp.endpoint {
+            crate::transport::check_otlp_endpoint(endpoint, allow_plaintext_network)?;
+        }
         Ok(Self {
-            nats_url: crate::nats::url_without_credential(string_or(
-                lookup,
-                "NATS_URL",
-                "nats://127.0.0.1:4222",
-            ))?,
+            nats_url,
             nats_credential: crate::nats::Credential::from_lookup(lookup)?,
-            nats_tls_ca: optional(lookup, "NATS_TLS_CA").map(Into::into),
+            nats_tls_ca,
             event_namespace: string_or(lookup, "EVENT_NAMESPACE", "scim"),
             stream_replicas: parse_or(lookup, "NATS_STREAM_REPLICAS", 1)?,
             admin_token: admin_token(lookup, allow_dev_admin_token)?,
             allow_dev_admin_token,
             operator_credentials: operator_credentials(lookup)?,
             grpc_tls: crate::grpc_tls::GrpcTlsFiles::from_lookup(lookup)?,
-            otlp_endpoint: optional(lookup, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            otlp,
+            allow_plaintext_network,
             log_filter: string_or(lookup, "RUST_LOG", "info"),
             log_json,
         })
+    }
+
+    /// The Postgres URL in `name` (or `default`), refused when it would reach another host
+    /// without a verified TLS connection (see [`crate::transport::check_database_url`]).
+    pub fn database_url(
+        &self,
+        lookup: &impl Fn(&str) -> Option<String>,
+        name: &'static str,
+        default: &str,
+    ) -> Result<String, ConfigError> {
+        let url = string_or(lookup, name, default);
+        crate::transport::check_database_url(name, &url, self.allow_plaintext_network)?;
+        Ok(url)
     }
 
     /// What a service logs at start when the development flag relaxed the operator
@@ -198,6 +232,40 @@ fn admin_token(
     }
 }
 
+/// Where spans go: `OTEL_EXPORTER_OTLP_ENDPOINT` (OTLP over gRPC), and for an `https://`
+/// collector with a private CA, `OTEL_EXPORTER_OTLP_CERTIFICATE` (the CA, PEM), and for one
+/// that asks for client certificates, `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and
+/// `OTEL_EXPORTER_OTLP_CLIENT_KEY` (the names OpenTelemetry's specification gives them).
+fn otlp_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<telemetry::OtlpSettings, ConfigError> {
+    let path = |name| optional(lookup, name).map(std::path::PathBuf::from);
+    let client_identity = match (
+        path("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+        path("OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::Missing {
+                name: "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                reason: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is set, and needs its key",
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Missing {
+                name: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                reason: "OTEL_EXPORTER_OTLP_CLIENT_KEY is set, and needs its certificate",
+            });
+        }
+    };
+    Ok(telemetry::OtlpSettings {
+        endpoint: optional(lookup, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ca: path("OTEL_EXPORTER_OTLP_CERTIFICATE"),
+        client_identity,
+    })
+}
+
 /// The environment variable names and defaults of one backend service.
 #[derive(Debug, Clone, Copy)]
 pub struct BackendEnv {
@@ -228,9 +296,14 @@ impl BackendConfig {
         lookup: &impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let common = CommonConfig::from_lookup(lookup)?;
         Ok(Self {
-            common: CommonConfig::from_lookup(lookup)?,
-            database_url: string_or(lookup, env.database_url, env.default_database_url),
+            database_url: common.database_url(
+                lookup,
+                env.database_url,
+                env.default_database_url,
+            )?,
+            common,
             grpc_addr: parse_or(lookup, env.grpc_addr, loopback(env.default_grpc_port))?,
             metrics_addr: parse_or(lookup, env.metrics_addr, loopback(env.default_metrics_port))?,
         })
@@ -403,5 +476,99 @@ pub(crate) mod tests {
         ]))
         .unwrap();
         assert_eq!(config.admin_token, OPERATOR_TOKEN);
+    }
+
+    #[test]
+    fn plaintext_to_another_host_is_refused_unless_the_development_flag_is_set() {
+        let backend = BackendEnv {
+            database_url: "LICENSE_DATABASE_URL",
+            default_database_url: "postgres://postgres@127.0.0.1/scim_license",
+            grpc_addr: "LICENSE_GRPC_ADDR",
+            default_grpc_port: 1,
+            metrics_addr: "LICENSE_METRICS_ADDR",
+            default_metrics_port: 2,
+        };
+        let remote_database = [
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+            (
+                "LICENSE_DATABASE_URL",
+                "postgres://app:pw@db.internal/scim_license",
+            ),
+        ];
+        let error = BackendConfig::from_lookup(&backend, &env(&remote_database)).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Plaintext {
+                    name: "LICENSE_DATABASE_URL",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("ALLOW_PLAINTEXT_NETWORK"),
+            "{error}"
+        );
+        let mut allowed = remote_database.to_vec();
+        allowed.push(("ALLOW_PLAINTEXT_NETWORK", "true"));
+        BackendConfig::from_lookup(&backend, &env(&allowed)).unwrap();
+
+        let error = CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+            ("NATS_URL", "nats://nats.nats.svc:4222"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Plaintext {
+                    name: "NATS_URL",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let error = CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Plaintext {
+                    name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_otlp_client_certificate_needs_its_key() {
+        let error = CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/otlp/tls.crt"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+            "{error}"
+        );
+        let config = CommonConfig::from_lookup(&env(&[
+            ("ADMIN_TOKEN", OPERATOR_TOKEN),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/otlp/ca.crt"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/otlp/tls.crt"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/otlp/tls.key"),
+        ]))
+        .unwrap();
+        assert_eq!(config.otlp.ca, Some("/etc/otlp/ca.crt".into()));
+        assert_eq!(
+            config.otlp.client_identity,
+            Some(("/etc/otlp/tls.crt".into(), "/etc/otlp/tls.key".into()))
+        );
     }
 }

@@ -21,3 +21,4 @@ pub mod quarantine;
 pub mod quarantine_admin;
 pub mod readiness;
 pub mod shutdown;
+pub mod transport;

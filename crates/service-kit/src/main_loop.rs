@@ -32,7 +32,7 @@ where
     let settings = common(&config);
     let telemetry = match telemetry::init(&telemetry::TelemetryConfig {
         service_name,
-        otlp_endpoint: settings.otlp_endpoint.clone(),
+        otlp: settings.otlp.clone(),
         log_format: if settings.log_json {
             telemetry::LogFormat::Json
         } else {

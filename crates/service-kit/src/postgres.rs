@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 /// Connects a pool to `url`, creating the database first when it is missing
@@ -21,6 +21,11 @@ pub async fn connect_bounded(
     statement_timeout: Option<Duration>,
 ) -> Result<PgPool, sqlx::Error> {
     let mut options = PgConnectOptions::from_str(url)?;
+    // sqlx's default, `prefer`, would negotiate TLS with a local server that offers it: a
+    // handshake per connection and a cipher on every row, protecting nothing on loopback.
+    if !crate::transport::names_ssl_mode(url) && crate::transport::is_local_database(&options) {
+        options = options.ssl_mode(PgSslMode::Disable);
+    }
     create_database_if_missing(&options).await?;
     if let Some(timeout) = statement_timeout {
         options = options.options([("statement_timeout", format!("{}", timeout.as_millis()))]);

@@ -5,6 +5,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -19,11 +20,23 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct TelemetryConfig {
     pub service_name: &'static str,
-    /// OTLP/gRPC collector endpoint; traces are only exported when set.
-    pub otlp_endpoint: Option<String>,
+    /// Where traces are exported; nowhere when its endpoint is unset.
+    pub otlp: OtlpSettings,
     pub log_format: LogFormat,
     /// `RUST_LOG`-style directives.
     pub log_filter: String,
+}
+
+/// An OTLP/gRPC collector and how to reach it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OtlpSettings {
+    /// `http://` (plaintext) or `https://` (TLS, the server checked against [`Self::ca`] or,
+    /// without one, the public web roots).
+    pub endpoint: Option<String>,
+    /// A private CA the collector's certificate chains to (PEM file).
+    pub ca: Option<PathBuf>,
+    /// The certificate and key (PEM files) to present to a collector that asks for one.
+    pub client_identity: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, Error)]
@@ -32,6 +45,11 @@ pub enum TelemetryError {
     Filter(String),
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(String),
+    #[error("cannot read {path} (OTLP TLS): {source}")]
+    TlsFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("a global tracing subscriber is already installed: {0}")]
     AlreadyInstalled(String),
 }
@@ -80,7 +98,7 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
 
     // Spans get OpenTelemetry contexts even without an exporter, so trace ids
     // still flow across HTTP, NATS and gRPC and tie the services' logs together.
-    let provider = tracer_provider(config.service_name, config.otlp_endpoint.as_deref())?;
+    let provider = tracer_provider(config.service_name, &config.otlp)?;
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer(config.service_name))
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
@@ -95,23 +113,61 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     Ok(TelemetryGuard { provider })
 }
 
-fn tracer_provider(
+/// A tracer provider exporting to `otlp` in batches (not exporting when it has no
+/// endpoint). Public for tests that check the export itself; services go through [`init`].
+pub fn tracer_provider(
     service_name: &'static str,
-    endpoint: Option<&str>,
+    otlp: &OtlpSettings,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    use opentelemetry_otlp::WithExportConfig;
+    use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
     let resource = Resource::builder()
         .with_service_name(service_name)
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if let Some(endpoint) = endpoint {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
+    if let Some(endpoint) = &otlp.endpoint {
+        let mut exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
-            .with_endpoint(endpoint)
+            .with_endpoint(endpoint);
+        if let Some(tls) = client_tls(otlp)? {
+            exporter = exporter.with_tls_config(tls);
+        }
+        let exporter = exporter
             .build()
             .map_err(|error| TelemetryError::Exporter(error.to_string()))?;
         builder = builder.with_batch_exporter(exporter);
     }
     Ok(builder.build())
+}
+
+/// The TLS settings of an `https://` endpoint (`None` for plaintext). Set here rather than
+/// left to the exporter, whose default TLS trusts no root at all.
+fn client_tls(
+    otlp: &OtlpSettings,
+) -> Result<Option<tonic::transport::ClientTlsConfig>, TelemetryError> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    let is_https = otlp.endpoint.as_deref().is_some_and(|endpoint| {
+        endpoint
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    });
+    if !is_https {
+        return Ok(None);
+    }
+    let mut tls = ClientTlsConfig::new();
+    match &otlp.ca {
+        Some(ca) => tls = tls.ca_certificate(Certificate::from_pem(read(ca)?)),
+        None => tls = tls.with_webpki_roots(),
+    }
+    if let Some((cert, key)) = &otlp.client_identity {
+        tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    Ok(Some(tls))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TelemetryError> {
+    std::fs::read(path).map_err(|source| TelemetryError::TlsFile {
+        path: path.to_owned(),
+        source,
+    })
 }

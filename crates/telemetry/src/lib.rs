@@ -8,4 +8,6 @@
 mod init;
 pub mod propagation;
 
-pub use init::{LogFormat, TelemetryConfig, TelemetryError, TelemetryGuard, init};
+pub use init::{
+    LogFormat, OtlpSettings, TelemetryConfig, TelemetryError, TelemetryGuard, init, tracer_provider,
+};
