@@ -473,6 +473,110 @@ async fn disabling_a_configuration_stops_its_tokens_on_every_gateway() {
 }
 
 #[tokio::test]
+async fn revoking_all_tokens_refuses_every_token_of_the_configuration_and_no_other() {
+    let stack = stack(1).await;
+    let url = console_url(&stack);
+    let tenant = stack.tenant("Contoso").await.unwrap();
+    let admin = Operator::new(&url)
+        .unwrap()
+        .admin_of(&tenant.tenant_id)
+        .await
+        .unwrap();
+    let (config_id, first_id, first_secret) = config_with_token(&admin, "Okta").await;
+    let second = admin
+        .api(
+            Method::POST,
+            &admin.tenant_path(&format!("/configs/{config_id}/tokens")),
+            Some(json!({})),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.status, 201, "{second:?}");
+    let second_id = second.json()["token"]["id"].as_str().unwrap().to_owned();
+    let second_secret = second.json()["secret"].as_str().unwrap().to_owned();
+    let with_token = |secret: &str| {
+        stack.client(&e2e::Tenant {
+            token: secret.to_owned(),
+            ..tenant.clone()
+        })
+    };
+    for secret in [&first_secret, &second_secret] {
+        with_token(secret)
+            .expect(Method::GET, "/Users", None, 200)
+            .await
+            .unwrap();
+    }
+
+    // Another tenant's admin cannot reach the configuration: not found, nothing revoked.
+    let other_tenant = stack.tenant("Fabrikam").await.unwrap();
+    let other_admin = Operator::new(&url)
+        .unwrap()
+        .admin_of(&other_tenant.tenant_id)
+        .await
+        .unwrap();
+    let refused = other_admin
+        .api(
+            Method::POST,
+            &other_admin.tenant_path(&format!("/configs/{config_id}/tokens/revoke-all")),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 404, "{refused:?}");
+
+    let revoked = admin
+        .api(
+            Method::POST,
+            &admin.tenant_path(&format!("/configs/{config_id}/tokens/revoke-all")),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    let mut ids: Vec<String> = revoked.json()["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|token| {
+            assert!(!token["revoked_at"].as_str().unwrap_or_default().is_empty());
+            token["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    let mut expected = vec![first_id, second_id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for secret in [&first_secret, &second_secret] {
+        with_token(secret)
+            .expect(Method::GET, "/Users", None, 401)
+            .await
+            .unwrap();
+    }
+    // The tenant's other configuration (the operator's) keeps working.
+    stack
+        .client(&tenant)
+        .expect(Method::GET, "/Users", None, 200)
+        .await
+        .unwrap();
+    // Nothing is left to revoke.
+    let again = admin
+        .api(
+            Method::POST,
+            &admin.tenant_path(&format!("/configs/{config_id}/tokens/revoke-all")),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.json()["revoked"], json!([]), "{again:?}");
+    stack.stop().await;
+}
+
+#[tokio::test]
 async fn admin_actions_are_in_the_provisioning_log_with_the_admin() {
     let stack = stack(1).await;
     let url = console_url(&stack);

@@ -313,6 +313,41 @@ async fn an_admin_connects_an_idp_and_follows_its_provisioning_in_the_browser() 
         .await
         .unwrap();
 
+    // A second active token, then "Revoke all tokens": both refused at once.
+    browser.goto(&config_url).await.unwrap();
+    assert!(
+        !browser.exists("#revoke-all-tokens").await.unwrap(),
+        "offered with one active token"
+    );
+    browser.click("#generate-token").await.unwrap();
+    let third_secret = browser.value("#access-token").await.unwrap();
+    browser.goto(&config_url).await.unwrap();
+    browser.click("#revoke-all-tokens").await.unwrap();
+    assert!(
+        browser
+            .text("#notice")
+            .await
+            .unwrap()
+            .contains("All tokens revoked")
+    );
+    let tokens = browser.text("#tokens").await.unwrap();
+    assert!(!tokens.contains("Active"), "{tokens}");
+    for secret in [&second_secret, &third_secret] {
+        let mut refused = false;
+        for _ in 0..20 {
+            if idp(secret).get("/Users").await.unwrap().status == 401 {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(refused, "a token was still accepted after 1 s");
+    }
+    browser
+        .screenshot(&shots.join("07-tokens-revoked.png"))
+        .await
+        .unwrap();
+
     browser.close().await;
     stack.stop().await;
 }

@@ -320,6 +320,16 @@ pub async fn revoke_token(
     ok(token_json(&token))
 }
 
+pub async fn revoke_all_tokens(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((tenant, config_id)): Path<(String, String)>,
+) -> ApiResult {
+    let scope = caller.scope(&tenant)?;
+    let revoked = state.backend.revoke_all_tokens(&scope, &config_id).await?;
+    ok(json!({ "revoked": revoked.iter().map(token_json).collect::<Vec<_>>() }))
+}
+
 pub async fn licenses(
     State(state): State<AppState>,
     caller: ApiCaller,

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use scim_rpc::account::account_admin_client::AccountAdminClient;
 use scim_rpc::account::{
     CreateScimConfigRequest, DeleteScimConfigRequest, GetScimConfigRequest, GetTenantRequest,
-    IssueTokenRequest, IssuedToken, ListScimConfigsRequest, ListTokensRequest, RevokeTokenRequest,
-    RotateTokenRequest, RotatedToken, ScimConfig, Tenant, TenantSummaryRequest,
-    TenantSummaryResponse, TokenInfo, UpdateScimConfigRequest,
+    IssueTokenRequest, IssuedToken, ListScimConfigsRequest, ListTokensRequest,
+    RevokeConfigTokensRequest, RevokeTokenRequest, RotateTokenRequest, RotatedToken, ScimConfig,
+    Tenant, TenantSummaryRequest, TenantSummaryResponse, TokenInfo, UpdateScimConfigRequest,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::{AuditQueryRequest, AuditQueryResponse, AuditRecord, GetRecordRequest};
@@ -304,6 +304,29 @@ impl Backend {
             .revoke_token(request)
             .await?
             .into_inner())
+    }
+
+    /// Revokes every token of the configuration that is not revoked yet, in one call (an
+    /// admin who fears a token leaked need not find which); returns the tokens it revoked.
+    pub async fn revoke_all_tokens(
+        &self,
+        scope: &Scope,
+        config_id: &str,
+    ) -> Result<Vec<TokenInfo>, AppError> {
+        self.config(scope, config_id).await?;
+        let request = acting(
+            scope,
+            RevokeConfigTokensRequest {
+                config_id: config_id.to_owned(),
+            },
+        )?;
+        Ok(self
+            .account
+            .clone()
+            .revoke_config_tokens(request)
+            .await?
+            .into_inner()
+            .revoked)
     }
 
     /// The configuration's pools and what the vendor offers the tenant.

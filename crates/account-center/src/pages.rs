@@ -48,6 +48,20 @@ pub async fn sign_in_prompt(
     Ok(views::sign_in_prompt(&secret, usable))
 }
 
+pub async fn revoke_all_tokens(
+    State(state): State<AppState>,
+    Path(config_id): Path<String>,
+    posted: Posted<NoFields>,
+) -> PageResult<Redirect> {
+    state
+        .backend
+        .revoke_all_tokens(&posted.admin.scope(), &config_id)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/configs/{config_id}?notice=revoked-all"
+    )))
+}
+
 #[derive(Deserialize)]
 pub struct SignInForm {
     link: String,
@@ -205,6 +219,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "disabled" => "Configuration disabled: its tokens are refused from now on.",
         "enabled" => "Configuration enabled: its tokens are accepted again.",
         "revoked" => "Token revoked: it is refused from now on.",
+        "revoked-all" => {
+            "All tokens revoked: your identity provider's requests are refused until you \
+             generate a new token and paste it there."
+        }
         "auto-assign-on" => "Auto-assign turned on.",
         "auto-assign-off" => "Auto-assign turned off: only user data is synced.",
         "seat-assigned" => "Seat assigned.",

@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
             "/configs/{config}/tokens/{token}/revoke",
             post(pages::revoke_token),
         )
+        .route(
+            "/configs/{config}/tokens/revoke-all",
+            post(pages::revoke_all_tokens),
+        )
         .route("/configs/{config}/auto-assign", post(pages::auto_assign))
         .route("/configs/{config}/seats/assign", post(pages::assign_seat))
         .route("/configs/{config}/seats/revoke", post(pages::revoke_seat))
@@ -85,6 +89,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/configs/{config}/tokens/{token}/revoke",
             post(api::revoke_token),
+        )
+        .route(
+            "/configs/{config}/tokens/revoke-all",
+            post(api::revoke_all_tokens),
         )
         .route("/configs/{config}/licenses", get(api::licenses))
         .route(

@@ -121,6 +121,14 @@ pub fn config_page(view: &ConfigPage<'_>) -> Markup {
                             }
                         }
                     } }
+                    @if view.tokens.iter().filter(|row| row.status == "Active").count() > 1 {
+                        form.inline method="post" action={ (base) "/tokens/revoke-all" } {
+                            (csrf_field(csrf))
+                            button.danger.small type="submit" id="revoke-all-tokens" { "Revoke all tokens" }
+                            " "
+                            span.muted { "If a token may have leaked: every token of this configuration is refused at once." }
+                        }
+                    }
                 }
                 form method="post" action={ (base) "/tokens" } {
                     (csrf_field(csrf))
