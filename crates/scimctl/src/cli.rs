@@ -121,6 +121,26 @@ pub enum Command {
     /// event stream and the userName bucket.
     #[command(subcommand)]
     Nats(NatsCommand),
+    /// Certificates for the services' gRPC identities, for a stack without a CA of its own.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Issue a private CA and one certificate per service into a directory (keys readable by
+    /// their owner only), unless it holds them already: what `cargo xtask up` does under
+    /// `.local/pki/`, and docker-compose's `pki` step. For development; a deployment uses its
+    /// own CA (docs/operations.md).
+    Issue {
+        /// Where the files go: ca.pem, <service>.pem, <service>-key.pem.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// Another name (or IP address) every certificate carries beside the service's own
+        /// name, e.g. `localhost`. Repeatable.
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -24,9 +24,9 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::cli::{
     AdminCommand, AuditCommand, AuditGetArgs, AuditQueryArgs, AuditVerifyArgs, Cli, Command,
-    ConfigCommand, FailureRateArgs, LicenseCommand, NatsCommand, OfferingCommand, PoolCommand,
-    PoolMembersArgs, ProjectionService, QuarantineCommand, ServerConfigFormat, TenantCommand,
-    TokenCommand,
+    ConfigCommand, FailureRateArgs, LicenseCommand, NatsCommand, OfferingCommand, PkiCommand,
+    PoolCommand, PoolMembersArgs, ProjectionService, QuarantineCommand, ServerConfigFormat,
+    TenantCommand, TokenCommand,
 };
 use crate::render::{self, FailedCheck, Rendered};
 
@@ -405,6 +405,7 @@ pub async fn run(cli: &Cli) -> Result<Rendered> {
         Command::Quarantine(command) => quarantine(cli, &ctx, command).await,
         // No gRPC service is involved: the setup runs before any of them starts.
         Command::Nats(command) => nats(command).await,
+        Command::Pki(PkiCommand::Issue { dir, hosts }) => pki_issue(dir, hosts),
         Command::Admin(AdminCommand::Invite { tenant, email }) => {
             crate::invite::invite(cli, tenant, email.as_deref()).await
         }
@@ -605,6 +606,30 @@ async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Re
     Ok(render::failure_rate(&response))
 }
 
+fn pki_issue(dir: &std::path::Path, hosts: &[String]) -> Result<Rendered> {
+    let services = service_kit::callers::ALL_SERVICES;
+    let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let issued = service_pki::ensure(dir, "scim-provisioning development CA", &services, &hosts)
+        .with_context(|| format!("issuing certificates into {}", dir.display()))?;
+    let verb = if issued {
+        "issued"
+    } else {
+        "kept the existing"
+    };
+    Ok(Rendered {
+        text: format!(
+            "{verb} CA and certificates of {} in {}\n",
+            services.join(", "),
+            dir.display()
+        ),
+        json: json!({
+            "dir": dir.display().to_string(),
+            "issued": issued,
+            "services": services,
+        }),
+    })
+}
+
 async fn nats(command: &NatsCommand) -> Result<Rendered> {
     match command {
         NatsCommand::ServerConfig { namespace, format } => {
@@ -666,5 +691,35 @@ async fn nats(command: &NatsCommand) -> Result<Rendered> {
                 }),
             })
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pki_issue_issues_once_and_then_keeps_what_it_issued() {
+        let dir = std::env::temp_dir().join(format!("scimctl-pki-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = pki_issue(&dir, &["localhost".to_owned()]).unwrap();
+        assert_eq!(first.json["issued"], true, "{}", first.text);
+        let services = service_kit::callers::ALL_SERVICES;
+        assert!(service_pki::complete(&dir, &services));
+        let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let key = service_pki::service_files(&dir, "scim-gateway").key;
+            let mode = std::fs::metadata(key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "a key is readable by others: {mode:o}");
+        }
+
+        let second = pki_issue(&dir, &["localhost".to_owned()]).unwrap();
+        assert_eq!(second.json["issued"], false, "{}", second.text);
+        assert!(second.text.starts_with("kept"), "{}", second.text);
+        assert_eq!(std::fs::read(dir.join("ca.pem")).unwrap(), ca);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

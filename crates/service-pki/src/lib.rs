@@ -117,6 +117,22 @@ impl Pki {
     }
 }
 
+/// Issues a PKI into `dir` unless it already holds the files of every one of `services`;
+/// `true` when it issued. Certificates are kept across runs, so peers that trust the CA
+/// keep trusting it; delete the directory to start over.
+pub fn ensure(
+    dir: &Path,
+    ca_name: &str,
+    services: &[&str],
+    hosts: &[&str],
+) -> Result<bool, PkiError> {
+    if complete(dir, services) {
+        return Ok(false);
+    }
+    issue(ca_name, services, hosts)?.write(dir)?;
+    Ok(true)
+}
+
 /// Whether `dir` holds the files of every one of `services` (so `cargo xtask up` can keep a
 /// PKI it issued before).
 pub fn complete(dir: &Path, services: &[&str]) -> bool {

@@ -64,13 +64,13 @@ struct Plan {
 /// is its gRPC identity) in `dir`, issued once and kept: a new CA each run would only make an
 /// earlier `SCIMCTL_CA` stale.
 fn ensure_pki(dir: &Path, services: &[&str]) -> Result<()> {
-    if !service_pki::complete(dir, services) {
-        service_pki::issue(
-            "scim-provisioning development CA",
-            services,
-            &["localhost", "127.0.0.1"],
-        )?
-        .write(dir)?;
+    let issued = service_pki::ensure(
+        dir,
+        "scim-provisioning development CA",
+        services,
+        &["localhost", "127.0.0.1"],
+    )?;
+    if issued {
         eprintln!(
             "xtask: pki: issued a development CA and the services' certificates in {}",
             dir.display()
