@@ -89,6 +89,11 @@ pub struct Common {
     /// No progress bar and no status lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Also measure the CPU seconds of the platform's processes on this machine (PostgreSQL,
+    /// NATS, the services, and this load generator) from /proc during the run, and report
+    /// the platform's CPU per request (and per user for initial-sync).
+    #[arg(long)]
+    pub cpu: bool,
 }
 
 impl Common {

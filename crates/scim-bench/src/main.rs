@@ -6,6 +6,7 @@
 
 mod cli;
 mod client;
+mod cpu;
 mod modes;
 mod payload;
 mod stats;
@@ -28,7 +29,16 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: &cli::Cli) -> anyhow::Result<ExitCode> {
-    let report = modes::execute(&cli.mode).await?;
+    let cpu_before = if cli.mode.common().cpu {
+        Some(cpu::Snapshot::take().context("reading /proc for --cpu")?)
+    } else {
+        None
+    };
+    let mut report = modes::execute(&cli.mode).await?;
+    if let Some(before) = cpu_before {
+        let after = cpu::Snapshot::take().context("reading /proc for --cpu")?;
+        report.cpu = Some(before.usage_until(&after));
+    }
     print!("{}", report.render());
     if let Some(path) = &cli.mode.common().json {
         let json = serde_json::to_vec_pretty(&report).context("encoding the report")?;

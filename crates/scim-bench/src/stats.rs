@@ -199,6 +199,9 @@ pub struct Report {
     pub error_samples: Vec<ErrorSample>,
     /// Observations of the mode (what it found, skipped or built).
     pub notes: Vec<String>,
+    /// CPU seconds per process during the run (`--cpu`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::cpu::CpuUsage>,
 }
 
 impl Report {
@@ -218,6 +221,16 @@ impl Report {
         );
         out.push('\n');
         out.push_str(&render_table(&self.operations));
+        if let Some(cpu) = &self.cpu {
+            out.push('\n');
+            let users = self.params.get("users").and_then(serde_json::Value::as_u64);
+            match users {
+                Some(users) if self.mode == "initial-sync" => {
+                    out.push_str(&cpu.render("provisioned user", users));
+                }
+                _ => out.push_str(&cpu.render("request", self.total_requests)),
+            }
+        }
         if !self.notes.is_empty() {
             out.push('\n');
             for note in &self.notes {
@@ -378,7 +391,26 @@ mod tests {
             total_errors: rec.total_errors(),
             error_samples: rec.error_samples(),
             notes: vec!["built 2 groups".into()],
+            cpu: None,
         }
+    }
+
+    #[test]
+    fn a_cpu_measurement_is_rendered_per_provisioned_user_for_initial_sync() {
+        let mut cpu = crate::cpu::CpuUsage::default();
+        cpu.seconds.insert("postgres".into(), 3.0);
+        cpu.seconds.insert("scim-bench (load)".into(), 1.0);
+        let mut sync = Report {
+            mode: "initial-sync".into(),
+            params: serde_json::json!({"users": 1000}),
+            cpu: Some(cpu),
+            ..report()
+        };
+        let text = sync.render();
+        assert!(text.contains("3.000 ms per provisioned user"), "{text}");
+        sync.mode = "lookup".into();
+        let text = sync.render();
+        assert!(text.contains("1500.000 ms per request"), "{text}");
     }
 
     #[test]

@@ -89,6 +89,7 @@ pub async fn execute(mode: &Mode) -> anyhow::Result<Report> {
         error_samples: recorder.error_samples(),
         operations,
         notes: outcome.notes,
+        cpu: None,
     })
 }
 

@@ -173,6 +173,12 @@ fn for_each_element(v: &mut Value, mut f: impl FnMut(&mut Map<String, Value>)) {
 
 fn strip_never(def: &AttributeDef, v: &Value) -> Value {
     let mut v = v.clone();
+    remove_never_returned_subs(def, &mut v);
+    v
+}
+
+/// Removes, in place, the sub-attributes of `def` whose `returned` is `never`.
+fn remove_never_returned_subs(def: &AttributeDef, v: &mut Value) {
     let never: Vec<&str> = def
         .sub_attributes
         .iter()
@@ -180,11 +186,10 @@ fn strip_never(def: &AttributeDef, v: &Value) -> Value {
         .map(|s| s.name.as_str())
         .collect();
     if !never.is_empty() {
-        for_each_element(&mut v, |o| {
+        for_each_element(v, |o| {
             o.retain(|k, _| !never.iter().any(|n| n.eq_ignore_ascii_case(k)))
         });
     }
-    v
 }
 
 fn keep_subs(def: &AttributeDef, v: &Value, subs: &[Option<String>]) -> Value {
@@ -225,7 +230,16 @@ pub fn strip_never_returned(resource: &mut Value, schema: &ResourceSchema) {
 }
 
 fn strip_map<'a>(obj: &mut Map<String, Value>, defs: impl Iterator<Item = &'a AttributeDef>) {
+    // Every returned resource passes here, so only the few attributes that hide something
+    // are looked at, and values are changed in place, never copied.
     for def in defs {
+        let hides_subs = def
+            .sub_attributes
+            .iter()
+            .any(|sub| sub.returned == Returned::Never);
+        if def.returned != Returned::Never && !hides_subs {
+            continue;
+        }
         let keys: Vec<String> = obj
             .keys()
             .filter(|k| k.eq_ignore_ascii_case(&def.name))
@@ -235,7 +249,7 @@ fn strip_map<'a>(obj: &mut Map<String, Value>, defs: impl Iterator<Item = &'a At
             if def.returned == Returned::Never {
                 obj.remove(&k);
             } else if let Some(v) = obj.get_mut(&k) {
-                *v = strip_never(def, v);
+                remove_never_returned_subs(def, v);
             }
         }
     }
