@@ -135,6 +135,8 @@ pub struct StackOptions {
     pub nats_url: Option<String>,
     /// `GATEWAY_AUTH_CACHE_SECONDS`; `None` keeps the default.
     pub auth_cache_ttl: Option<Duration>,
+    /// `GATEWAY_AUTH_LOOKUPS_PER_SECOND`; `None` keeps the default.
+    pub auth_lookups_per_second: Option<u32>,
     /// `OPERATOR_CREDENTIALS` of every service.
     pub operator_credentials: Vec<service_kit::admin_auth::NamedOperator>,
     /// Each service's own NATS login (`NATS_USER`, `NATS_PASSWORD`), for a server that
@@ -156,6 +158,7 @@ impl Default for StackOptions {
             account_center: false,
             nats_url: None,
             auth_cache_ttl: None,
+            auth_lookups_per_second: None,
             operator_credentials: Vec::new(),
             nats_credentials: Vec::new(),
             namespace: None,
@@ -275,6 +278,9 @@ impl TestStack {
             }
             if let Some(ttl) = options.auth_cache_ttl {
                 config.auth_cache_ttl = ttl;
+            }
+            if let Some(per_second) = options.auth_lookups_per_second {
+                config.auth_lookups_per_second = per_second;
             }
             let gateway = scim_gateway::Application::build_on(config, listener)
                 .await

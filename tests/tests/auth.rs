@@ -169,6 +169,76 @@ async fn refused_tokens_are_counted_logged_and_recorded_in_their_tenants_log() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_made_up_tokens_reaches_the_directory_at_a_bounded_rate_and_known_tokens_carry_on()
+ {
+    let stack = TestStack::start_with(StackOptions {
+        auth_lookups_per_second: Some(5),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let tenant = stack.tenant("flooded").await.unwrap();
+    let scim = stack.client(&tenant);
+    // The tenant's token is looked up once and then known to the gateway.
+    assert_eq!(scim.get("/Users").await.unwrap().status, 200);
+
+    // 40 distinct well-formed tokens nobody issued, as fast as they come: each would be a
+    // directory query; the replica asks about at most its burst (twice the rate) and answers
+    // the rest 429, naming the limit.
+    let mut refused: u64 = 0;
+    let mut throttled: u64 = 0;
+    let started = std::time::Instant::now();
+    for i in 0..40 {
+        let secret = format!("scimtok_{i:0>43}");
+        let response = scim.with_token(Some(&secret)).get("/Users").await.unwrap();
+        match response.status {
+            401 => refused += 1,
+            429 => {
+                throttled += 1;
+                let detail = response.body["detail"].as_str().unwrap_or_default();
+                assert!(
+                    detail.contains("GATEWAY_AUTH_LOOKUPS_PER_SECOND"),
+                    "{detail}"
+                );
+                assert!(response.headers.contains_key("retry-after"));
+            }
+            other => panic!("made-up token answered {other}: {:?}", response.body),
+        }
+    }
+    // At most the burst of 10 (one spent on the tenant's token) plus what refilled at 5 per
+    // second while the loop ran.
+    let refilled = (started.elapsed().as_secs_f64() * 5.0).ceil() as u64;
+    assert!(
+        refused <= 9 + refilled,
+        "{refused} made-up tokens reached the directory in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(refused + throttled, 40);
+    assert!(throttled > 0);
+
+    // The known token is not held back by the flood.
+    assert_eq!(scim.get("/Users").await.unwrap().status, 200);
+    // Counted on the ops port.
+    let (_, metrics) = test_support::http_get(stack.gateway_metrics_addrs[0], "/metrics").await;
+    let line = "scim_gateway_auth_lookups_throttled_total ";
+    let counted: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(line))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {line} in {metrics}"));
+    assert_eq!(counted, throttled);
+
+    // Once the bucket refills, an unfamiliar token is asked about again.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let late = scim
+        .with_token(Some(&format!("scimtok_{}", "L".repeat(43))))
+        .get("/Users")
+        .await
+        .unwrap();
+    assert_eq!(late.status, 401, "{:?}", late.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_revoked_while_a_gateway_is_cut_off_from_nats_is_refused_once_it_is_back() {
     let mut nats = test_support::NatsServer::start().await;
     // A cache lifetime far longer than the test: only the revocation itself can end the

@@ -35,6 +35,9 @@ pub struct Config {
     pub auth_cache_ttl: std::time::Duration,
     /// Per-tenant admission on this replica (429 with `Retry-After` beyond it).
     pub tenant_limits: crate::tenant_limits::TenantLimitSettings,
+    /// `GATEWAY_AUTH_LOOKUPS_PER_SECOND`: directory lookups of tokens this replica does not
+    /// know, per second (burst twice that); `0` disables the limit.
+    pub auth_lookups_per_second: u32,
     /// The longest a SCIM request may take before it is answered 503.
     pub request_timeout: std::time::Duration,
 }
@@ -94,6 +97,7 @@ impl Config {
                 burst: parse_or(lookup, "GATEWAY_TENANT_BURST", 10_000)?,
                 max_concurrent: parse_or(lookup, "GATEWAY_TENANT_MAX_CONCURRENT", 128)?,
             },
+            auth_lookups_per_second: parse_or(lookup, "GATEWAY_AUTH_LOOKUPS_PER_SECOND", 200)?,
             request_timeout: std::time::Duration::from_millis(parse_or(
                 lookup,
                 "GATEWAY_REQUEST_TIMEOUT_MS",

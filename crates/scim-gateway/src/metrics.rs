@@ -24,6 +24,7 @@ pub struct GatewayMetrics {
     pub uniqueness_conflicts: Counter,
     pub rejections_unrecorded: Counter,
     pub tenant_throttled: Counter,
+    pub auth_lookups_throttled: Counter,
     pub panics: Counter,
 }
 
@@ -40,12 +41,19 @@ impl GatewayMetrics {
             uniqueness_conflicts: Counter::default(),
             rejections_unrecorded: Counter::default(),
             tenant_throttled: Counter::default(),
+            auth_lookups_throttled: Counter::default(),
             panics: Counter::default(),
         };
         registry.register(
             "tenant_throttled",
             "Requests answered 429 because their tenant exceeded its rate or concurrency limit",
             metrics.tenant_throttled.clone(),
+        );
+        registry.register(
+            "auth_lookups_throttled",
+            "Requests answered 429 because this replica was already asking the directory about \
+             too many unfamiliar tokens (GATEWAY_AUTH_LOOKUPS_PER_SECOND)",
+            metrics.auth_lookups_throttled.clone(),
         );
         registry.register(
             "handler_panics",

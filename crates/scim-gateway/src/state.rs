@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::directory::{DirectoryClient, TenantContext};
 use crate::error::ApiError;
 use crate::metrics::GatewayMetrics;
-use crate::tenant_limits::TenantLimiter;
+use crate::tenant_limits::{AuthLookupLimiter, TenantLimiter};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,6 +31,7 @@ struct Inner {
     registry: Arc<Registry>,
     readiness: Readiness,
     tenant_limiter: TenantLimiter,
+    auth_lookups: AuthLookupLimiter,
     auth_failures: AuthFailures,
 }
 
@@ -46,6 +47,7 @@ impl AppState {
         let auth_failures = AuthFailures::new(&mut registry);
         let auth_cache = AuthCache::new(config.auth_cache_ttl);
         let tenant_limiter = TenantLimiter::new(config.tenant_limits);
+        let auth_lookups = AuthLookupLimiter::new(config.auth_lookups_per_second);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -57,6 +59,7 @@ impl AppState {
                 registry: Arc::new(registry),
                 readiness,
                 tenant_limiter,
+                auth_lookups,
                 auth_failures,
             }),
         }
@@ -90,6 +93,10 @@ impl AppState {
         }
         if let Some(refusal) = self.inner.auth_cache.refusal(token) {
             return Err(ApiError::TokenRefused(Box::new(refusal)));
+        }
+        if let Err(throttled) = self.inner.auth_lookups.admit() {
+            self.inner.metrics.auth_lookups_throttled.inc();
+            return Err(ApiError::TooManyRequests(throttled));
         }
         let asked_at = std::time::Instant::now();
         let (tenant, valid_for) = match self.inner.directory.authenticate(token).await {

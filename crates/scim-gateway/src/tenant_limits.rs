@@ -23,15 +23,27 @@ pub struct TenantLimitSettings {
 /// Why a request was not admitted, with what to tell the client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Throttled {
-    Rate { limit: u32, retry_after: Duration },
-    Concurrency { limit: u32 },
+    Rate {
+        limit: u32,
+        retry_after: Duration,
+    },
+    Concurrency {
+        limit: u32,
+    },
+    /// Too many tokens this replica did not know had to be asked of the directory.
+    AuthLookups {
+        limit: u32,
+        retry_after: Duration,
+    },
 }
 
 impl Throttled {
     /// Seconds for `Retry-After`: at least 1, the header's resolution.
     pub fn retry_after_seconds(&self) -> u64 {
         match self {
-            Self::Rate { retry_after, .. } => retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            Self::Rate { retry_after, .. } | Self::AuthLookups { retry_after, .. } => {
+                retry_after.as_secs_f64().ceil().max(1.0) as u64
+            }
             Self::Concurrency { .. } => 1,
         }
     }
@@ -45,6 +57,10 @@ impl Throttled {
             Self::Concurrency { limit } => format!(
                 "this tenant already has {limit} requests in progress \
                  (GATEWAY_TENANT_MAX_CONCURRENT); retry after the time in Retry-After"
+            ),
+            Self::AuthLookups { limit, .. } => format!(
+                "this gateway is checking more than {limit} unfamiliar access tokens per \
+                 second (GATEWAY_AUTH_LOOKUPS_PER_SECOND); retry after the time in Retry-After"
             ),
         }
     }
@@ -69,9 +85,40 @@ pub struct Admission {
     _permit: Option<OwnedSemaphorePermit>,
 }
 
-struct TenantState {
+/// Tokens that refill at a rate up to a capacity: the rate limits of this module.
+#[derive(Debug, Clone, Copy)]
+struct TokenBucket {
     tokens: f64,
     refilled: Instant,
+}
+
+impl TokenBucket {
+    fn full(capacity: f64, now: Instant) -> Self {
+        Self {
+            tokens: capacity,
+            refilled: now,
+        }
+    }
+
+    /// Refills for the time since the last call; `Err` with the wait until one token is there
+    /// when none is. Takes nothing: [`Self::take`] does, once the caller admits.
+    fn refill(&mut self, rate: f64, capacity: f64, now: Instant) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(capacity);
+        self.refilled = now;
+        if self.tokens < 1.0 {
+            return Err(Duration::from_secs_f64((1.0 - self.tokens) / rate));
+        }
+        Ok(())
+    }
+
+    fn take(&mut self) {
+        self.tokens -= 1.0;
+    }
+}
+
+struct TenantState {
+    bucket: TokenBucket,
     in_flight: Arc<Semaphore>,
     last_reported: Option<Instant>,
 }
@@ -92,15 +139,13 @@ fn admit_one(
 ) -> Result<Admission, Throttled> {
     if settings.rate_per_second > 0 {
         let rate = f64::from(settings.rate_per_second);
-        let elapsed = now.saturating_duration_since(state.refilled).as_secs_f64();
-        state.tokens = (state.tokens + elapsed * rate).min(capacity);
-        state.refilled = now;
-        if state.tokens < 1.0 {
-            return Err(Throttled::Rate {
+        state
+            .bucket
+            .refill(rate, capacity, now)
+            .map_err(|retry_after| Throttled::Rate {
                 limit: settings.rate_per_second,
-                retry_after: Duration::from_secs_f64((1.0 - state.tokens) / rate),
-            });
-        }
+                retry_after,
+            })?;
     }
     let permit =
         if settings.max_concurrent == 0 {
@@ -113,9 +158,63 @@ fn admit_one(
             })?)
         };
     if settings.rate_per_second > 0 {
-        state.tokens -= 1.0;
+        state.bucket.take();
     }
     Ok(Admission { _permit: permit })
+}
+
+/// Bounds how often this replica asks the directory about a token it has neither accepted
+/// nor refused recently. Cached tokens never pass here, so a flood of made-up tokens (each one
+/// a directory query) costs the directory at most this rate per replica, while IdPs whose
+/// tokens are known carry on; a valid token met for the first time during such a flood is
+/// answered 429 and accepted on a retry. `0` disables it.
+pub struct AuthLookupLimiter {
+    per_second: u32,
+    bucket: Mutex<TokenBucket>,
+}
+
+impl AuthLookupLimiter {
+    pub fn new(per_second: u32) -> Self {
+        Self {
+            per_second,
+            bucket: Mutex::new(TokenBucket::full(
+                Self::capacity_of(per_second),
+                Instant::now(),
+            )),
+        }
+    }
+
+    /// A burst of twice the rate: a replica that just started meets every tenant's token.
+    fn capacity_of(per_second: u32) -> f64 {
+        f64::from(per_second.max(1)) * 2.0
+    }
+
+    /// One directory lookup, or why not now. Never waits.
+    pub fn admit(&self) -> Result<(), Throttled> {
+        self.admit_at(Instant::now())
+    }
+
+    fn admit_at(&self, now: Instant) -> Result<(), Throttled> {
+        if self.per_second == 0 {
+            return Ok(());
+        }
+        let mut bucket = match self.bucket.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        bucket
+            .refill(
+                f64::from(self.per_second),
+                Self::capacity_of(self.per_second),
+                now,
+            )
+            .map_err(|retry_after| Throttled::AuthLookups {
+                limit: self.per_second,
+                retry_after,
+            })?;
+        bucket.take();
+        Ok(())
+    }
 }
 
 /// How often idle tenants are forgotten.
@@ -150,8 +249,7 @@ impl TenantLimiter {
             let state = tenants
                 .entry(tenant_id.to_owned())
                 .or_insert_with(|| TenantState {
-                    tokens: capacity,
-                    refilled: now,
+                    bucket: TokenBucket::full(capacity, now),
                     in_flight: Arc::new(Semaphore::new(max_concurrent as usize)),
                     last_reported: None,
                 });
@@ -192,7 +290,7 @@ impl TenantLimiter {
             Err(poisoned) => poisoned.into_inner(),
         };
         tenants.retain(|_, state| {
-            let idle = now.saturating_duration_since(state.refilled) >= full_after;
+            let idle = now.saturating_duration_since(state.bucket.refilled) >= full_after;
             let busy = state.in_flight.available_permits() < settings.max_concurrent as usize;
             !idle || busy
         });
@@ -278,5 +376,30 @@ mod tests {
                 .detail()
                 .contains("GATEWAY_TENANT_RATE_PER_SECOND")
         );
+    }
+
+    #[test]
+    fn unfamiliar_token_lookups_are_bounded_to_the_rate_after_a_burst_of_twice_it() {
+        let limiter = AuthLookupLimiter::new(5);
+        let start = Instant::now();
+        for _ in 0..10 {
+            limiter.admit_at(start).unwrap();
+        }
+        let refused = limiter.admit_at(start).unwrap_err();
+        assert!(
+            matches!(refused, Throttled::AuthLookups { limit: 5, .. }),
+            "{refused:?}"
+        );
+        assert!(refused.detail().contains("GATEWAY_AUTH_LOOKUPS_PER_SECOND"));
+        assert_eq!(refused.retry_after_seconds(), 1);
+        // A fifth of a second later one lookup is due again, and only one.
+        let later = start + Duration::from_millis(200);
+        limiter.admit_at(later).unwrap();
+        limiter.admit_at(later).unwrap_err();
+
+        let unlimited = AuthLookupLimiter::new(0);
+        for _ in 0..10_000 {
+            unlimited.admit_at(start).unwrap();
+        }
     }
 }
