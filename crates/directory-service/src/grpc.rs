@@ -134,7 +134,7 @@ fn to_proto(kind: Kind, row: ResourceRow) -> Resource {
         },
         id: row.id,
         version: row.version,
-        json: row.json.to_string(),
+        json: row.json.into_text(),
         members_omitted: row.members_omitted,
     }
 }

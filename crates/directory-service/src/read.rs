@@ -70,9 +70,26 @@ pub const LIST_MAX_MEMBERS_PER_GROUP: usize = 1000;
 pub struct ResourceRow {
     pub id: String,
     pub version: u64,
-    pub json: Value,
+    pub json: ResourceJson,
     /// Members were left out because the group has more than a bounded read allows.
     pub members_omitted: bool,
+}
+
+/// A resource's SCIM JSON: as a tree where members are to be attached (groups), or as the
+/// text it will be sent as (users), spliced from the stored text without building a tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceJson {
+    Tree(Value),
+    Text(String),
+}
+
+impl ResourceJson {
+    pub fn into_text(self) -> String {
+        match self {
+            Self::Tree(value) => value.to_string(),
+            Self::Text(text) => text,
+        }
+    }
 }
 
 /// Which members a single-group read returns.
@@ -340,7 +357,7 @@ fn member_json(member_id: String) -> Value {
 }
 
 fn attach_members(resource: &mut ResourceRow, members: Vec<Value>) {
-    if let Value::Object(map) = &mut resource.json {
+    if let ResourceJson::Tree(Value::Object(map)) = &mut resource.json {
         map.insert("members".into(), Value::Array(members));
     }
 }
@@ -350,24 +367,111 @@ fn render(kind: Kind, row: &PgRow) -> Result<ResourceRow, DirectoryError> {
     let version: i64 = row.try_get("version")?;
     let created: DateTime<Utc> = row.try_get("created")?;
     let last_modified: DateTime<Utc> = row.try_get("last_modified")?;
-    let sqlx::types::Json(mut json): sqlx::types::Json<Value> = row.try_get("resource")?;
     let version = u64::try_from(version).unwrap_or(0);
-    if let Value::Object(map) = &mut json {
-        map.insert("id".into(), Value::String(id.clone()));
-        map.insert(
-            "meta".into(),
-            json!({
-                "resourceType": kind.resource_type(),
-                "created": created.to_rfc3339_opts(SecondsFormat::Millis, true),
-                "lastModified": last_modified.to_rfc3339_opts(SecondsFormat::Millis, true),
-                "version": format!("W/\"{version}\""),
-            }),
-        );
-    }
+    let meta = json!({
+        "resourceType": kind.resource_type(),
+        "created": created.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "lastModified": last_modified.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "version": format!("W/\"{version}\""),
+    });
+    let json = match kind {
+        // Users are sent as they are stored, with id and meta added: every lookup and listing
+        // returns them, and a tree would only be built to be written out again.
+        Kind::User => {
+            let sqlx::types::Json(stored): sqlx::types::Json<Box<serde_json::value::RawValue>> =
+                row.try_get("resource")?;
+            match splice_id_and_meta(stored.get(), &id, &meta) {
+                Some(text) => ResourceJson::Text(text),
+                None => ResourceJson::Tree(with_id_and_meta(
+                    serde_json::from_str(stored.get())
+                        .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+                    &id,
+                    meta,
+                )),
+            }
+        }
+        Kind::Group => {
+            let sqlx::types::Json(stored): sqlx::types::Json<Value> = row.try_get("resource")?;
+            ResourceJson::Tree(with_id_and_meta(stored, &id, meta))
+        }
+    };
     Ok(ResourceRow {
         id,
         version,
         json,
         members_omitted: false,
     })
+}
+
+fn with_id_and_meta(mut resource: Value, id: &str, meta: Value) -> Value {
+    if let Value::Object(map) = &mut resource {
+        map.insert("id".into(), Value::String(id.to_owned()));
+        map.insert("meta".into(), meta);
+    }
+    resource
+}
+
+/// `stored` (a JSON object's text) with `id` and `meta` put first, or `None` when the text
+/// might already hold either key (stored resources never do, but a duplicate key must not be
+/// the price of a wrong guess): then the caller takes the tree path, which replaces them.
+fn splice_id_and_meta(stored: &str, id: &str, meta: &Value) -> Option<String> {
+    let body = stored.trim().strip_prefix('{')?;
+    if stored.contains("\"id\"") || stored.contains("\"meta\"") {
+        return None;
+    }
+    let id = serde_json::to_string(id).ok()?;
+    let meta = meta.to_string();
+    let mut text = String::with_capacity(stored.len() + id.len() + meta.len() + 16);
+    text.push_str("{\"id\":");
+    text.push_str(&id);
+    text.push_str(",\"meta\":");
+    text.push_str(&meta);
+    if !body.trim_start().starts_with('}') {
+        text.push(',');
+    }
+    text.push_str(body);
+    Some(text)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn meta() -> Value {
+        json!({"resourceType": "User", "version": "W/\"7\"", "created": "2026-12-03T10:00:00.000Z"})
+    }
+
+    /// What the splice gives must be, as JSON, exactly what the tree path gives.
+    #[test]
+    fn the_spliced_text_is_the_resource_with_id_and_meta() {
+        let stored = json!({
+            "userName": "Zoë \"the\" Müller@example.com",
+            "name": {"givenName": "Zoë"},
+            "emails": [{"value": "z@example.com", "primary": true}],
+            "active": true
+        });
+        // jsonb's own text form, spaces after separators included.
+        let text = r#"{"name": {"givenName": "Zoë"}, "active": true, "emails": [{"value": "z@example.com", "primary": true}], "userName": "Zoë \"the\" Müller@example.com"}"#;
+        let spliced = splice_id_and_meta(text, "id-\"1\"", &meta()).unwrap();
+        let parsed: Value = serde_json::from_str(&spliced).unwrap();
+        assert_eq!(parsed, with_id_and_meta(stored, "id-\"1\"", meta()));
+    }
+
+    #[test]
+    fn an_empty_resource_gets_no_dangling_comma() {
+        let spliced = splice_id_and_meta("{}", "u1", &meta()).unwrap();
+        let parsed: Value = serde_json::from_str(&spliced).unwrap();
+        assert_eq!(parsed, json!({"id": "u1", "meta": meta()}));
+        assert!(splice_id_and_meta(" { } ", "u1", &meta()).is_some());
+    }
+
+    #[test]
+    fn text_that_may_hold_id_or_meta_takes_the_tree_path() {
+        assert!(splice_id_and_meta(r#"{"id": "old", "userName": "a"}"#, "u1", &meta()).is_none());
+        assert!(splice_id_and_meta(r#"{"meta": {}, "userName": "a"}"#, "u1", &meta()).is_none());
+        // Even as a value: the check is conservative, never wrong.
+        assert!(splice_id_and_meta(r#"{"title": "id"}"#, "u1", &meta()).is_none());
+        assert!(splice_id_and_meta("[1, 2]", "u1", &meta()).is_none());
+    }
 }

@@ -299,7 +299,9 @@ async fn list(reader: &DirectoryReader, filter: Option<String>) -> Vec<(String, 
         u64::try_from(rows.len()).unwrap(),
         "a page holds all"
     );
-    rows.into_iter().map(|row| (row.id, row.json)).collect()
+    rows.into_iter()
+        .map(|row| (row.id, serde_json::from_str(&row.json.into_text()).unwrap()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
