@@ -26,6 +26,17 @@ fn console_url(stack: &TestStack) -> String {
     stack.account_center_url.clone().unwrap()
 }
 
+/// A new tenant of `stack` named `name`, and an admin of it signed in to the console.
+async fn tenant_with_admin(stack: &TestStack, name: &str) -> (e2e::Tenant, AdminSession) {
+    let tenant = stack.tenant(name).await.unwrap();
+    let admin = Operator::new(&console_url(stack))
+        .unwrap()
+        .admin_of(&tenant.tenant_id)
+        .await
+        .unwrap();
+    (tenant, admin)
+}
+
 async fn console_db(stack: &TestStack) -> sqlx::PgPool {
     sqlx::PgPool::connect(&e2e::database_url(&stack.databases.console))
         .await
@@ -205,13 +216,7 @@ async fn sessions_end_when_idle_too_long_too_old_or_signed_out() {
 #[tokio::test]
 async fn every_change_needs_the_csrf_token() {
     let stack = stack(1).await;
-    let url = console_url(&stack);
-    let tenant = stack.tenant("Contoso").await.unwrap();
-    let admin = Operator::new(&url)
-        .unwrap()
-        .admin_of(&tenant.tenant_id)
-        .await
-        .unwrap();
+    let (_, admin) = tenant_with_admin(&stack, "Contoso").await;
 
     let missing = admin
         .post_form("/configs", &[("name", "Okta")], false)
@@ -404,13 +409,7 @@ async fn an_admin_never_reaches_another_tenant() {
 #[tokio::test]
 async fn disabling_a_configuration_stops_its_tokens_on_every_gateway() {
     let stack = stack(2).await;
-    let url = console_url(&stack);
-    let tenant = stack.tenant("Contoso").await.unwrap();
-    let admin = Operator::new(&url)
-        .unwrap()
-        .admin_of(&tenant.tenant_id)
-        .await
-        .unwrap();
+    let (tenant, admin) = tenant_with_admin(&stack, "Contoso").await;
     let (config_id, _, secret) = config_with_token(&admin, "Entra ID (EU)").await;
     let client_at = |gateway| {
         stack.client_at(
@@ -475,13 +474,7 @@ async fn disabling_a_configuration_stops_its_tokens_on_every_gateway() {
 #[tokio::test]
 async fn revoking_all_tokens_refuses_every_token_of_the_configuration_and_no_other() {
     let stack = stack(1).await;
-    let url = console_url(&stack);
-    let tenant = stack.tenant("Contoso").await.unwrap();
-    let admin = Operator::new(&url)
-        .unwrap()
-        .admin_of(&tenant.tenant_id)
-        .await
-        .unwrap();
+    let (tenant, admin) = tenant_with_admin(&stack, "Contoso").await;
     let (config_id, first_id, first_secret) = config_with_token(&admin, "Okta").await;
     let second = admin
         .api(
@@ -509,12 +502,7 @@ async fn revoking_all_tokens_refuses_every_token_of_the_configuration_and_no_oth
     }
 
     // Another tenant's admin cannot reach the configuration: not found, nothing revoked.
-    let other_tenant = stack.tenant("Fabrikam").await.unwrap();
-    let other_admin = Operator::new(&url)
-        .unwrap()
-        .admin_of(&other_tenant.tenant_id)
-        .await
-        .unwrap();
+    let (_, other_admin) = tenant_with_admin(&stack, "Fabrikam").await;
     let refused = other_admin
         .api(
             Method::POST,
@@ -579,13 +567,7 @@ async fn revoking_all_tokens_refuses_every_token_of_the_configuration_and_no_oth
 #[tokio::test]
 async fn admin_actions_are_in_the_provisioning_log_with_the_admin() {
     let stack = stack(1).await;
-    let url = console_url(&stack);
-    let tenant = stack.tenant("Contoso").await.unwrap();
-    let admin = Operator::new(&url)
-        .unwrap()
-        .admin_of(&tenant.tenant_id)
-        .await
-        .unwrap();
+    let (tenant, admin) = tenant_with_admin(&stack, "Contoso").await;
     let (config_id, token_id, _) = config_with_token(&admin, "Okta").await;
     admin
         .api(

@@ -185,19 +185,17 @@ impl Application {
             CallerPolicy::admin(OperatorAuth::of(&config.common)),
         ))
         .add_service(quarantine);
-        let grpc_task = spawn_part("grpc", stop.clone(), {
-            let (readiness, stop) = (readiness.clone(), stop.clone());
-            async move {
-                service_kit::grpc::serve::<AuditQueryServer<AuditQueryService>>(
-                    grpc_listener,
-                    &grpc_tls,
-                    services,
-                    readiness,
-                    stop,
-                )
-                .await
-            }
-        });
+        let grpc_task = spawn_part(
+            "grpc",
+            stop.clone(),
+            service_kit::grpc::serve::<AuditQueryServer<AuditQueryService>>(
+                grpc_listener,
+                &grpc_tls,
+                services,
+                readiness.clone(),
+                stop.clone(),
+            ),
+        );
 
         let probe = tokio::spawn(readiness::keep_projection_service_current(
             nats.clone(),

@@ -335,20 +335,17 @@ impl Application {
         ))
         .add_service(admin_service)
         .add_service(quarantine);
-        let grpc_task = spawn_part("grpc", stop.clone(), {
-            let (readiness, stop) = (readiness.clone(), stop.clone());
-            async move {
-                // Also when the server fails or panics.
-                let _relay_stop = relay_stop.drop_guard();
-                service_kit::grpc::serve::<DirectoryReadServer<grpc::DirectoryReadService>>(
-                    grpc_listener,
-                    &grpc_tls,
-                    services,
-                    readiness,
-                    stop,
-                )
-                .await
-            }
+        let server = service_kit::grpc::serve::<DirectoryReadServer<grpc::DirectoryReadService>>(
+            grpc_listener,
+            &grpc_tls,
+            services,
+            readiness.clone(),
+            stop.clone(),
+        );
+        let grpc_task = spawn_part("grpc", stop.clone(), async move {
+            // Also when the server fails or panics.
+            let _relay_stop = relay_stop.drop_guard();
+            server.await
         });
 
         let probe = tokio::spawn(readiness::keep_projection_service_current(

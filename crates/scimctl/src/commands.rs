@@ -609,7 +609,7 @@ async fn failure_rate(cli: &Cli, ctx: &Ctx, args: &FailureRateArgs) -> Result<Re
 fn pki_issue(dir: &std::path::Path, hosts: &[String]) -> Result<Rendered> {
     let services = service_kit::callers::ALL_SERVICES;
     let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
-    let issued = service_pki::ensure(dir, "scim-provisioning development CA", &services, &hosts)
+    let issued = service_pki::ensure(dir, service_pki::DEVELOPMENT_CA_NAME, &services, &hosts)
         .with_context(|| format!("issuing certificates into {}", dir.display()))?;
     let verb = if issued {
         "issued"

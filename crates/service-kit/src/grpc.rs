@@ -18,28 +18,32 @@ use crate::ops_http::Readiness;
 
 /// Serves `services` (each behind its [`crate::callers::CallerPolicy`]) and the health
 /// service, whose status for `S` follows `readiness`, until `stop`: then readiness turns
-/// false and the server finishes the calls it has.
-pub async fn serve<S: NamedService>(
+/// false and the server finishes the calls it has. The future owns what it needs, so a
+/// service hands it to [`crate::lifecycle::spawn_part`] as it is.
+pub fn serve<S: NamedService>(
     listener: TcpListener,
     tls: &GrpcTls,
     services: Routes,
     readiness: Readiness,
     stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let (health, health_follows_readiness) = health_following::<S>(&readiness, stop.clone());
-    tokio::spawn(health_follows_readiness);
-    let signal = async move {
-        stop.cancelled().await;
-        readiness.set_ready(false);
-    };
-    tonic::transport::Server::builder()
-        .tls_config(tls.server_config())
-        .context("gRPC TLS configuration")?
-        .trace_fn(telemetry::propagation::grpc_server_span)
-        .add_routes(services.add_service(health))
-        .serve_with_incoming_shutdown(incoming(listener), signal)
-        .await
-        .context("gRPC server")
+) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
+    let tls = tls.server_config();
+    async move {
+        let (health, health_follows_readiness) = health_following::<S>(&readiness, stop.clone());
+        tokio::spawn(health_follows_readiness);
+        let signal = async move {
+            stop.cancelled().await;
+            readiness.set_ready(false);
+        };
+        tonic::transport::Server::builder()
+            .tls_config(tls)
+            .context("gRPC TLS configuration")?
+            .trace_fn(telemetry::propagation::grpc_server_span)
+            .add_routes(services.add_service(health))
+            .serve_with_incoming_shutdown(incoming(listener), signal)
+            .await
+            .context("gRPC server")
+    }
 }
 
 /// Accepted connections with `TCP_NODELAY`. tonic ignores the server's own

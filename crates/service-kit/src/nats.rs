@@ -201,7 +201,7 @@ pub async fn setup(
 
 /// The servers of a `NATS_URL`: `async-nats` parses a plain string as one address, so a
 /// comma-separated list is split here.
-fn server_list(url: &str) -> Vec<&str> {
+pub(crate) fn server_list(url: &str) -> Vec<&str> {
     url.split(',')
         .map(str::trim)
         .filter(|server| !server.is_empty())

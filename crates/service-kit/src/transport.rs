@@ -86,13 +86,16 @@ pub fn check_nats_url(
     if allow_plaintext || tls_ca_set {
         return Ok(());
     }
-    for server in url.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (scheme, rest) = server.split_once("://").unwrap_or(("nats", server));
-        if scheme.eq_ignore_ascii_case("tls") {
-            continue;
-        }
-        let host = host_of(rest);
-        if !is_local_host(host) {
+    for server in crate::nats::server_list(url) {
+        let address: async_nats::ServerAddr =
+            server
+                .parse()
+                .map_err(|error: std::io::Error| ConfigError::Invalid {
+                    name: "NATS_URL",
+                    value: server.to_owned(),
+                    reason: error.to_string(),
+                })?;
+        if !address.tls_required() && !is_local_host(address.host()) {
             return Err(ConfigError::Plaintext {
                 name: "NATS_URL",
                 reason: format!(
@@ -111,33 +114,25 @@ pub fn check_otlp_endpoint(endpoint: &str, allow_plaintext: bool) -> Result<(), 
     if allow_plaintext {
         return Ok(());
     }
-    match endpoint.split_once("://") {
-        Some((scheme, rest))
-            if scheme.eq_ignore_ascii_case("http") && !is_local_host(host_of(rest)) =>
-        {
-            Err(ConfigError::Plaintext {
+    let uri: http::Uri =
+        endpoint
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| ConfigError::Invalid {
                 name: "OTEL_EXPORTER_OTLP_ENDPOINT",
-                reason: format!(
-                    "{endpoint} is another host over plain http; use an https:// endpoint \
-                     (OTEL_EXPORTER_OTLP_CERTIFICATE names its CA when it is private)"
-                ),
-            })
-        }
-        _ => Ok(()),
+                value: endpoint.to_owned(),
+                reason: error.to_string(),
+            })?;
+    let plaintext = uri.scheme() == Some(&http::uri::Scheme::HTTP);
+    if plaintext && !uri.host().is_some_and(is_local_host) {
+        return Err(ConfigError::Plaintext {
+            name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+            reason: format!(
+                "{endpoint} is another host over plain http; use an https:// endpoint \
+                 (OTEL_EXPORTER_OTLP_CERTIFICATE names its CA when it is private)"
+            ),
+        });
     }
-}
-
-/// The host of `authority[/path]`, without port or brackets.
-fn host_of(authority_and_path: &str) -> &str {
-    let authority = authority_and_path
-        .split(['/', '?'])
-        .next()
-        .unwrap_or_default();
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    if let Some(bracketed) = authority.strip_prefix('[') {
-        return bracketed.split(']').next().unwrap_or(bracketed);
-    }
-    authority.split(':').next().unwrap_or(authority)
+    Ok(())
 }
 
 #[cfg(test)]

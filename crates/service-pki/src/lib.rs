@@ -117,6 +117,10 @@ impl Pki {
     }
 }
 
+/// The name of the CA a development stack issues for itself (`cargo xtask up`,
+/// `scimctl pki issue`).
+pub const DEVELOPMENT_CA_NAME: &str = "scim-provisioning development CA";
+
 /// Issues a PKI into `dir` unless it already holds the files of every one of `services`;
 /// `true` when it issued. Certificates are kept across runs, so peers that trust the CA
 /// keep trusting it; delete the directory to start over.

@@ -146,11 +146,11 @@ fn client_tls(
     otlp: &OtlpSettings,
 ) -> Result<Option<tonic::transport::ClientTlsConfig>, TelemetryError> {
     use tonic::transport::{Certificate, ClientTlsConfig, Identity};
-    let is_https = otlp.endpoint.as_deref().is_some_and(|endpoint| {
-        endpoint
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-    });
+    let is_https = otlp
+        .endpoint
+        .as_deref()
+        .and_then(|endpoint| endpoint.parse::<http::Uri>().ok())
+        .is_some_and(|uri| uri.scheme() == Some(&http::uri::Scheme::HTTPS));
     if !is_https {
         return Ok(None);
     }

@@ -66,7 +66,7 @@ struct Plan {
 fn ensure_pki(dir: &Path, services: &[&str]) -> Result<()> {
     let issued = service_pki::ensure(
         dir,
-        "scim-provisioning development CA",
+        service_pki::DEVELOPMENT_CA_NAME,
         services,
         &["localhost", "127.0.0.1"],
     )?;
