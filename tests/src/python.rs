@@ -22,10 +22,20 @@ pub fn pinned_venv(name: &str, requirements: &str) -> anyhow::Result<PathBuf> {
     let venv = root.join(".local").join(name);
     let python = venv.join("bin/python");
     let stamp = venv.join("requirements.installed");
-    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted) {
+    let ready =
+        || python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted);
+    if ready() {
         return Ok(python);
     }
+    // Tests run as separate processes, and several may need the same virtualenv at once on
+    // a clean clone: one builds it under an exclusive lock, the others wait and then find it
+    // ready (a virtualenv cannot be built elsewhere and renamed into place).
     std::fs::create_dir_all(root.join(".local"))?;
+    let lock = std::fs::File::create(root.join(".local").join(format!("{name}.lock")))?;
+    lock.lock()?;
+    if ready() {
+        return Ok(python);
+    }
     run(Command::new("python3")
         .arg("-m")
         .arg("venv")
