@@ -22,11 +22,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(outcome) = apply_group_patch(&fixtures::GROUP, &ops) {
         fixtures::assert_storable("apply_group_patch", &outcome.resource);
         let replaced = outcome.replace_members.as_deref().unwrap_or_default();
-        for ids in [
-            &outcome.members_added[..],
-            &outcome.members_removed[..],
-            replaced,
-        ] {
+        let named: [Vec<&str>; 3] = [
+            outcome.members_added.iter().map(|m| m.id.as_str()).collect(),
+            outcome.members_removed.iter().map(String::as_str).collect(),
+            replaced.iter().map(|m| m.id.as_str()).collect(),
+        ];
+        for ids in &named {
             assert!(
                 ids.len() <= MAX_MEMBERS_PER_REQUEST,
                 "{} member ids",
@@ -36,9 +37,18 @@ fuzz_target!(|data: &[u8]| {
                 assert!(limits::is_valid_id(id), "member id {id:?} accepted");
             }
         }
+        for member in outcome.members_added.iter().chain(replaced) {
+            if let Some(display) = &member.display {
+                assert!(
+                    display.len() <= limits::MAX_MEMBER_DISPLAY_BYTES
+                        && display.chars().all(limits::is_storable_char),
+                    "member display {display:?} accepted"
+                );
+            }
+        }
         for added in &outcome.members_added {
             assert!(
-                !outcome.members_removed.contains(added),
+                !outcome.members_removed.contains(&added.id),
                 "{added:?} both added and removed"
             );
         }

@@ -12,10 +12,6 @@
 //!   from `scimctl token issue`, as for every IdP.
 //! - `members` sent as the bare string `"string id 1"` (a 204-only request)
 //!   answers 400 `invalidValue`: no id of ours contains spaces.
-//! - A member's display name sent by the client is not stored (`members.display`
-//!   is read-only in the Group schema this service publishes, and group reads
-//!   return members without it), so "Body contians user" (`new User`) is
-//!   asserted on the membership itself.
 //!
 //! Base URLs differ (`{{endpoint}}/scim` there, `/scim/v2` here); the paths
 //! after the base are the collection's.
@@ -408,11 +404,13 @@ async fn group_tests(scim: &ScimClient) {
     let removed = patch(scim, &group_path, &remove).await;
     assert!(!text(&removed).contains(&id4));
     patch(scim, &group_path, &add).await;
-    // "Body contians user": the collection looks for the member's `displayName` ("new User");
-    // `display` is read-only here, so the member itself is what must be there.
+    // "Body contians user": the member was added with `"displayName": "new User"`, kept as
+    // the member's `display`.
     let group1 = get(scim, &group_path).await;
     assert_eq!(id(&group1), group_id);
+    assert!(text(&group1).contains("new User"), "{}", group1.body);
     assert_eq!(group1.body["members"][0]["value"], id4);
+    assert_eq!(group1.body["members"][0]["display"], "new User");
 
     patch(
         scim,

@@ -323,7 +323,7 @@ mod tests {
                 created: Utc::now(),
             },
             members_cleared: false,
-            members_added: vec!["u1".into()],
+            members_added: vec![scim_events::GroupMember::id("u1")],
             members_removed: vec![],
             members_skipped: vec!["x1".into(), "x2".into()],
             method: "patch".into(),

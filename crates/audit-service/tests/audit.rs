@@ -8,8 +8,8 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{ADMIN_TOKEN, AuditEnv as _, TestEnv, eventually, http_get};
 use scim_events::{
-    Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload, GroupState,
-    LicenseChange, Rejection,
+    Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload, GroupMember,
+    GroupState, LicenseChange, Rejection,
 };
 use scim_rpc::audit::audit_query_client::AuditQueryClient;
 use scim_rpc::audit::{AuditQueryRequest, AuditRecord, FailureRateRequest, GetRecordRequest};
@@ -137,7 +137,7 @@ fn one_of_each() -> Vec<EventEnvelope> {
             4,
             EventPayload::GroupCreated {
                 group: group("Sales"),
-                member_ids: vec!["alice".into()],
+                members: vec![GroupMember::id("alice")],
                 members_skipped: vec![],
             },
         ),

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
-use scim_events::{EventPayload, GroupState, Namespace};
+use scim_events::{EventPayload, GroupMember, GroupState, Namespace};
 use serde_json::Value;
 use service_kit::{checkpoint, quarantine};
 use sqlx::{PgConnection, PgPool};
@@ -197,11 +197,9 @@ async fn apply_event(tx: &mut PgConnection, event: &StoredEvent) -> Result<(), s
                 .await?;
             Ok(())
         }
-        EventPayload::GroupCreated {
-            group, member_ids, ..
-        } => {
+        EventPayload::GroupCreated { group, members, .. } => {
             upsert_group(tx, tenant, id, group, version, at).await?;
-            add_members(tx, tenant, id, member_ids).await
+            add_members(tx, tenant, id, members).await
         }
         EventPayload::GroupUpdated {
             group,
@@ -539,23 +537,34 @@ async fn remove_members(
     Ok(())
 }
 
+/// Adds a delta of members. Adding a member again with a `display` gives it that name; adding
+/// it again without one keeps the name it has.
 async fn add_members(
     tx: &mut PgConnection,
     tenant: &str,
     group_id: &str,
-    member_ids: &[String],
+    members: &[GroupMember],
 ) -> Result<(), sqlx::Error> {
-    if member_ids.is_empty() {
+    if members.is_empty() {
         return Ok(());
     }
+    let ids: Vec<&str> = members.iter().map(|member| member.id.as_str()).collect();
+    let displays: Vec<Option<&str>> = members
+        .iter()
+        .map(|member| member.display.as_deref())
+        .collect();
     sqlx::query(
-        "INSERT INTO group_members (tenant_id, group_id, member_id)
-         SELECT $1, $2, UNNEST($3::text[])
-         ON CONFLICT DO NOTHING",
+        "INSERT INTO group_members (tenant_id, group_id, member_id, display)
+         SELECT $1, $2, member.id, member.display
+         FROM UNNEST($3::text[], $4::text[]) AS member (id, display)
+         ON CONFLICT (tenant_id, group_id, member_id) DO UPDATE SET display = EXCLUDED.display
+         WHERE EXCLUDED.display IS NOT NULL
+           AND group_members.display IS DISTINCT FROM EXCLUDED.display",
     )
     .bind(tenant)
     .bind(group_id)
-    .bind(member_ids)
+    .bind(ids)
+    .bind(displays)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -299,8 +299,8 @@ impl DirectoryReader {
         group_id: &str,
         limit: Option<i64>,
     ) -> Result<Vec<Value>, DirectoryError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT member_id FROM group_members WHERE tenant_id = $1 AND group_id = $2
+        let rows = sqlx::query(
+            "SELECT member_id, display FROM group_members WHERE tenant_id = $1 AND group_id = $2
              ORDER BY member_id LIMIT $3",
         )
         .bind(tenant_id)
@@ -308,7 +308,7 @@ impl DirectoryReader {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(ids.into_iter().map(member_json).collect())
+        rows.iter().map(member_json).collect()
     }
 
     async fn members_json(
@@ -316,13 +316,13 @@ impl DirectoryReader {
         tenant_id: &str,
         group_ids: &[String],
     ) -> Result<std::collections::HashMap<String, Vec<Value>>, DirectoryError> {
-        // Members carry no `display`: it is optional (RFC 7643 §4.2), a join
-        // per member would make large groups expensive to read, and a value
-        // the client never set would not round-trip through PATCH.
+        // Members carry the `display` the client sent with them, never one looked up: a join
+        // per member would make large groups expensive to read, and a name the client never
+        // set would not round-trip through PATCH.
         // One more than a listed group may carry tells which groups have too many.
         let rows = sqlx::query(
-            "SELECT group_id, member_id FROM (
-                 SELECT m.group_id, m.member_id,
+            "SELECT group_id, member_id, display FROM (
+                 SELECT m.group_id, m.member_id, m.display,
                         row_number() OVER (PARTITION BY m.group_id ORDER BY m.member_id) AS position
                  FROM group_members m
                  WHERE m.tenant_id = $1 AND m.group_id = ANY($2)
@@ -337,23 +337,23 @@ impl DirectoryReader {
         .await?;
         let mut members: std::collections::HashMap<String, Vec<Value>> =
             std::collections::HashMap::new();
-        for row in rows {
+        for row in &rows {
             let group_id: String = row.try_get("group_id")?;
-            let member_id: String = row.try_get("member_id")?;
-            members
-                .entry(group_id)
-                .or_default()
-                .push(member_json(member_id));
+            members.entry(group_id).or_default().push(member_json(row)?);
         }
         Ok(members)
     }
 }
 
-fn member_json(member_id: String) -> Value {
+/// A member row (`member_id`, `display`) as SCIM JSON.
+fn member_json(row: &PgRow) -> Result<Value, DirectoryError> {
     let mut member = Map::new();
-    member.insert("value".into(), Value::String(member_id));
+    member.insert("value".into(), Value::String(row.try_get("member_id")?));
     member.insert("type".into(), Value::String("User".into()));
-    Value::Object(member)
+    if let Some(display) = row.try_get::<Option<String>, _>("display")? {
+        member.insert("display".into(), Value::String(display));
+    }
+    Ok(Value::Object(member))
 }
 
 fn attach_members(resource: &mut ResourceRow, members: Vec<Value>) {

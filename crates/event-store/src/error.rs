@@ -13,6 +13,10 @@ pub enum StoreError {
     /// the request's own validation).
     #[error("the event holds a control character at byte {offset} and cannot be stored")]
     Unstorable { offset: usize },
+    /// The encoded event is larger than the NATS server takes in one message (its
+    /// `max_payload`, less room for headers).
+    #[error("the event is {bytes} bytes; the event store takes at most {max_bytes}")]
+    TooLarge { bytes: usize, max_bytes: usize },
     /// The projection's database failed. It may have lost batches it had acknowledged
     /// (they commit asynchronously), so the consumer resumes from the checkpoint the database
     /// still holds rather than from where it was.

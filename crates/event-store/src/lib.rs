@@ -17,4 +17,4 @@ mod error;
 mod store;
 
 pub use error::{AppendError, StoreError};
-pub use store::{EVENT_TYPE_HEADER, EventStore, StoreSettings, StoredEvent};
+pub use store::{EVENT_TYPE_HEADER, EventStore, HEADER_ALLOWANCE, StoreSettings, StoredEvent};

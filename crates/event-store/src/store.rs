@@ -75,7 +75,16 @@ pub struct EventStore {
     namespace: Namespace,
     stream: stream::Stream,
     usernames: kv::Store,
+    /// The largest encoded event the server takes, headers allowed for.
+    max_event_bytes: usize,
 }
+
+/// Bytes of every NATS message kept for its headers (message id, expected sequence, event
+/// type, trace context: a few hundred bytes), which count against the server's max_payload.
+pub const HEADER_ALLOWANCE: usize = 4096;
+
+/// nats-server's max_payload when the server did not say (its own default).
+const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
 
 impl EventStore {
     /// Creates (idempotently) the stream and the userName bucket.
@@ -84,6 +93,10 @@ impl EventStore {
         namespace: Namespace,
         settings: &StoreSettings,
     ) -> Result<Self, StoreError> {
+        let max_payload = match client.server_info().max_payload {
+            0 => DEFAULT_MAX_PAYLOAD,
+            announced => announced,
+        };
         let context = jetstream::ContextBuilder::new()
             .timeout(Duration::from_secs(5))
             .max_ack_inflight(10_000)
@@ -114,6 +127,7 @@ impl EventStore {
             namespace,
             stream,
             usernames,
+            max_event_bytes: max_payload.saturating_sub(HEADER_ALLOWANCE),
         })
     }
 
@@ -156,7 +170,7 @@ impl EventStore {
         let message_id = event
             .message_id(expected_version)
             .map_err(StoreError::from)?;
-        let payload = encode(event)?;
+        let payload = encode(event, self.max_event_bytes)?;
         let mut headers = HeaderMap::new();
         headers.insert(EVENT_TYPE_HEADER, event.payload.type_name());
         telemetry::propagation::inject_nats(&mut headers);
@@ -261,7 +275,7 @@ impl EventStore {
     ) -> Result<impl std::future::Future<Output = Result<u64, StoreError>> + use<>, StoreError>
     {
         let subject = self.subject_of(event)?;
-        let payload = encode(event)?;
+        let payload = encode(event, self.max_event_bytes)?;
         let mut headers = HeaderMap::new();
         headers.insert(EVENT_TYPE_HEADER, event.payload.type_name());
         telemetry::propagation::inject_nats(&mut headers);
@@ -342,10 +356,60 @@ impl EventStore {
 
 /// The event as stored, refused when it holds text a projection could not store: the stream
 /// is immutable, so such an event would stall every projection behind it (I11).
-fn encode(event: &EventEnvelope) -> Result<Bytes, StoreError> {
+/// The event as the stream stores it, refused before it is sent if no projection could store
+/// it or the server would not take it.
+fn encode(event: &EventEnvelope, max_bytes: usize) -> Result<Bytes, StoreError> {
     let json = event.to_json()?;
     if let Some(offset) = scim_events::storable::first_unstorable(&json) {
         return Err(StoreError::Unstorable { offset });
     }
+    if json.len() > max_bytes {
+        return Err(StoreError::TooLarge {
+            bytes: json.len(),
+            max_bytes,
+        });
+    }
     Ok(Bytes::from(json))
+}
+
+#[cfg(test)]
+mod tests {
+    use scim_events::{Actor, AggregateKind, EventPayload};
+    use serde_json::json;
+
+    use super::*;
+
+    fn user_event(user_name: &str) -> EventEnvelope {
+        EventEnvelope::new(
+            "t1",
+            AggregateKind::User,
+            "u1",
+            Actor::default(),
+            "req-1",
+            EventPayload::UserCreated {
+                resource: json!({"userName": user_name}),
+            },
+        )
+    }
+
+    #[test]
+    fn an_event_larger_than_the_server_takes_is_refused_before_it_is_sent() {
+        let event = user_event(&"a".repeat(500));
+        let size = event.to_json().unwrap().len();
+        assert_eq!(encode(&event, size).unwrap().len(), size);
+        let refused = encode(&event, size - 1).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::TooLarge { bytes, max_bytes } if bytes == size && max_bytes == size - 1),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn an_event_no_projection_can_store_is_refused() {
+        let refused = encode(&user_event("bell\u{7}"), usize::MAX).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::Unstorable { .. }),
+            "{refused:?}"
+        );
+    }
 }

@@ -113,6 +113,56 @@ pub struct GroupState {
     pub created: DateTime<Utc>,
 }
 
+/// A member as a group event names it. Written as the bare id when the client sent no
+/// `display` with it (every event before displays were kept has only ids), and as
+/// `{"value": id, "display": name}` when it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "MemberWire", into = "MemberWire")]
+pub struct GroupMember {
+    pub id: String,
+    pub display: Option<String>,
+}
+
+impl GroupMember {
+    pub fn id(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            display: None,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum MemberWire {
+    Id(String),
+    Shown { value: String, display: String },
+}
+
+impl From<MemberWire> for GroupMember {
+    fn from(wire: MemberWire) -> Self {
+        match wire {
+            MemberWire::Id(id) => Self::id(id),
+            MemberWire::Shown { value, display } => Self {
+                id: value,
+                display: Some(display),
+            },
+        }
+    }
+}
+
+impl From<GroupMember> for MemberWire {
+    fn from(member: GroupMember) -> Self {
+        match member.display {
+            None => Self::Id(member.id),
+            Some(display) => Self::Shown {
+                value: member.id,
+                display,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LicenseChange {
     pub pool_id: String,
@@ -202,7 +252,8 @@ pub enum EventPayload {
     },
     GroupCreated {
         group: GroupState,
-        member_ids: Vec<String>,
+        #[serde(rename = "member_ids")]
+        members: Vec<GroupMember>,
         /// Member ids the request named that are not users of the tenant.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         members_skipped: Vec<String>,
@@ -215,7 +266,7 @@ pub enum EventPayload {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         members_cleared: bool,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        members_added: Vec<String>,
+        members_added: Vec<GroupMember>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         members_removed: Vec<String>,
         /// Member ids the request named that are not users of the tenant;
@@ -361,6 +412,41 @@ mod tests {
                 resource: json!({"userName": user_name}),
             },
         )
+    }
+
+    /// Members written before displays were kept are bare ids; they still read, and a member
+    /// without a display is still written that way, so such events keep their message ids.
+    #[test]
+    fn group_members_read_both_shapes_and_write_ids_bare() {
+        let stored = json!({"type": "GroupUpdated", "data": {
+            "group": {"resource": {"displayName": "G"}, "created": "2026-11-26T00:00:00Z"},
+            "members_added": ["u1", {"value": "u2", "display": "Uma"}],
+            "method": "patch"
+        }});
+        let payload: EventPayload = serde_json::from_value(stored.clone()).unwrap();
+        let EventPayload::GroupUpdated { members_added, .. } = &payload else {
+            panic!("{payload:?}")
+        };
+        assert_eq!(
+            members_added,
+            &[
+                GroupMember::id("u1"),
+                GroupMember {
+                    id: "u2".into(),
+                    display: Some("Uma".into())
+                }
+            ]
+        );
+        assert_eq!(serde_json::to_value(&payload).unwrap(), stored);
+        let created: EventPayload =
+            serde_json::from_value(json!({"type": "GroupCreated", "data": {
+                "group": {"resource": {"displayName": "G"}, "created": "2026-11-26T00:00:00Z"},
+                "member_ids": ["u1"]
+            }}))
+            .unwrap();
+        assert!(
+            matches!(&created, EventPayload::GroupCreated { members, .. } if members == &[GroupMember::id("u1")])
+        );
     }
 
     #[test]

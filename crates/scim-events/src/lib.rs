@@ -9,7 +9,7 @@ pub mod storable;
 mod subjects;
 
 pub use envelope::{
-    Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload, GroupState,
-    LicenseChange, QuarantineNotice, Rejection, SCHEMA_VERSION,
+    Actor, AdminAction, AdminActionKind, AggregateKind, EventEnvelope, EventPayload, GroupMember,
+    GroupState, LicenseChange, QuarantineNotice, Rejection, SCHEMA_VERSION,
 };
 pub use subjects::{Namespace, SubjectError};

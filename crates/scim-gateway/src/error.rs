@@ -211,6 +211,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unstorable { .. } => Self::Scim(ScimError::InvalidValue(
                 "the request holds a control character that cannot be stored".into(),
             )),
+            StoreError::TooLarge { bytes, max_bytes } => Self::PayloadTooLarge(format!(
+                "the change this request makes is {bytes} bytes as an event; one event holds at \
+                 most {max_bytes} bytes (the NATS server's max_payload less {header} bytes for \
+                 headers): send the members in smaller requests",
+                header = event_store::HEADER_ALLOWANCE
+            )),
             other => Self::internal(other),
         }
     }
@@ -255,6 +261,28 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["status"], "401");
         assert!(body.get("scimType").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_event_too_large_for_the_store_is_a_413_that_names_the_limit() {
+        let response = ApiError::from(StoreError::TooLarge {
+            bytes: 1_100_000,
+            max_bytes: 1_044_480,
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], "413");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("1100000")
+                && detail.contains("1044480")
+                && detail.contains("max_payload"),
+            "{detail}"
+        );
     }
 
     #[test]

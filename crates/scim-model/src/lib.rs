@@ -26,8 +26,8 @@ pub use patch::{
 };
 pub use path::{AttrPath, parse_attr_path};
 pub use resource::{
-    apply_attribute_selection, display_name, email_values, external_id, fold_user_name, is_active,
-    normalize_user_name, prepare_new_group, prepare_new_user, prepare_replaced_group,
+    Member, apply_attribute_selection, display_name, email_values, external_id, fold_user_name,
+    is_active, normalize_user_name, prepare_new_group, prepare_new_user, prepare_replaced_group,
     prepare_replaced_user, strip_never_returned, user_name,
 };
 pub use schema::{

@@ -34,6 +34,9 @@ pub const MAX_MEMBERS_PER_REQUEST: usize = 10_000;
 /// Bytes of a resource id, in a URL path, a Bulk `path` or a member `value`. Ids are issued
 /// by this server (UUIDs); the bound keeps anything else out of subjects and indexes.
 pub const MAX_ID_BYTES: usize = 64;
+/// Bytes of one member's `display`: a person's or group's name, kept small because it is
+/// carried in membership events and stored once per membership.
+pub const MAX_MEMBER_DISPLAY_BYTES: usize = 256;
 /// Bytes of a Bulk `bulkId`.
 pub const MAX_BULK_ID_BYTES: usize = 128;
 /// Bytes of a pagination cursor.

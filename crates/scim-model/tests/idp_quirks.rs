@@ -24,7 +24,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use scim_model::{
-    ENTERPRISE_USER_SCHEMA as ENT, Filter, GroupPatchOutcome, ScimError, apply_group_patch,
+    ENTERPRISE_USER_SCHEMA as ENT, Filter, GroupPatchOutcome, Member, ScimError, apply_group_patch,
     apply_user_patch, is_active, matches, parse_filter, parse_patch_request, prepare_new_group,
     prepare_new_user, prepare_replaced_group, prepare_replaced_user, validate_filter,
 };
@@ -126,6 +126,10 @@ fn of_type<'a>(u: &'a Value, attr: &str, t: &str) -> Vec<&'a Value> {
 
 fn ids(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
+}
+
+fn members(v: &[&str]) -> Vec<Member> {
+    v.iter().map(|id| Member::id(*id)).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -751,7 +755,7 @@ fn dev_group_updates() {
             }]
         }),
     );
-    assert_eq!(out.members_added, ids(&["f648f8d5ea4e4cd38e9c"]));
+    assert_eq!(out.members_added, members(&["f648f8d5ea4e4cd38e9c"]));
 
     let out = patched_group(
         &g,
@@ -1540,7 +1544,7 @@ fn okta_group_membership_patch() {
     );
     assert_eq!(
         out.members_added,
-        ids(&["23a35c27-23d3-4c03-b4c5-6443c09e7173"])
+        [okta_member("23a35c27-23d3-4c03-b4c5-6443c09e7173")]
     );
     assert!(!out.remove_all_members && out.replace_members.is_none());
 }
@@ -1574,11 +1578,19 @@ fn okta_group_replace_members() {
     );
     assert_eq!(
         out.replace_members,
-        Some(ids(&[
-            "23a35c27-23d3-4c03-b4c5-6443c09e7173",
-            "89bb1940-b905-4575-9e7f-6f887cfb368e"
-        ]))
+        Some(vec![
+            okta_member("23a35c27-23d3-4c03-b4c5-6443c09e7173"),
+            okta_member("89bb1940-b905-4575-9e7f-6f887cfb368e")
+        ])
     );
+}
+
+/// Okta names each member it pushes by the user's login, kept as the member's `display`.
+fn okta_member(id: &str) -> Member {
+    Member {
+        id: id.into(),
+        display: Some("test.user@okta.local".into()),
+    }
 }
 
 /// [OKTA] AIW integrations send group renames and membership as PUT. The reference shows no PUT
@@ -1605,5 +1617,11 @@ fn okta_group_put() {
     .unwrap();
     assert_eq!(g["id"], existing["id"]);
     assert_eq!(g["meta"], existing["meta"]);
-    assert_eq!(members, ids(&["b1c794f24f4c49f4b5d503a4cb2686ea"]));
+    assert_eq!(
+        members,
+        [Member {
+            id: "b1c794f24f4c49f4b5d503a4cb2686ea".into(),
+            display: Some("SCIM 2 Group A".into())
+        }]
+    );
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::ops;
-use scim_model::{GroupPatchOutcome, ScimError, apply_group_patch};
+use scim_model::{GroupPatchOutcome, Member, ScimError, apply_group_patch};
 use serde_json::{Value, json};
 
 fn group() -> Value {
@@ -27,6 +27,10 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+fn members(v: &[&str]) -> Vec<Member> {
+    v.iter().map(|id| Member::id(*id)).collect()
+}
+
 #[test]
 fn rfc_add_members() {
     let out = ok(json!([{"op": "add", "path": "members", "value": [{
@@ -36,11 +40,37 @@ fn rfc_add_members() {
     }]}]));
     assert_eq!(
         out.members_added,
-        strings(&["2819c223-7f76-453a-919d-413861904646"])
+        [Member {
+            id: "2819c223-7f76-453a-919d-413861904646".into(),
+            display: Some("Babs Jensen".into())
+        }]
     );
     assert!(out.resource.get("members").is_none());
     assert_eq!(out.resource["displayName"], "Tour Guides");
     assert_eq!(out.resource["id"], "e9e30dba-f08f-4109-8486-d5c6a331660a");
+}
+
+/// A member named twice in one request keeps its first position; a later mention that carries
+/// a name gives it that name, one without a name leaves it.
+#[test]
+fn a_later_mention_names_a_member() {
+    let out = ok(json!([
+        {"op": "add", "path": "members", "value": [{"value": "a"}, {"value": "b", "display": "Bee"}]},
+        {"op": "add", "path": "members", "value": [{"value": "b"}, {"value": "a", "displayName": "new User"}]}
+    ]));
+    assert_eq!(
+        out.members_added,
+        [
+            Member {
+                id: "a".into(),
+                display: Some("new User".into())
+            },
+            Member {
+                id: "b".into(),
+                display: Some("Bee".into())
+            }
+        ]
+    );
 }
 
 #[test]
@@ -64,7 +94,7 @@ fn rfc_remove_then_add_and_replace() {
         {"op": "remove", "path": "members[value eq \"2819c223\"]"},
         {"op": "add", "path": "members", "value": [{"value": "902c246b"}, {"value": "2819c223"}]}
     ]));
-    assert_eq!(out.members_added, strings(&["902c246b", "2819c223"]));
+    assert_eq!(out.members_added, members(&["902c246b", "2819c223"]));
     assert!(
         out.members_removed.is_empty(),
         "the later add cancels the removal"
@@ -72,7 +102,7 @@ fn rfc_remove_then_add_and_replace() {
     let out = ok(
         json!([{"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "b"}]}]),
     );
-    assert_eq!(out.replace_members, Some(strings(&["a", "b"])));
+    assert_eq!(out.replace_members, Some(members(&["a", "b"])));
 }
 
 #[test]
@@ -83,7 +113,7 @@ fn entra_g3_g4_g5_in_one_request() {
         {"op": "Remove", "path": "members", "value": [{"$ref": null, "value": "u3"}]}
     ]));
     assert_eq!(out.resource["displayName"], "1879db59-updatedDisplayName");
-    assert_eq!(out.members_added, strings(&["f648f8d5ea4e4cd38e9c", "u2"]));
+    assert_eq!(out.members_added, members(&["f648f8d5ea4e4cd38e9c", "u2"]));
     assert_eq!(out.members_removed, strings(&["u3"]));
     assert!(!out.remove_all_members && out.replace_members.is_none());
 }
@@ -109,7 +139,13 @@ fn okta_group_push() {
     ]));
     assert_eq!(out.resource["displayName"], "Renamed");
     assert_eq!(out.members_removed, strings(&["00u1"]));
-    assert_eq!(out.members_added, strings(&["00u2"]));
+    assert_eq!(
+        out.members_added,
+        [Member {
+            id: "00u2".into(),
+            display: Some("user2@okta.local".into())
+        }]
+    );
     let err = apply_group_patch(
         &g,
         &ops(json!([{"op": "replace", "value": {"id": "other", "displayName": "x"}}])),
@@ -137,7 +173,7 @@ fn delta_stays_consistent() {
         {"op": "remove", "path": "members", "value": [{"value": "b"}]}
     ]));
     assert!(out.remove_all_members);
-    assert_eq!(out.members_added, strings(&["a"]));
+    assert_eq!(out.members_added, members(&["a"]));
     assert!(out.members_removed.is_empty());
 
     let out = ok(json!([
@@ -146,7 +182,7 @@ fn delta_stays_consistent() {
         {"op": "add", "value": {"members": [{"value": "b"}, {"value": "a"}]}},
         {"op": "remove", "path": "members[value eq \"a\" or value eq \"zz\"]"}
     ]));
-    assert_eq!(out.replace_members, Some(strings(&["b"])));
+    assert_eq!(out.replace_members, Some(members(&["b"])));
     assert!(
         out.members_added.is_empty() && out.members_removed.is_empty() && !out.remove_all_members
     );
@@ -161,7 +197,7 @@ fn bare_string_member_values_and_single_object() {
         {"op": "add", "path": "members", "value": {"value": "single"}},
         {"op": "add", "path": "members", "value": ["string-id-1"]}
     ]));
-    assert_eq!(out.members_added, strings(&["single", "string-id-1"]));
+    assert_eq!(out.members_added, members(&["single", "string-id-1"]));
 }
 
 /// Member ids are ours: text that no id can be (spaces, NUL, 10 KB) is refused, naming the

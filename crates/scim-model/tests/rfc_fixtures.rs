@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use scim_model::{
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, matches, parse_filter, prepare_new_group,
-    prepare_new_user, schema, schemas_json,
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Member, USER_SCHEMA, matches, parse_filter,
+    prepare_new_group, prepare_new_user, schema, schemas_json,
 };
 use serde_json::{Value, json};
 
@@ -74,8 +74,14 @@ fn group_8_4() {
     assert_eq!(
         members,
         [
-            "2819c223-7f76-453a-919d-413861904646",
-            "902c246b-6245-4190-8e05-00816be7344a"
+            Member {
+                id: "2819c223-7f76-453a-919d-413861904646".into(),
+                display: Some("Babs Jensen".into())
+            },
+            Member {
+                id: "902c246b-6245-4190-8e05-00816be7344a".into(),
+                display: Some("Mandy Pepperidge".into())
+            }
         ]
     );
 }
@@ -101,8 +107,8 @@ fn schema_representations_8_7_1() {
             .unwrap()
             .clone()
     };
-    // §8.7.1's attributes in its order, then the common attributes `id` and `externalId` of
-    // §3.1, which §8.7.1 leaves out and Microsoft's gallery validation requires
+    // §8.7.1's attributes in its order, then the common attributes `id`, `externalId` and
+    // `meta` of §3.1, which §8.7.1 leaves out and Microsoft's gallery validation requires
     // (docs/idp/compatibility.md).
     let user = find(USER_SCHEMA);
     assert_eq!(
@@ -130,7 +136,8 @@ fn schema_representations_8_7_1() {
             "roles",
             "x509Certificates",
             "id",
-            "externalId"
+            "externalId",
+            "meta"
         ]
     );
     let password = user["attributes"]
@@ -167,7 +174,7 @@ fn schema_representations_8_7_1() {
     let group = find(GROUP_SCHEMA);
     assert_eq!(
         attribute_names(&group),
-        ["displayName", "members", "id", "externalId"]
+        ["displayName", "members", "id", "externalId", "meta"]
     );
     for s in list["Resources"].as_array().unwrap() {
         assert_eq!(

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use event_store::StoredEvent;
-use scim_events::{AggregateKind, EventPayload, GroupState};
-use scim_model::{GroupPatchOutcome, ScimError};
+use scim_events::{AggregateKind, EventPayload, GroupMember, GroupState};
+use scim_model::{GroupPatchOutcome, Member, ScimError};
 use serde_json::Value;
 
 use super::write::{Change, Decision, Outcome, Writer};
@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[derive(Debug, Default, Clone, PartialEq)]
 struct MembershipDelta {
     cleared: bool,
-    added: Vec<String>,
+    added: Vec<Member>,
     removed: Vec<String>,
 }
 
@@ -28,12 +28,12 @@ impl MembershipDelta {
         match &outcome.replace_members {
             Some(replacement) => Self {
                 cleared: true,
-                added: unique(replacement.iter().chain(&outcome.members_added)),
+                added: unique_members(replacement.iter().chain(&outcome.members_added)),
                 removed: Vec::new(),
             },
             None => Self {
                 cleared: outcome.remove_all_members,
-                added: unique(outcome.members_added.iter()),
+                added: unique_members(outcome.members_added.iter()),
                 removed: unique(outcome.members_removed.iter()),
             },
         }
@@ -49,6 +49,15 @@ fn unique<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
     ids.filter(|id| seen.insert(id.as_str())).cloned().collect()
 }
 
+/// The first mention of each member id.
+fn unique_members<'a>(members: impl Iterator<Item = &'a Member>) -> Vec<Member> {
+    let mut seen = HashSet::new();
+    members
+        .filter(|member| seen.insert(member.id.as_str()))
+        .cloned()
+        .collect()
+}
+
 pub struct GroupCommands<'a> {
     writer: Writer<'a>,
 }
@@ -62,15 +71,17 @@ impl<'a> GroupCommands<'a> {
 
     /// Creates the group; returns its id and version.
     pub async fn create(&self, body: &Value) -> Result<(String, u64), ApiError> {
-        let (resource, member_ids) = scim_model::prepare_new_group(body)?;
-        let (members, skipped) = self.split_known_members(unique(member_ids.iter())).await?;
+        let (resource, requested) = scim_model::prepare_new_group(body)?;
+        let (members, skipped) = self
+            .split_known_members(unique_members(requested.iter()))
+            .await?;
         let id = uuid::Uuid::now_v7().to_string();
         let payload = EventPayload::GroupCreated {
             group: GroupState {
                 resource,
                 created: Utc::now(),
             },
-            member_ids: members,
+            members,
             members_skipped: skipped,
         };
         let created = self.writer.create(&id, Change::new(payload, ())).await?;
@@ -114,7 +125,7 @@ impl<'a> GroupCommands<'a> {
                 resource,
                 MembershipDelta {
                     cleared: true,
-                    added: unique(members.iter()),
+                    added: unique_members(members.iter()),
                     removed: Vec::new(),
                 },
             ))
@@ -175,25 +186,35 @@ impl<'a> GroupCommands<'a> {
         Ok(())
     }
 
-    /// Splits requested member ids into users of this tenant and unknown ids.
+    /// Splits requested members into users of this tenant and the ids of unknown ones.
     /// Unknown ids are skipped rather than failing the request: an IdP would
     /// retry a 400 forever, and the audit log records what was skipped.
     async fn split_known_members(
         &self,
-        ids: Vec<String>,
-    ) -> Result<(Vec<String>, Vec<String>), ApiError> {
-        if ids.is_empty() {
-            return Ok((ids, Vec::new()));
+        members: Vec<Member>,
+    ) -> Result<(Vec<GroupMember>, Vec<String>), ApiError> {
+        if members.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
+        let ids = members.iter().map(|member| member.id.clone()).collect();
         let existing: HashSet<String> = self
             .writer
             .state
             .directory()
-            .existing_user_ids(self.writer.tenant, ids.clone())
+            .existing_user_ids(self.writer.tenant, ids)
             .await?
             .into_iter()
             .collect();
-        Ok(ids.into_iter().partition(|id| existing.contains(id)))
+        let mut known = Vec::with_capacity(members.len());
+        let mut skipped = Vec::new();
+        for Member { id, display } in members {
+            if existing.contains(&id) {
+                known.push(GroupMember { id, display });
+            } else {
+                skipped.push(id);
+            }
+        }
+        Ok((known, skipped))
     }
 }
 
@@ -215,7 +236,7 @@ mod tests {
     fn outcome() -> GroupPatchOutcome {
         GroupPatchOutcome {
             resource: json!({"displayName": "g"}),
-            members_added: vec!["a".into(), "a".into(), "b".into()],
+            members_added: vec![Member::id("a"), Member::id("a"), Member::id("b")],
             members_removed: vec!["c".into()],
             remove_all_members: false,
             replace_members: None,
@@ -229,7 +250,7 @@ mod tests {
             delta,
             MembershipDelta {
                 cleared: false,
-                added: vec!["a".into(), "b".into()],
+                added: vec![Member::id("a"), Member::id("b")],
                 removed: vec!["c".into()],
             }
         );
@@ -238,11 +259,11 @@ mod tests {
     #[test]
     fn replacing_members_clears_then_adds() {
         let mut replace = outcome();
-        replace.replace_members = Some(vec!["x".into()]);
-        replace.members_added = vec!["y".into()];
+        replace.replace_members = Some(vec![Member::id("x")]);
+        replace.members_added = vec![Member::id("y")];
         let delta = MembershipDelta::from_patch(&replace);
         assert!(delta.cleared);
-        assert_eq!(delta.added, vec!["x".to_owned(), "y".to_owned()]);
+        assert_eq!(delta.added, vec![Member::id("x"), Member::id("y")]);
         assert!(delta.removed.is_empty());
     }
 }

@@ -11,7 +11,7 @@ use super::{PatchOp, PatchOperation, PatchPath};
 use crate::error::ScimError;
 use crate::filter::{CompareOp, CompareValue, Filter};
 use crate::limits;
-use crate::resource::{finalize, member_ids};
+use crate::resource::{Member, finalize, parse_members};
 use crate::schema;
 use crate::value::{is_present, remove_ci};
 
@@ -23,46 +23,58 @@ use crate::value::{is_present, remove_ci};
 pub struct GroupPatchOutcome {
     /// The group without `members`.
     pub resource: Value,
-    pub members_added: Vec<String>,
+    pub members_added: Vec<Member>,
     pub members_removed: Vec<String>,
     pub remove_all_members: bool,
-    pub replace_members: Option<Vec<String>>,
+    pub replace_members: Option<Vec<Member>>,
 }
 
-/// Ids in first-inserted order with constant-time membership, so a request naming thousands
-/// of members costs linear, not quadratic, time.
+/// Members in first-inserted order with constant-time lookup by id, so a request naming
+/// thousands of members costs linear, not quadratic, time. A later mention of a member that
+/// carries a `display` amends the earlier one's.
 #[derive(Debug, Default)]
-struct OrderedIds {
-    order: HashMap<String, u64>,
+struct OrderedMembers {
+    by_id: HashMap<String, (u64, Option<String>)>,
     next: u64,
 }
 
-impl OrderedIds {
-    fn insert(&mut self, id: &str) {
-        if !self.order.contains_key(id) {
-            self.order.insert(id.to_owned(), self.next);
-            self.next += 1;
+impl OrderedMembers {
+    fn insert(&mut self, member: &Member) {
+        match self.by_id.get_mut(&member.id) {
+            Some((_, display)) => {
+                if member.display.is_some() {
+                    display.clone_from(&member.display);
+                }
+            }
+            None => {
+                self.by_id
+                    .insert(member.id.clone(), (self.next, member.display.clone()));
+                self.next += 1;
+            }
         }
     }
 
     fn remove(&mut self, id: &str) {
-        self.order.remove(id);
+        self.by_id.remove(id);
     }
 
-    fn into_vec(self) -> Vec<String> {
-        let mut ids: Vec<(String, u64)> = self.order.into_iter().collect();
-        ids.sort_unstable_by_key(|(_, position)| *position);
-        ids.into_iter().map(|(id, _)| id).collect()
+    fn into_vec(self) -> Vec<Member> {
+        let mut members: Vec<(String, (u64, Option<String>))> = self.by_id.into_iter().collect();
+        members.sort_unstable_by_key(|(_, (position, _))| *position);
+        members
+            .into_iter()
+            .map(|(id, (_, display))| Member { id, display })
+            .collect()
     }
 }
 
 /// The membership delta while operations are applied; becomes the outcome's lists at the end.
 #[derive(Debug, Default)]
 struct MemberDelta {
-    added: OrderedIds,
-    removed: OrderedIds,
+    added: OrderedMembers,
+    removed: OrderedMembers,
     remove_all: bool,
-    replace: Option<OrderedIds>,
+    replace: Option<OrderedMembers>,
     /// Member ids named so far, against [`limits::MAX_MEMBERS_PER_REQUEST`].
     named: usize,
 }
@@ -73,13 +85,13 @@ impl MemberDelta {
         limits::check_member_count(self.named)
     }
 
-    fn add(&mut self, id: &str) {
+    fn add(&mut self, member: &Member) {
         if let Some(list) = &mut self.replace {
-            list.insert(id);
+            list.insert(member);
             return;
         }
-        self.removed.remove(id);
-        self.added.insert(id);
+        self.removed.remove(&member.id);
+        self.added.insert(member);
     }
 
     fn remove(&mut self, id: &str) {
@@ -89,23 +101,23 @@ impl MemberDelta {
         }
         self.added.remove(id);
         if !self.remove_all {
-            self.removed.insert(id);
+            self.removed.insert(&Member::id(id));
         }
     }
 
     fn clear(&mut self) {
-        self.added = OrderedIds::default();
-        self.removed = OrderedIds::default();
+        self.added = OrderedMembers::default();
+        self.removed = OrderedMembers::default();
         self.replace = None;
         self.remove_all = true;
     }
 
-    fn replace(&mut self, ids: &[String]) {
-        self.added = OrderedIds::default();
-        self.removed = OrderedIds::default();
+    fn replace(&mut self, members: &[Member]) {
+        self.added = OrderedMembers::default();
+        self.removed = OrderedMembers::default();
         self.remove_all = false;
-        let mut list = OrderedIds::default();
-        ids.iter().for_each(|id| list.insert(id));
+        let mut list = OrderedMembers::default();
+        members.iter().for_each(|member| list.insert(member));
         self.replace = Some(list);
     }
 
@@ -113,9 +125,14 @@ impl MemberDelta {
         GroupPatchOutcome {
             resource,
             members_added: self.added.into_vec(),
-            members_removed: self.removed.into_vec(),
+            members_removed: self
+                .removed
+                .into_vec()
+                .into_iter()
+                .map(|member| member.id)
+                .collect(),
             remove_all_members: self.remove_all,
-            replace_members: self.replace.map(OrderedIds::into_vec),
+            replace_members: self.replace.map(OrderedMembers::into_vec),
         }
     }
 }
@@ -191,14 +208,14 @@ fn apply_members(
             return Ok(());
         }
     }
-    let listed = member_ids(value)?;
+    let listed = parse_members(value)?;
     out.name(listed.len())?;
     match op {
-        PatchOp::Add => listed.iter().for_each(|id| out.add(id)),
-        PatchOp::Replace if filter.is_some() => listed.iter().for_each(|id| out.add(id)),
+        PatchOp::Add => listed.iter().for_each(|member| out.add(member)),
+        PatchOp::Replace if filter.is_some() => listed.iter().for_each(|member| out.add(member)),
         PatchOp::Replace => out.replace(&listed),
         PatchOp::Remove if value.is_some_and(is_present) => {
-            listed.iter().for_each(|id| out.remove(id))
+            listed.iter().for_each(|member| out.remove(&member.id))
         }
         PatchOp::Remove => out.clear(),
     }

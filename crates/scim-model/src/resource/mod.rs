@@ -76,9 +76,28 @@ pub fn prepare_replaced_user(existing: &Value, body: &Value) -> Result<Value, Sc
     finalize(map, schema::user())
 }
 
-/// Validates a `POST /Groups` body. Members are returned separately as ids (deduplicated, in
+/// A group member as a request names it: the member's id and, when the client sent one, the
+/// name to show for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: String,
+    /// `display` as sent (RFC 7643 §2.4: immutable, set by the client with the member).
+    /// Microsoft's SCIM test collection writes it `displayName`, which is read the same way.
+    pub display: Option<String>,
+}
+
+impl Member {
+    pub fn id(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            display: None,
+        }
+    }
+}
+
+/// Validates a `POST /Groups` body. Members are returned separately (deduplicated by id, in
 /// order) because the directory stores membership apart from the group resource.
-pub fn prepare_new_group(body: &Value) -> Result<(Value, Vec<String>), ScimError> {
+pub fn prepare_new_group(body: &Value) -> Result<(Value, Vec<Member>), ScimError> {
     let (body, members) = split_members(body)?;
     let map = canonicalize(&body, schema::group())?;
     Ok((finalize(map, schema::group())?, members))
@@ -88,7 +107,7 @@ pub fn prepare_new_group(body: &Value) -> Result<(Value, Vec<String>), ScimError
 pub fn prepare_replaced_group(
     existing: &Value,
     body: &Value,
-) -> Result<(Value, Vec<String>), ScimError> {
+) -> Result<(Value, Vec<Member>), ScimError> {
     let (body, members) = split_members(body)?;
     let map = canonicalize(&body, schema::group())?;
     let map = carry_over(existing, map, schema::group())?;
@@ -341,9 +360,9 @@ fn prune_hollow_elements(map: &mut Map<String, Value>, defs: &[AttributeDef]) {
     }
 }
 
-/// Takes `members` out of a group body: ids in order, deduplicated. A bare string element is
+/// Takes `members` out of a group body: in order, deduplicated by id. A bare string element is
 /// accepted as an id (seen from validators).
-fn split_members(body: &Value) -> Result<(Value, Vec<String>), ScimError> {
+fn split_members(body: &Value) -> Result<(Value, Vec<Member>), ScimError> {
     let mut body = body.clone();
     let Some(obj) = body.as_object_mut() else {
         return Err(ScimError::InvalidSyntax(
@@ -351,21 +370,22 @@ fn split_members(body: &Value) -> Result<(Value, Vec<String>), ScimError> {
         ));
     };
     let members = remove_ci(obj, "members");
-    let ids = member_ids(members.as_ref())?;
-    Ok((body, ids))
+    let members = parse_members(members.as_ref())?;
+    Ok((body, members))
 }
 
-/// Member ids from a `members` value (array, single object, or bare strings).
-pub(crate) fn member_ids(members: Option<&Value>) -> Result<Vec<String>, ScimError> {
+/// Members from a `members` value (array, single object, or bare strings); the first mention
+/// of an id wins.
+pub(crate) fn parse_members(members: Option<&Value>) -> Result<Vec<Member>, ScimError> {
     let elements = members.map(crate::value::elements).unwrap_or_default();
     limits::check_member_count(elements.len())?;
-    let mut ids: Vec<String> = Vec::with_capacity(elements.len());
+    let mut parsed: Vec<Member> = Vec::with_capacity(elements.len());
     let mut seen = std::collections::HashSet::with_capacity(elements.len());
     for m in elements {
-        let id = match m {
-            Value::String(s) => s.as_str(),
+        let (id, display) = match m {
+            Value::String(s) => (s.as_str(), None),
             Value::Object(o) => match get_ci(o, "value") {
-                Some(Value::String(s)) => s.as_str(),
+                Some(Value::String(s)) => (s.as_str(), member_display(o)?),
                 None | Some(Value::Null) => continue,
                 Some(_) => {
                     return Err(ScimError::InvalidValue(
@@ -384,10 +404,32 @@ pub(crate) fn member_ids(members: Option<&Value>) -> Result<Vec<String>, ScimErr
         }
         limits::check_member_id(id)?;
         if seen.insert(id) {
-            ids.push(id.to_string());
+            parsed.push(Member {
+                id: id.to_owned(),
+                display,
+            });
         }
     }
-    Ok(ids)
+    Ok(parsed)
+}
+
+/// A member's `display` (or `displayName`); empty means none.
+fn member_display(member: &Map<String, Value>) -> Result<Option<String>, ScimError> {
+    let value = match get_ci(member, "display") {
+        None | Some(Value::Null) => get_ci(member, "displayName"),
+        given => given,
+    };
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => {
+            limits::check_string("members.display", text, limits::MAX_MEMBER_DISPLAY_BYTES)?;
+            Ok(Some(text.clone()))
+        }
+        Some(_) => Err(ScimError::InvalidValue(
+            "members.display must be a string".into(),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -317,10 +317,24 @@ fn entra_group_create_g1() {
 #[test]
 fn group_members_collected() {
     let body = json!({"displayName": "G", "Members": [
-        {"value": "a", "display": "A"}, {"value": "b", "$ref": null}, {"value": "a"}, "c", {"display": "no id"}
+        {"value": "a", "display": "A"}, {"value": "b", "$ref": null}, {"value": "a", "display": "A2"},
+        "c", {"display": "no id"}, {"value": "d", "displayName": "Dee"}, {"value": "e", "display": ""}
     ]});
     let (g, members) = prepare_new_group(&body).unwrap();
-    assert_eq!(members, ["a", "b", "c"]);
+    let shown = |id: &str, display: Option<&str>| Member {
+        id: id.into(),
+        display: display.map(Into::into),
+    };
+    assert_eq!(
+        members,
+        [
+            shown("a", Some("A")),
+            shown("b", None),
+            shown("c", None),
+            shown("d", Some("Dee")),
+            shown("e", None)
+        ]
+    );
     assert!(g.get("members").is_none());
     assert!(
         prepare_new_group(&json!({"members": []})).is_err(),
@@ -333,7 +347,22 @@ fn group_members_collected() {
     )
     .unwrap();
     assert_eq!(g["id"], "g1");
-    assert_eq!(m, ["x"]);
+    assert_eq!(m, [Member::id("x")]);
+}
+
+#[test]
+fn member_display_is_bounded_and_must_be_text() {
+    let named = |display: Value| json!({"displayName": "G", "members": [{"value": "a", "display": display}]});
+    let long = "n".repeat(crate::limits::MAX_MEMBER_DISPLAY_BYTES + 1);
+    let error = prepare_new_group(&named(json!(long))).unwrap_err();
+    assert!(
+        matches!(&error, ScimError::InvalidValue(d) if d.contains("members.display") && d.contains("256")),
+        "{error:?}"
+    );
+    assert!(prepare_new_group(&named(json!("bell\u{7}"))).is_err());
+    assert!(prepare_new_group(&named(json!(7))).is_err());
+    let fits = "n".repeat(crate::limits::MAX_MEMBER_DISPLAY_BYTES);
+    assert!(prepare_new_group(&named(json!(fits))).is_ok());
 }
 
 fn rfc_full_user() -> Value {
@@ -368,7 +397,7 @@ fn attribute_selection() {
     let v = sel(&["userName", "name.givenName"], &[]);
     assert_eq!(
         v,
-        json!({"schemas": full["schemas"], "id": full["id"], "userName": "bjensen", "name": {"givenName": "Barbara"}})
+        json!({"schemas": full["schemas"], "id": full["id"], "meta": full["meta"], "userName": "bjensen", "name": {"givenName": "Barbara"}})
     );
     let v = sel(&["emails.value"], &[]);
     assert_eq!(
@@ -390,9 +419,17 @@ fn attribute_selection() {
         &[],
     );
     assert_eq!(v[ENTERPRISE_USER_SCHEMA], full[ENTERPRISE_USER_SCHEMA]);
-    assert!(v.get("meta").is_none());
+    assert_eq!(v["meta"], full["meta"], "meta is returned always");
     let v = sel(&["meta.lastModified", "nosuch"], &[]);
-    assert_eq!(v["meta"], json!({"lastModified": "2011-05-13T04:42:34Z"}));
+    assert_eq!(v["meta"], full["meta"]);
+    let v = sel(&[], &["meta", "meta.created", "meta.location"]);
+    let mut kept = full["meta"].clone();
+    kept.as_object_mut().unwrap().remove("created");
+    kept.as_object_mut().unwrap().remove("location");
+    assert_eq!(
+        v["meta"], kept,
+        "meta cannot be excluded; its sub-attributes can"
+    );
     let v = sel(
         &[],
         &[
@@ -409,7 +446,10 @@ fn attribute_selection() {
     assert!(v.get("password").is_none(), "password is returned never");
     assert!(v.get("phoneNumbers").is_some());
     let v = sel(&["nosuch"], &[]);
-    assert_eq!(v, json!({"schemas": full["schemas"], "id": full["id"]}));
+    assert_eq!(
+        v,
+        json!({"schemas": full["schemas"], "id": full["id"], "meta": full["meta"]})
+    );
     strip_never_returned(&mut full, schema);
     assert!(full.get("password").is_none());
     assert!(full.get("userName").is_some());

@@ -46,8 +46,12 @@ pub(super) fn common_attributes() -> Vec<A> {
             .uniqueness(U::Server),
         s("externalId", "A String that is an identifier for the resource as defined by the provisioning client.")
             .case_exact(),
+        // Returned with every resource, `attributes=` or not, so that a client reading part of
+        // a resource still learns its version (for If-Match) and location. Its sub-attributes
+        // are `default` (RFC 7643 §3.1): `excludedAttributes=meta.created` drops one.
         A::new("meta", T::Complex)
             .mutability(M::ReadOnly)
+            .returned(R::Always)
             .description("A complex attribute containing resource metadata.")
             .sub_attributes(vec![
                 s("resourceType", "The name of the resource type of the resource.")
@@ -195,9 +199,9 @@ fn group_attributes() -> Vec<A> {
                 .mutability(M::Immutable),
                 s(
                     "display",
-                    "A human-readable name for the member. READ-ONLY.",
+                    "A human-readable name for the member, as the client sent it with the member.",
                 )
-                .mutability(M::ReadOnly),
+                .mutability(M::Immutable),
             ]),
     ]
 }

@@ -142,12 +142,12 @@ impl SchemaDef {
 ///
 /// RFC 7643 §8.7.1 leaves the common attributes out of the core schemas. Microsoft's gallery
 /// "SCIM validation" requires every mapped attribute, `externalId` included, to be
-/// discoverable in `/Schemas`, so each core schema also lists `id` and `externalId` with their
-/// §3.1 characteristics. `meta` stays out: it can never be mapped (read-only), and clients that
-/// build types from `/Schemas` (python-scim's scim2-models, under scim2-tester) would then
-/// replace their own `Meta` with a generated one and reject every response that carries it.
-/// `schemas` is not an attribute in §3.1 terms.
-const PUBLISHED_COMMON: [&str; 2] = ["id", "externalId"];
+/// discoverable in `/Schemas`, so each core schema also lists `id`, `externalId` and `meta`
+/// with their §3.1 characteristics. `meta` is listed, and served, as returned `always`: a
+/// client that builds its types from `/Schemas` (python-scim's scim2-client) otherwise fills
+/// the `meta` a partial read (`attributes=`) lacks with a type of its own, which its
+/// generated resource type then refuses. `schemas` is not an attribute in §3.1 terms.
+const PUBLISHED_COMMON: [&str; 3] = ["id", "externalId", "meta"];
 
 fn published_schemas() -> impl Iterator<Item = Value> {
     [user(), group()].into_iter().flat_map(|r| {
@@ -312,7 +312,7 @@ mod tests {
     }
 
     #[test]
-    fn core_schemas_list_id_and_external_id_and_extensions_do_not() {
+    fn core_schemas_list_the_common_attributes_and_extensions_do_not() {
         let v = schemas_json();
         let names = |index: usize| -> Vec<String> {
             v["Resources"][index]["attributes"]
@@ -324,19 +324,20 @@ mod tests {
         };
         for core in [0, 2] {
             let names = names(core);
-            for common in ["id", "externalId"] {
+            for common in ["id", "externalId", "meta"] {
                 assert_eq!(
                     names.iter().filter(|n| *n == common).count(),
                     1,
                     "{common} in {names:?}"
                 );
             }
-            assert!(
-                !names.iter().any(|n| n == "schemas" || n == "meta"),
-                "{names:?}"
-            );
+            assert!(!names.iter().any(|n| n == "schemas"), "{names:?}");
         }
-        assert!(!names(1).iter().any(|n| n == "externalId" || n == "id"));
+        assert!(
+            !names(1)
+                .iter()
+                .any(|n| n == "externalId" || n == "id" || n == "meta")
+        );
         let group = schema_json(GROUP_SCHEMA).unwrap();
         let attribute = |name: &str| {
             group["attributes"]
@@ -352,6 +353,29 @@ mod tests {
         assert_eq!(attribute("id")["caseExact"], true);
         assert_eq!(attribute("externalId")["mutability"], "readWrite");
         assert_eq!(attribute("externalId")["caseExact"], true);
+        let meta = attribute("meta");
+        assert_eq!(meta["mutability"], "readOnly");
+        assert_eq!(meta["returned"], "always");
+        let subs: Vec<&str> = meta["subAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                assert_eq!(a["mutability"], "readOnly");
+                assert_eq!(a["returned"], "default");
+                a["name"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            subs,
+            [
+                "resourceType",
+                "created",
+                "lastModified",
+                "location",
+                "version"
+            ]
+        );
     }
 
     #[test]
