@@ -6,7 +6,7 @@ use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
 use prometheus_client::metrics::counter::Counter;
 use service_kit::{checkpoint, quarantine};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool};
 
 use uuid::Uuid;
 
@@ -194,9 +194,13 @@ async fn without_recorded(
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
     let sequences: Vec<i64> = rows.iter().map(|row| row.sequence).collect();
     let event_ids: Vec<Uuid> = rows.iter().map(|row| row.event_id).collect();
+    // Two index lookups, not one `OR`: the planner sometimes answered the `OR` with a scan of
+    // the whole log (up to 390 ms per batch at 290,000 rows), which made the log's growth the
+    // cost of every batch (docs/performance.md).
     let recorded: Vec<(i64, Uuid)> = sqlx::query_as(
-        "SELECT sequence, event_id FROM audit_log \
-         WHERE sequence = ANY($1) OR event_id = ANY($2)",
+        "SELECT sequence, event_id FROM audit_log WHERE sequence = ANY($1) \
+         UNION ALL \
+         SELECT sequence, event_id FROM audit_log WHERE event_id = ANY($2)",
     )
     .bind(&sequences)
     .bind(&event_ids)
@@ -276,39 +280,56 @@ async fn record_chain_origin(conn: &mut PgConnection, first: i64) -> Result<(), 
     Ok(())
 }
 
-/// One multi-row insert for the whole batch. No `ON CONFLICT`: [`without_recorded`] left out
-/// what is already there, and a row that conflicted anyway would leave a gap in its chain, so
-/// it fails the batch instead.
+/// One insert for the whole batch, its columns bound as arrays: the statement text is the
+/// same for every batch size, so each connection prepares it once (a `VALUES` list per size
+/// made one statement per batch size, more than the statement cache holds). No
+/// `ON CONFLICT`: [`without_recorded`] left out what is already there, and a row that
+/// conflicted anyway would leave a gap in its chain, so it fails the batch instead.
 async fn insert_rows(
     conn: &mut PgConnection,
     rows: &[AuditRow],
     links: &[Link],
 ) -> Result<u64, sqlx::Error> {
-    let mut insert = QueryBuilder::<Postgres>::new(
-        "INSERT INTO audit_log (sequence, event_id, tenant_id, occurred_at, operation, outcome, resource_type, \
-         target_id, target_name, actor_config_id, actor_token_id, actor_admin, correlation_id, status, detail, event, \
-         chain_position, record_hash) ",
-    );
-    insert.push_values(rows.iter().zip(links), |mut values, (row, link)| {
-        values
-            .push_bind(row.sequence)
-            .push_bind(row.event_id)
-            .push_bind(row.tenant_id.clone())
-            .push_bind(row.occurred_at)
-            .push_bind(row.operation)
-            .push_bind(row.outcome)
-            .push_bind(row.resource_type.clone())
-            .push_bind(row.target_id.clone())
-            .push_bind(row.target_name.clone())
-            .push_bind(row.actor_config_id.clone())
-            .push_bind(row.actor_token_id.clone())
-            .push_bind(row.actor_admin.clone())
-            .push_bind(row.correlation_id.clone())
-            .push_bind(row.status)
-            .push_bind(row.detail.clone())
-            .push_bind(sqlx::types::Json(row.event.clone()))
-            .push_bind(link.chain_position)
-            .push_bind(link.record_hash.to_vec());
-    });
-    Ok(insert.build().execute(conn).await?.rows_affected())
+    fn column<'a, T>(rows: &'a [AuditRow], field: impl Fn(&'a AuditRow) -> T) -> Vec<T> {
+        rows.iter().map(field).collect()
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO audit_log (sequence, event_id, tenant_id, occurred_at, operation, outcome, \
+         resource_type, target_id, target_name, actor_config_id, actor_token_id, actor_admin, \
+         correlation_id, status, detail, event, chain_position, record_hash) \
+         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], \
+         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+         $13::text[], $14::integer[], $15::text[], $16::jsonb[], $17::bigint[], $18::bytea[])",
+    )
+    .bind(column(rows, |row| row.sequence))
+    .bind(column(rows, |row| row.event_id))
+    .bind(column(rows, |row| row.tenant_id.as_str()))
+    .bind(column(rows, |row| row.occurred_at))
+    .bind(column(rows, |row| row.operation))
+    .bind(column(rows, |row| row.outcome))
+    .bind(column(rows, |row| row.resource_type.as_deref()))
+    .bind(column(rows, |row| row.target_id.as_deref()))
+    .bind(column(rows, |row| row.target_name.as_deref()))
+    .bind(column(rows, |row| row.actor_config_id.as_deref()))
+    .bind(column(rows, |row| row.actor_token_id.as_deref()))
+    .bind(column(rows, |row| row.actor_admin.as_deref()))
+    .bind(column(rows, |row| row.correlation_id.as_str()))
+    .bind(column(rows, |row| row.status))
+    .bind(column(rows, |row| row.detail.as_deref()))
+    .bind(column(rows, |row| sqlx::types::Json(&row.event)))
+    .bind(
+        links
+            .iter()
+            .map(|link| link.chain_position)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        links
+            .iter()
+            .map(|link| link.record_hash.to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected())
 }
