@@ -194,14 +194,15 @@ async fn without_recorded(
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
     let sequences: Vec<i64> = rows.iter().map(|row| row.sequence).collect();
     let event_ids: Vec<Uuid> = rows.iter().map(|row| row.event_id).collect();
-    // Two index lookups, not one `OR`: the planner sometimes answered the `OR` with a scan of
-    // the whole log (up to 390 ms per batch at 290,000 rows), which made the log's growth the
-    // cost of every batch (docs/performance.md).
+    // Two index lookups, and planned for each batch (not prepared): a plan cached while the
+    // log was small scans the whole log once it has grown, up to 390 ms per batch at 290,000
+    // rows, until the next ANALYZE (docs/performance.md).
     let recorded: Vec<(i64, Uuid)> = sqlx::query_as(
         "SELECT sequence, event_id FROM audit_log WHERE sequence = ANY($1) \
          UNION ALL \
          SELECT sequence, event_id FROM audit_log WHERE event_id = ANY($2)",
     )
+    .persistent(false)
     .bind(&sequences)
     .bind(&event_ids)
     .fetch_all(&mut *conn)
