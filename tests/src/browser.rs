@@ -206,6 +206,23 @@ impl Browser {
         self.read_element(selector, "text").await
     }
 
+    /// The text of the first element matching `selector` once it contains `needle`, waiting up
+    /// to 5 s. After a click that submits a form, the old page can still be there when the
+    /// next read comes; an element both pages have would then be read from the old one.
+    pub async fn text_containing(&self, selector: &str, needle: &str) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = self.text(selector).await?;
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!("{selector:?} still reads {text:?}, without {needle:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The current value of a form field.
     pub async fn value(&self, selector: &str) -> anyhow::Result<String> {
         self.read_element(selector, "property/value").await

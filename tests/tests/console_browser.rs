@@ -137,13 +137,10 @@ async fn an_admin_connects_an_idp_and_follows_its_provisioning_in_the_browser() 
 
     // Auto-assign licenses for the offering.
     browser.click("#auto-assign-on").await.unwrap();
-    assert!(
-        browser
-            .text("#auto-assign-state")
-            .await
-            .unwrap()
-            .contains("Auto-assign licenses is on")
-    );
+    browser
+        .text_containing("#auto-assign-state", "Auto-assign licenses is on")
+        .await
+        .unwrap();
     assert!(
         browser
             .text("#seats")
