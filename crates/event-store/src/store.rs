@@ -354,10 +354,9 @@ impl EventStore {
     }
 }
 
-/// The event as stored, refused when it holds text a projection could not store: the stream
-/// is immutable, so such an event would stall every projection behind it (I11).
-/// The event as the stream stores it, refused before it is sent if no projection could store
-/// it or the server would not take it.
+/// The event as the stream stores it, refused before it is sent when it holds text a
+/// projection could not store (the stream is immutable, so such an event would stall every
+/// projection behind it, I11) or is larger than the server takes in one message.
 fn encode(event: &EventEnvelope, max_bytes: usize) -> Result<Bytes, StoreError> {
     let json = event.to_json()?;
     if let Some(offset) = scim_events::storable::first_unstorable(&json) {

@@ -28,13 +28,13 @@ impl MembershipDelta {
         match &outcome.replace_members {
             Some(replacement) => Self {
                 cleared: true,
-                added: unique_members(replacement.iter().chain(&outcome.members_added)),
+                added: first_of_each(replacement.iter().chain(&outcome.members_added), |m| &m.id),
                 removed: Vec::new(),
             },
             None => Self {
                 cleared: outcome.remove_all_members,
-                added: unique_members(outcome.members_added.iter()),
-                removed: unique(outcome.members_removed.iter()),
+                added: first_of_each(outcome.members_added.iter(), |m| &m.id),
+                removed: first_of_each(outcome.members_removed.iter(), |id| id),
             },
         }
     }
@@ -44,16 +44,15 @@ impl MembershipDelta {
     }
 }
 
-fn unique<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
+/// The first of `items` with each id. `GroupPatchOutcome`'s lists are public fields, so the
+/// delta does not rely on them being free of repeats.
+fn first_of_each<'a, T: Clone + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    id: impl Fn(&'a T) -> &'a String,
+) -> Vec<T> {
     let mut seen = HashSet::new();
-    ids.filter(|id| seen.insert(id.as_str())).cloned().collect()
-}
-
-/// The first mention of each member id.
-fn unique_members<'a>(members: impl Iterator<Item = &'a Member>) -> Vec<Member> {
-    let mut seen = HashSet::new();
-    members
-        .filter(|member| seen.insert(member.id.as_str()))
+    items
+        .filter(|item| seen.insert(id(item)))
         .cloned()
         .collect()
 }
@@ -71,10 +70,9 @@ impl<'a> GroupCommands<'a> {
 
     /// Creates the group; returns its id and version.
     pub async fn create(&self, body: &Value) -> Result<(String, u64), ApiError> {
+        // The model names each member once, in order.
         let (resource, requested) = scim_model::prepare_new_group(body)?;
-        let (members, skipped) = self
-            .split_known_members(unique_members(requested.iter()))
-            .await?;
+        let (members, skipped) = self.split_known_members(requested).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let payload = EventPayload::GroupCreated {
             group: GroupState {
@@ -125,7 +123,7 @@ impl<'a> GroupCommands<'a> {
                 resource,
                 MembershipDelta {
                     cleared: true,
-                    added: unique_members(members.iter()),
+                    added: members,
                     removed: Vec::new(),
                 },
             ))
