@@ -1,7 +1,7 @@
 //! A member's `display` as the client sent it is kept with the membership and read back, on
 //! a single read and in a listing: set on create, given by a later add, kept by an add without
-//! one, gone with a PUT that names the member without one. Real Postgres
-//! (`TEST_DATABASE_URL`).
+//! one, gone with a PUT that names the member without one, untouched by a redelivered add.
+//! Real Postgres (`TEST_DATABASE_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::Utc;
@@ -140,6 +140,18 @@ async fn member_displays_are_kept_as_sent() {
     // A replacement (PUT) is the whole truth: u1 without a name has none.
     projection
         .apply(vec![added(3, true, vec![GroupMember::id("u1")])])
+        .await
+        .unwrap();
+    assert_eq!(members(&reader).await, [pair("u1", None)]);
+
+    // A redelivery of the earlier add (a consumer restarted behind its checkpoint) changes
+    // nothing: neither its member nor its name comes back.
+    projection
+        .apply(vec![added(
+            2,
+            false,
+            vec![GroupMember::id("u1"), shown("u2", "new User")],
+        )])
         .await
         .unwrap();
     assert_eq!(members(&reader).await, [pair("u1", None)]);
