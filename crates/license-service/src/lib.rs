@@ -7,6 +7,7 @@
 //! (I5), then published to JetStream as a license event.
 
 mod app;
+mod arrivals;
 mod config;
 mod error;
 mod grpc;

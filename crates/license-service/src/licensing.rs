@@ -149,13 +149,13 @@ pub(crate) fn pool_action(pool: &PoolRow, action: AdminActionKind, detail: Strin
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Decision {
+pub(crate) enum Decision {
     Assigned,
     Released,
     Denied,
 }
 
-fn decision_event(
+pub(crate) fn decision_event(
     pool: &PoolRow,
     user_id: &str,
     source: &str,
@@ -439,60 +439,6 @@ async fn enroll_unseated_users(
         }
     }
     Ok(())
-}
-
-/// Gives an active user a seat in every auto-assign pool of `config_id` where
-/// they hold none, or records a denial (a place in the queue) for the full ones.
-pub(crate) async fn auto_assign(
-    conn: &mut PgConnection,
-    tenant_id: &str,
-    user_id: &str,
-    config_id: &str,
-    cause: &Cause,
-    tally: &mut Tally,
-) -> Result<(), ServiceError> {
-    // One query tells, per pool, whether the user already holds a seat or is
-    // already waiting: most user events (updates of settled users) then
-    // need no further statement.
-    let sql = format!(
-        "SELECT {POOL_COLUMNS}, \
-                EXISTS (SELECT 1 FROM assignments a WHERE a.pool_id = pools.id AND a.user_id = $3) AS held, \
-                EXISTS (SELECT 1 FROM denials d WHERE d.pool_id = pools.id AND d.user_id = $3) AS waiting \
-         FROM pools WHERE tenant_id = $1 AND config_id = $2 AND auto_assign \
-         ORDER BY id FOR UPDATE OF pools"
-    );
-    let pools = sqlx::query_as::<_, PoolWithUser>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant_id)
-        .bind(config_id)
-        .bind(user_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    for PoolWithUser {
-        pool,
-        held,
-        waiting,
-    } in pools
-    {
-        if held || (waiting && pool.seats_used >= pool.seats) {
-            continue;
-        }
-        if take_seat(conn, &pool, user_id, Source::Auto, cause, tally)
-            .await?
-            .is_none()
-        {
-            deny_once(conn, &pool, user_id, cause, tally).await?;
-        }
-    }
-    Ok(())
-}
-
-/// A pool and where one user stands in it.
-#[derive(Debug, FromRow)]
-struct PoolWithUser {
-    #[sqlx(flatten)]
-    pool: PoolRow,
-    held: bool,
-    waiting: bool,
 }
 
 /// Frees the seat `user_id` holds in `pool` (locked by the caller).

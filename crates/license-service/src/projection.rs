@@ -11,6 +11,7 @@ use service_kit::{checkpoint, quarantine};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 
+use crate::arrivals::{Arrival, Run};
 use crate::error::ServiceError;
 use crate::licensing::{self, Cause, REASON_DEACTIVATED, REASON_DELETED};
 use crate::metrics::{LicenseMetrics, Tally};
@@ -53,19 +54,8 @@ impl LicenseProjection {
             return Ok(Tally::default());
         };
 
-        let tenants: BTreeSet<&str> = fresh
-            .iter()
-            .filter(|event| event.envelope.aggregate_kind == AggregateKind::User)
-            .map(|event| event.envelope.tenant_id.as_str())
-            .collect();
-        for tenant in tenants {
-            licensing::lock_tenant(&mut tx, tenant).await?;
-        }
-
         let mut tally = Tally::default();
-        for event in &fresh {
-            apply_event(&mut tx, event, &mut tally).await?;
-        }
+        apply_events(&mut tx, &fresh, &mut tally).await?;
         checkpoint::store(&mut tx, &self.checkpoint_name, last).await?;
         tx.commit().await?;
         Ok(tally)
@@ -105,86 +95,87 @@ impl quarantine::Reapply for LicenseReapply {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), HandlerError> {
-        if event.envelope.aggregate_kind == AggregateKind::User {
-            licensing::lock_tenant(conn, &event.envelope.tenant_id)
-                .await
-                .map_err(HandlerError::from)?;
-        }
-        apply_event(conn, event, &mut Tally::default())
+        apply_events(conn, std::slice::from_ref(event), &mut Tally::default())
             .await
             .map_err(HandlerError::from)
     }
 }
 
-async fn apply_event(
+/// Applies `events` in stream order on `conn` (the batch's transaction). Runs of active users
+/// are decided together ([`arrivals::Run`]); a deactivation or deletion ends a run, since it
+/// may hand a seat to a waiting user, and is applied on its own.
+async fn apply_events(
     conn: &mut PgConnection,
-    event: &StoredEvent,
+    events: &[StoredEvent],
     tally: &mut Tally,
 ) -> Result<(), ServiceError> {
-    let envelope = &event.envelope;
-    if envelope.aggregate_kind != AggregateKind::User {
-        return Ok(());
+    let tenants: BTreeSet<&str> = events
+        .iter()
+        .filter(|event| event.envelope.aggregate_kind == AggregateKind::User)
+        .map(|event| event.envelope.tenant_id.as_str())
+        .collect();
+    for tenant in tenants {
+        licensing::lock_tenant(conn, tenant).await?;
     }
-    let tenant_id = envelope.tenant_id.as_str();
-    let user_id = envelope.aggregate_id.as_str();
-    match &envelope.payload {
-        EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. } => {
-            let active = is_active(resource);
-            let config_id = upsert_user(
-                conn,
-                tenant_id,
-                user_id,
-                envelope.actor.config_id.as_deref(),
-                active,
-            )
-            .await?;
-            let cause = Cause::automatic(envelope);
-            if !active {
+    let mut run = Run::default();
+    for event in events {
+        let envelope = &event.envelope;
+        if envelope.aggregate_kind != AggregateKind::User {
+            continue;
+        }
+        let tenant_id = envelope.tenant_id.as_str();
+        let user_id = envelope.aggregate_id.as_str();
+        let config_id = envelope.actor.config_id.as_deref();
+        match &envelope.payload {
+            EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. }
+                if is_active(resource) =>
+            {
+                let arrival = Arrival {
+                    tenant_id,
+                    user_id,
+                    config_id,
+                    trigger: envelope,
+                };
+                if !run.admits(&arrival) {
+                    run.serve(conn, tally).await?;
+                }
+                run.push(arrival);
+            }
+            EventPayload::UserCreated { .. } | EventPayload::UserUpdated { .. } => {
+                run.serve(conn, tally).await?;
+                sqlx::query(
+                    "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, false) \
+                     ON CONFLICT (tenant_id, user_id) DO UPDATE \
+                     SET config_id = COALESCE(EXCLUDED.config_id, users.config_id), active = false, deleted = false",
+                )
+                .bind(tenant_id)
+                .bind(user_id)
+                .bind(config_id)
+                .execute(&mut *conn)
+                .await?;
+                let cause = Cause::automatic(envelope);
                 licensing::release_all(conn, tenant_id, user_id, REASON_DEACTIVATED, &cause, tally)
                     .await?;
-            } else if let Some(config_id) = config_id {
-                licensing::auto_assign(conn, tenant_id, user_id, &config_id, &cause, tally).await?;
             }
+            EventPayload::UserDeleted { .. } => {
+                run.serve(conn, tally).await?;
+                sqlx::query(
+                    "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, true) \
+                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET active = false, deleted = true",
+                )
+                .bind(tenant_id)
+                .bind(user_id)
+                .bind(config_id)
+                .execute(&mut *conn)
+                .await?;
+                let cause = Cause::automatic(envelope);
+                licensing::release_all(conn, tenant_id, user_id, REASON_DELETED, &cause, tally)
+                    .await?;
+            }
+            _ => {}
         }
-        EventPayload::UserDeleted { .. } => {
-            sqlx::query(
-                "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, true) \
-                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET active = false, deleted = true",
-            )
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(envelope.actor.config_id.as_deref())
-            .execute(&mut *conn)
-            .await?;
-            let cause = Cause::automatic(envelope);
-            licensing::release_all(conn, tenant_id, user_id, REASON_DELETED, &cause, tally).await?;
-        }
-        _ => {}
     }
-    Ok(())
-}
-
-/// Records the user's status; returns the configuration whose pools apply,
-/// falling back to the last known one when a system actor made the change.
-async fn upsert_user(
-    conn: &mut PgConnection,
-    tenant_id: &str,
-    user_id: &str,
-    config_id: Option<&str>,
-    active: bool,
-) -> Result<Option<String>, ServiceError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, $4, false) \
-         ON CONFLICT (tenant_id, user_id) DO UPDATE \
-         SET config_id = COALESCE(EXCLUDED.config_id, users.config_id), active = EXCLUDED.active, deleted = false \
-         RETURNING config_id",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(config_id)
-    .bind(active)
-    .fetch_one(conn)
-    .await?)
+    run.serve(conn, tally).await
 }
 
 /// SCIM's `active`: absent or null means active. The model crate already

@@ -52,10 +52,28 @@ impl RelayMetrics for () {
 /// Writes `event` to the outbox on `conn`, which should be the transaction of the change it
 /// records; wake the relay once that transaction has committed.
 pub async fn enqueue(conn: &mut PgConnection, event: &EventEnvelope) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO outbox (event) VALUES ($1)")
-        .bind(sqlx::types::Json(event))
-        .execute(conn)
-        .await?;
+    enqueue_all(conn, std::slice::from_ref(event)).await
+}
+
+/// [`enqueue`] for many events in one statement; the relay publishes them in this order.
+pub async fn enqueue_all(
+    conn: &mut PgConnection,
+    events: &[EventEnvelope],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<sqlx::types::Json<&EventEnvelope>> =
+        events.iter().map(sqlx::types::Json).collect();
+    // Rows are inserted in ordinality order, so their ids (the relay's order) follow `events`.
+    sqlx::query(
+        "INSERT INTO outbox (event) \
+         SELECT event FROM UNNEST($1::jsonb[]) WITH ORDINALITY AS batch(event, position) \
+         ORDER BY position",
+    )
+    .bind(events)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
