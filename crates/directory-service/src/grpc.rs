@@ -2,14 +2,17 @@
 
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use scim_rpc::directory::directory_read_server::DirectoryRead;
 use scim_rpc::directory::{
-    AuthenticateRequest, AuthenticateResponse, AwaitAppliedRequest, AwaitAppliedResponse,
-    ExistingUserIdsRequest, ExistingUserIdsResponse, GetResourceRequest, GroupMemberIdsRequest,
-    GroupMemberIdsResponse, ListResourcesRequest, ListResourcesResponse, Resource, ResourceKind,
+    AppliedProgress, AuthenticateRequest, AuthenticateResponse, AwaitAppliedRequest,
+    AwaitAppliedResponse, ExistingUserIdsRequest, ExistingUserIdsResponse, GetResourceRequest,
+    GroupMemberIdsRequest, GroupMemberIdsResponse, ListResourcesRequest, ListResourcesResponse,
+    Resource, ResourceKind, WatchAppliedRequest,
 };
 use sqlx::PgPool;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::accounts::AccountStore;
@@ -50,6 +53,9 @@ pub struct DirectoryReadService {
     pool: PgPool,
     applied: watch::Receiver<Applied>,
     checkpoint_name: String,
+    /// Ends the progress streams ([`DirectoryRead::watch_applied`]) when the service stops, so
+    /// that the server's graceful shutdown does not wait for them.
+    stop: CancellationToken,
 }
 
 impl DirectoryReadService {
@@ -58,6 +64,7 @@ impl DirectoryReadService {
         accounts: AccountStore,
         applied: watch::Receiver<Applied>,
         checkpoint_name: String,
+        stop: CancellationToken,
     ) -> Self {
         Self {
             reader: DirectoryReader::new(pool.clone()),
@@ -65,43 +72,35 @@ impl DirectoryReadService {
             pool,
             applied,
             checkpoint_name,
+            stop,
         }
     }
 
-    /// Waits until the projection has applied `sequence`: from the in-process watch on the
-    /// replica that runs it, else (another replica runs it, or this one's projection
-    /// stopped) from the checkpoint in the database. A quarantined sequence answers at once.
+    fn progress(&self) -> Progress {
+        Progress {
+            applied: self.applied.clone(),
+            local_open: true,
+            pool: self.pool.clone(),
+            checkpoint_name: self.checkpoint_name.clone(),
+        }
+    }
+
+    /// Waits until the projection has applied `sequence`. A quarantined sequence answers at
+    /// once.
     async fn await_applied(&self, sequence: u64, timeout: Duration) -> Result<u64, DirectoryError> {
         let deadline = tokio::time::Instant::now() + timeout.min(MAX_AWAIT);
-        let mut applied = self.applied.clone();
-        let mut local_open = true;
+        let mut progress = self.progress();
+        let mut view = progress.current();
         loop {
-            let local = *applied.borrow_and_update();
-            if local.sequence >= sequence {
-                return self.settled(sequence, local).await;
+            if view.sequence >= sequence {
+                return self.settled(sequence, view).await;
             }
-            if local_open && local.leading {
-                // This replica applies the events: its watch says when, no query needed.
-                tokio::select! {
-                    changed = applied.changed() => local_open = changed.is_ok(),
-                    () = tokio::time::sleep_until(deadline) => {}
+            view = tokio::select! {
+                view = progress.next() => view,
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(DirectoryError::NotYetApplied(sequence));
                 }
-            } else {
-                tokio::select! {
-                    changed = applied.changed(), if local_open => {
-                        local_open = changed.is_ok();
-                    }
-                    () = tokio::time::sleep(FOLLOWER_POLL) => {
-                        let stored = Applied::read(&self.pool, &self.checkpoint_name).await?;
-                        if stored.sequence >= sequence {
-                            return self.settled(sequence, stored).await;
-                        }
-                    }
-                }
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(DirectoryError::NotYetApplied(sequence));
-            }
+            };
         }
     }
 
@@ -113,6 +112,78 @@ impl DirectoryReadService {
             return Err(DirectoryError::Quarantined(sequence));
         }
         Ok(applied.sequence)
+    }
+}
+
+/// Where the projection stands, as this replica can tell: from its in-process watch while it
+/// runs the projection, else (another replica runs it, or this one's projection stopped) from
+/// the checkpoint in the database.
+struct Progress {
+    applied: watch::Receiver<Applied>,
+    local_open: bool,
+    pool: PgPool,
+    checkpoint_name: String,
+}
+
+impl Progress {
+    fn current(&mut self) -> Applied {
+        *self.applied.borrow_and_update()
+    }
+
+    /// The next view: when the watch moves on the replica that runs the projection (no query
+    /// needed), else after [`FOLLOWER_POLL`] from the database. A failed read is logged and
+    /// answered with the local view; the next poll tries again.
+    async fn next(&mut self) -> Applied {
+        let local = *self.applied.borrow();
+        if self.local_open && local.leading {
+            self.local_open = self.applied.changed().await.is_ok();
+            return self.current();
+        }
+        tokio::select! {
+            changed = self.applied.changed(), if self.local_open => {
+                self.local_open = changed.is_ok();
+                self.current()
+            }
+            () = tokio::time::sleep(FOLLOWER_POLL) => {
+                match Applied::read(&self.pool, &self.checkpoint_name).await {
+                    Ok(stored) if stored.sequence >= local.sequence => stored,
+                    Ok(_) => local,
+                    Err(error) => {
+                        tracing::warn!(%error, "reading the projection's checkpoint");
+                        local
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every view that moved on from the last one sent (a higher sequence or another
+    /// quarantined one), the current one first.
+    fn into_stream(mut self) -> impl futures::Stream<Item = AppliedProgress> + Send {
+        let first = self.current();
+        futures::stream::unfold(
+            (self, first, true),
+            |(mut progress, last, first)| async move {
+                if first {
+                    return Some((wire(last), (progress, last, false)));
+                }
+                loop {
+                    let view = progress.next().await;
+                    if view.sequence > last.sequence
+                        || view.highest_quarantined != last.highest_quarantined
+                    {
+                        return Some((wire(view), (progress, view, false)));
+                    }
+                }
+            },
+        )
+    }
+}
+
+fn wire(view: Applied) -> AppliedProgress {
+    AppliedProgress {
+        applied_sequence: view.sequence,
+        highest_quarantined: view.highest_quarantined,
     }
 }
 
@@ -209,6 +280,21 @@ impl DirectoryRead for DirectoryReadService {
         Ok(Response::new(AwaitAppliedResponse {
             applied_sequence: applied,
         }))
+    }
+
+    type WatchAppliedStream =
+        std::pin::Pin<Box<dyn futures::Stream<Item = Result<AppliedProgress, Status>> + Send>>;
+
+    async fn watch_applied(
+        &self,
+        _request: Request<WatchAppliedRequest>,
+    ) -> Result<Response<Self::WatchAppliedStream>, Status> {
+        let stream = self
+            .progress()
+            .into_stream()
+            .map(Ok)
+            .take_until(self.stop.clone().cancelled_owned());
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn existing_user_ids(

@@ -317,6 +317,7 @@ impl Application {
             accounts.clone(),
             applied_rx,
             checkpoint_name,
+            stop.clone(),
         );
         let admin_service = AccountAdminServer::with_interceptor(
             accounts::AccountAdminService::new(accounts),

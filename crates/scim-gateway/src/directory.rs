@@ -4,14 +4,17 @@ use scim_rpc::directory::directory_read_client::DirectoryReadClient;
 use scim_rpc::directory::directory_read_server;
 use scim_rpc::directory::{
     AuthenticateRequest, AwaitAppliedRequest, ExistingUserIdsRequest, GetResourceRequest,
-    ListResourcesRequest, ResourceKind,
+    ListResourcesRequest, ResourceKind, WatchAppliedRequest,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use futures::StreamExt as _;
 use serde_json::Value;
 use service_kit::grpc_tls::{GrpcTls, TlsError};
 use telemetry::propagation::TracePropagation;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -60,6 +63,36 @@ const MAX_DIRECTORY_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 type ReadClient = DirectoryReadClient<InterceptedService<Channel, TracePropagation>>;
 
+/// Pause before following the projection's progress again, on the next replica.
+const PROGRESS_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The directory projection's progress as its `WatchApplied` stream last told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AppliedView {
+    sequence: u64,
+    highest_quarantined: u64,
+}
+
+/// What the followed progress says of one sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    Visible,
+    NotYet,
+    /// Not following, or the sequence may have been quarantined: ask the directory.
+    Ask,
+}
+
+impl AppliedView {
+    fn visibility(view: Option<Self>, sequence: u64) -> Visibility {
+        match view {
+            None => Visibility::Ask,
+            Some(view) if view.sequence < sequence => Visibility::NotYet,
+            Some(view) if sequence <= view.highest_quarantined => Visibility::Ask,
+            Some(_) => Visibility::Visible,
+        }
+    }
+}
+
 /// The directory's replicas, called in turn. Every directory call is a read, so a call that
 /// could not reach one replica (it died, it is restarting) is made again on the next one:
 /// losing a replica costs its callers a retry, not an error.
@@ -69,6 +102,8 @@ pub struct DirectoryClient {
     /// The gRPC health service on each replica's channel, for readiness.
     health: Arc<[HealthClient<Channel>]>,
     next: Arc<AtomicUsize>,
+    /// Followed by [`DirectoryClient::follow_progress`]; `None` while no stream is open.
+    progress: Arc<watch::Sender<Option<AppliedView>>>,
 }
 
 impl DirectoryClient {
@@ -93,6 +128,7 @@ impl DirectoryClient {
             replicas: replicas.into(),
             health: health.into(),
             next: Arc::new(AtomicUsize::new(0)),
+            progress: Arc::new(watch::Sender::new(None)),
         })
     }
 
@@ -218,8 +254,30 @@ impl DirectoryClient {
         Ok((response.total_results, resources))
     }
 
-    /// Blocks until the directory shows everything up to `sequence`.
+    /// Blocks until the directory shows everything up to `sequence`: answered from the
+    /// followed progress when it can, else (no stream open, or the sequence may have been
+    /// quarantined) by the directory's `AwaitApplied` with what is left of the timeout.
     pub async fn await_applied(&self, sequence: u64, timeout_ms: u32) -> Result<(), ApiError> {
+        let deadline =
+            tokio::time::Instant::now() + std::time::Duration::from_millis(u64::from(timeout_ms));
+        let mut progress = self.progress.subscribe();
+        loop {
+            match AppliedView::visibility(*progress.borrow_and_update(), sequence) {
+                Visibility::Visible => return Ok(()),
+                Visibility::Ask => break,
+                Visibility::NotYet => {}
+            }
+            tokio::select! {
+                changed = progress.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let timeout_ms = u32::try_from(left.as_millis()).unwrap_or(u32::MAX).max(1);
         self.call(|mut client| async move {
             client
                 .await_applied(AwaitAppliedRequest {
@@ -235,6 +293,48 @@ impl DirectoryClient {
             ),
             _ => ApiError::from(status),
         })?;
+        Ok(())
+    }
+
+    /// Follows the projection's progress (`WatchApplied`) until `stop`, on one replica at a
+    /// time, moving to the next when a stream fails or ends. While none is open, waits ask
+    /// the directory instead.
+    pub async fn follow_progress(&self, stop: CancellationToken) {
+        let mut replica = 0;
+        while !stop.is_cancelled() {
+            let Some(client) = self.replicas.get(replica % self.replicas.len().max(1)) else {
+                // No replica configured: every wait asks (and fails), as calls do.
+                return stop.cancelled().await;
+            };
+            tokio::select! {
+                () = stop.cancelled() => {}
+                outcome = self.follow_one(client.clone()) => {
+                    if let Err(status) = outcome {
+                        tracing::debug!(%status, "following the directory's progress again");
+                    }
+                }
+            }
+            self.progress.send_replace(None);
+            replica += 1;
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = tokio::time::sleep(PROGRESS_RETRY) => {}
+            }
+        }
+    }
+
+    async fn follow_one(&self, mut client: ReadClient) -> Result<(), tonic::Status> {
+        let mut stream = client
+            .watch_applied(WatchAppliedRequest {})
+            .await?
+            .into_inner();
+        while let Some(progress) = stream.next().await {
+            let progress = progress?;
+            self.progress.send_replace(Some(AppliedView {
+                sequence: progress.applied_sequence,
+                highest_quarantined: progress.highest_quarantined,
+            }));
+        }
         Ok(())
     }
 
@@ -283,7 +383,24 @@ fn replica_went_away(status: &tonic::Status) -> bool {
 mod tests {
     use std::sync::Arc;
 
-    use super::replica_went_away;
+    use super::{AppliedView, Visibility, replica_went_away};
+
+    #[test]
+    fn followed_progress_settles_only_what_it_can() {
+        let view = |sequence, highest_quarantined| {
+            Some(AppliedView {
+                sequence,
+                highest_quarantined,
+            })
+        };
+        assert_eq!(AppliedView::visibility(None, 5), Visibility::Ask);
+        assert_eq!(AppliedView::visibility(view(4, 0), 5), Visibility::NotYet);
+        assert_eq!(AppliedView::visibility(view(5, 0), 5), Visibility::Visible);
+        assert_eq!(AppliedView::visibility(view(9, 3), 5), Visibility::Visible);
+        // At or below a quarantined sequence only the directory can tell.
+        assert_eq!(AppliedView::visibility(view(9, 5), 5), Visibility::Ask);
+        assert_eq!(AppliedView::visibility(view(9, 7), 5), Visibility::Ask);
+    }
 
     #[test]
     fn a_connection_closed_under_a_call_moves_it_to_the_next_replica() {

@@ -144,6 +144,14 @@ impl Application {
                 Ok(())
             }
         });
+        let progress = spawn_part("progress", stop.clone(), {
+            let directory = state.directory().clone();
+            let stop = stop.clone();
+            async move {
+                directory.follow_progress(stop).await;
+                Ok(())
+            }
+        });
         // Ready while NATS, JetStream and the directory answer, not merely once started.
         tokio::spawn(
             readiness::DependencyProbe::new(
@@ -177,7 +185,11 @@ impl Application {
         });
         stop.cancelled().await;
         let first_error = join_parts(
-            vec![("http", http), ("revocations", evictions)],
+            vec![
+                ("http", http),
+                ("revocations", evictions),
+                ("progress", progress),
+            ],
             ops_stop,
             ops,
         )
