@@ -117,10 +117,28 @@ impl quarantine::Reapply for AuditReapply {
 /// Gives license rows the userName of the user's latest earlier event: from
 /// this batch when it is there, else from the log. Only rows before the
 /// license row count, so a replay names it exactly as the first pass did.
+/// The log is asked once for the whole batch, for each user no earlier row of
+/// the batch names (at that user's first license row).
 async fn name_license_targets(
     conn: &mut PgConnection,
     rows: &mut [AuditRow],
 ) -> Result<(), sqlx::Error> {
+    let mut named_in_batch: HashSet<(String, String)> = HashSet::new();
+    let mut asked: HashSet<(String, String)> = HashSet::new();
+    let mut wanted: Vec<((String, String), i64)> = Vec::new();
+    for row in rows.iter() {
+        if let Some((key, _)) = row.user_key() {
+            named_in_batch.insert(key);
+        } else if row.needs_user_name()
+            && let Some(user_id) = row.target_id.clone()
+        {
+            let key = (row.tenant_id.clone(), user_id);
+            if !named_in_batch.contains(&key) && asked.insert(key.clone()) {
+                wanted.push((key, row.sequence));
+            }
+        }
+    }
+    let mut from_log = logged_user_names(conn, &wanted).await?;
     let mut known: HashMap<(String, String), String> = HashMap::new();
     for row in rows.iter_mut() {
         if let Some((key, name)) = row.user_key() {
@@ -136,25 +154,48 @@ async fn name_license_targets(
         let key = (row.tenant_id.clone(), user_id);
         if let Some(name) = known.get(&key) {
             row.target_name = Some(name.clone());
-            continue;
-        }
-        let name: Option<String> = sqlx::query_scalar(
-            "SELECT target_name FROM audit_log \
-             WHERE tenant_id = $1 AND target_id = $2 AND resource_type = 'User' \
-               AND target_name IS NOT NULL AND sequence < $3 \
-             ORDER BY sequence DESC LIMIT 1",
-        )
-        .bind(&key.0)
-        .bind(&key.1)
-        .bind(row.sequence)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(name) = name {
+        } else if let Some(name) = from_log.remove(&key) {
             row.target_name = Some(name.clone());
             known.insert(key, name);
         }
     }
     Ok(())
+}
+
+/// For each (tenant, user) and sequence: the userName of the user's latest
+/// logged event before that sequence, where there is one.
+async fn logged_user_names(
+    conn: &mut PgConnection,
+    wanted: &[((String, String), i64)],
+) -> Result<HashMap<(String, String), String>, sqlx::Error> {
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tenants: Vec<&str> = wanted
+        .iter()
+        .map(|((tenant, _), _)| tenant.as_str())
+        .collect();
+    let users: Vec<&str> = wanted.iter().map(|((_, user), _)| user.as_str()).collect();
+    let before: Vec<i64> = wanted.iter().map(|(_, sequence)| *sequence).collect();
+    let found: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT wanted.tenant_id, wanted.target_id, latest.target_name \
+         FROM UNNEST($1::text[], $2::text[], $3::int8[]) AS wanted(tenant_id, target_id, before) \
+         CROSS JOIN LATERAL ( \
+             SELECT target_name FROM audit_log \
+             WHERE tenant_id = wanted.tenant_id AND target_id = wanted.target_id \
+               AND resource_type = 'User' AND target_name IS NOT NULL \
+               AND sequence < wanted.before \
+             ORDER BY sequence DESC LIMIT 1) AS latest",
+    )
+    .bind(&tenants)
+    .bind(&users)
+    .bind(&before)
+    .fetch_all(conn)
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(tenant, user, name)| ((tenant, user), name))
+        .collect())
 }
 
 /// What [`append_rows`] wrote.

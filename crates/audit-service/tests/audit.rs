@@ -312,6 +312,73 @@ async fn every_event_is_recorded_exactly_once() {
     env.cleanup().await;
 }
 
+/// License rows are named after the user's latest earlier userName: from the log for users
+/// the batch does not name, from the batch after a rename in it, and not at all for a user
+/// never named. The later events are appended while the service is stopped, so that it takes
+/// them in together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn license_rows_take_the_latest_earlier_user_name() {
+    let env = TestEnv::new().await;
+    let app = env.start().await;
+    env.append(&user_created(TENANT, "alice", "alice@old.example", 1))
+        .await;
+    let first = env
+        .append(&user_created(
+            OTHER_TENANT,
+            "alice",
+            "alice@tenant2.example",
+            2,
+        ))
+        .await;
+    env.wait_for_checkpoint(first).await;
+    app.stop().await;
+
+    let license_event = |tenant: &str, user: &str, minute| {
+        event(
+            tenant,
+            AggregateKind::License,
+            user,
+            minute,
+            EventPayload::LicenseDenied(license(user, Some("pool exhausted"))),
+        )
+    };
+    env.append(&license_event(TENANT, "alice", 3)).await;
+    env.append(&license_event(OTHER_TENANT, "alice", 4)).await;
+    env.append(&user_patched(TENANT, "alice", "alice@new.example", 5))
+        .await;
+    env.append(&license_event(TENANT, "alice", 6)).await;
+    let last = env.append(&license_event(TENANT, "dave", 7)).await;
+    let app = env.start().await;
+    env.wait_for_checkpoint(last).await;
+
+    let mut admin = client(&app).await;
+    let names = |records: Vec<AuditRecord>| -> Vec<(String, String)> {
+        records
+            .into_iter()
+            .filter(|record| record.resource_type == "License")
+            .map(|record| (record.target_id, record.target_name))
+            .collect()
+    };
+    assert_eq!(
+        names(query(&mut admin, AuditQueryRequest::default()).await),
+        [
+            ("alice".to_owned(), "alice@old.example".to_owned()),
+            ("alice".to_owned(), "alice@new.example".to_owned()),
+            ("dave".to_owned(), String::new()),
+        ]
+    );
+    let other = AuditQueryRequest {
+        tenant_id: OTHER_TENANT.into(),
+        ..AuditQueryRequest::default()
+    };
+    assert_eq!(
+        names(query(&mut admin, other).await),
+        [("alice".to_owned(), "alice@tenant2.example".to_owned())]
+    );
+    app.stop().await;
+    env.cleanup().await;
+}
+
 async fn query(client: &mut Client, request: AuditQueryRequest) -> Vec<AuditRecord> {
     let request = AuditQueryRequest {
         tenant_id: if request.tenant_id.is_empty() {
