@@ -947,6 +947,20 @@ async fn a_tenant_over_its_limit_gets_429_while_another_stays_fast() {
     stack.stop().await;
 }
 
+/// How many writes gateway `index` found visible through its followed progress stream.
+async fn settled_by_progress(stack: &TestStack, index: usize) -> u64 {
+    let (status, metrics) =
+        test_support::http_get(stack.gateway_metrics_addrs[index], "/metrics").await;
+    assert_eq!(status, 200);
+    metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("scim_gateway_visibility_waits_total{settled_by=\"progress\"} ")
+        })
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[tokio::test]
 async fn writes_go_on_when_the_directory_replica_running_the_projection_dies() {
     let mut stack = TestStack::start_with(StackOptions {
@@ -993,6 +1007,28 @@ async fn writes_go_on_when_the_directory_replica_running_the_projection_dies() {
         successor.is_some() && successor != leader,
         "the other replica took over: {leader:?} -> {successor:?}"
     );
+    // A gateway that followed the killed replica's progress stream follows the survivor's
+    // 200 ms later; meanwhile its writes ask AwaitApplied. Once one write is settled by the
+    // stream again, all are.
+    for (g, client) in gateways.iter().enumerate() {
+        eventually(Duration::from_secs(10), || {
+            let client = client.clone();
+            let stack = &stack;
+            async move {
+                let before = settled_by_progress(stack, g).await;
+                let user_name = format!("follow-{g}-{}@example.com", uuid::Uuid::new_v4());
+                let response = client.post("/Users", &user_body(&user_name)).await?;
+                assert_eq!(response.status, 201, "{}", response.body);
+                Ok((settled_by_progress(stack, g).await > before).then_some(()))
+            }
+        })
+        .await
+        .unwrap();
+    }
+    let followed_before = [
+        settled_by_progress(&stack, 0).await,
+        settled_by_progress(&stack, 1).await,
+    ];
     for (g, client) in gateways.iter().enumerate() {
         for i in 0..10 {
             let user_name = format!("after-{g}-{i}@example.com");
@@ -1007,6 +1043,15 @@ async fn writes_go_on_when_the_directory_replica_running_the_projection_dies() {
             assert_eq!(read.status, 200, "read-your-writes after the handover");
             acknowledged.push(id);
         }
+    }
+    // Each gateway follows the survivor's progress stream: the writes after the handover were
+    // settled without an AwaitApplied call.
+    for (g, before) in followed_before.iter().enumerate() {
+        assert_eq!(
+            settled_by_progress(&stack, g).await - before,
+            10,
+            "gateway {g}: writes settled by the followed progress after the handover"
+        );
     }
     for id in &acknowledged {
         assert_eq!(

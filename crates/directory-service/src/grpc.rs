@@ -43,6 +43,9 @@ fn within_budget(resources: impl Iterator<Item = Resource>) -> Vec<Resource> {
 
 /// Upper bound on how long a gateway may block waiting for the projection.
 const MAX_AWAIT: Duration = Duration::from_secs(10);
+/// How often a `WatchApplied` stream repeats an unchanged view; the gateway gives up on a
+/// stream silent for three of these (`scim-gateway/src/directory.rs`).
+const PROGRESS_HEARTBEAT: Duration = Duration::from_secs(1);
 /// Replicas that are not the active consumer learn progress from the
 /// database; this is how often a waiting call looks.
 const FOLLOWER_POLL: Duration = Duration::from_millis(10);
@@ -158,7 +161,9 @@ impl Progress {
     }
 
     /// Every view that moved on from the last one sent (a higher sequence or another
-    /// quarantined one), the current one first.
+    /// quarantined one), the current one first, and the last one again after
+    /// [`PROGRESS_HEARTBEAT`] without a change, so that a follower can tell a quiet projection
+    /// from a replica that stopped answering.
     fn into_stream(mut self) -> impl futures::Stream<Item = AppliedProgress> + Send {
         let first = self.current();
         futures::stream::unfold(
@@ -167,8 +172,13 @@ impl Progress {
                 if first {
                     return Some((wire(last), (progress, last, false)));
                 }
+                let heartbeat = tokio::time::sleep(PROGRESS_HEARTBEAT);
+                tokio::pin!(heartbeat);
                 loop {
-                    let view = progress.next().await;
+                    let view = tokio::select! {
+                        view = progress.next() => view,
+                        () = &mut heartbeat => return Some((wire(last), (progress, last, false))),
+                    };
                     if view.sequence > last.sequence
                         || view.highest_quarantined != last.highest_quarantined
                     {

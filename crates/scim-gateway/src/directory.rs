@@ -65,12 +65,25 @@ type ReadClient = DirectoryReadClient<InterceptedService<Channel, TracePropagati
 
 /// Pause before following the projection's progress again, on the next replica.
 const PROGRESS_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+/// A progress stream silent this long is given up: the directory repeats its view every
+/// second (`PROGRESS_HEARTBEAT` there), so silence means a replica that hangs or a connection
+/// that died without closing, and waits must not stall behind it.
+const PROGRESS_SILENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The directory projection's progress as its `WatchApplied` stream last told it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct AppliedView {
     sequence: u64,
     highest_quarantined: u64,
+}
+
+/// What told a write that it is visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettledBy {
+    /// The followed `WatchApplied` stream: no call.
+    Progress,
+    /// An `AwaitApplied` call.
+    Directory,
 }
 
 /// What the followed progress says of one sequence.
@@ -257,13 +270,17 @@ impl DirectoryClient {
     /// Blocks until the directory shows everything up to `sequence`: answered from the
     /// followed progress when it can, else (no stream open, or the sequence may have been
     /// quarantined) by the directory's `AwaitApplied` with what is left of the timeout.
-    pub async fn await_applied(&self, sequence: u64, timeout_ms: u32) -> Result<(), ApiError> {
+    pub async fn await_applied(
+        &self,
+        sequence: u64,
+        timeout_ms: u32,
+    ) -> Result<SettledBy, ApiError> {
         let deadline =
             tokio::time::Instant::now() + std::time::Duration::from_millis(u64::from(timeout_ms));
         let mut progress = self.progress.subscribe();
         loop {
             match AppliedView::visibility(*progress.borrow_and_update(), sequence) {
-                Visibility::Visible => return Ok(()),
+                Visibility::Visible => return Ok(SettledBy::Progress),
                 Visibility::Ask => break,
                 Visibility::NotYet => {}
             }
@@ -293,7 +310,7 @@ impl DirectoryClient {
             ),
             _ => ApiError::from(status),
         })?;
-        Ok(())
+        Ok(SettledBy::Directory)
     }
 
     /// Follows the projection's progress (`WatchApplied`) until `stop`, on one replica at a
@@ -324,18 +341,30 @@ impl DirectoryClient {
     }
 
     async fn follow_one(&self, mut client: ReadClient) -> Result<(), tonic::Status> {
-        let mut stream = client
-            .watch_applied(WatchAppliedRequest {})
-            .await?
-            .into_inner();
-        while let Some(progress) = stream.next().await {
+        let opened = tokio::time::timeout(
+            PROGRESS_SILENCE,
+            client.watch_applied(WatchAppliedRequest {}),
+        )
+        .await
+        .map_err(|_| {
+            tonic::Status::deadline_exceeded("the directory did not open a progress stream")
+        })?;
+        let mut stream = opened?.into_inner();
+        loop {
+            let Ok(next) = tokio::time::timeout(PROGRESS_SILENCE, stream.next()).await else {
+                return Err(tonic::Status::deadline_exceeded(
+                    "the directory's progress stream went silent",
+                ));
+            };
+            let Some(progress) = next else {
+                return Ok(());
+            };
             let progress = progress?;
             self.progress.send_replace(Some(AppliedView {
                 sequence: progress.applied_sequence,
                 highest_quarantined: progress.highest_quarantined,
             }));
         }
-        Ok(())
     }
 
     pub async fn existing_user_ids(

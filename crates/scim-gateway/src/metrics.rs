@@ -8,6 +8,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::directory::SettledBy;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub method: String,
@@ -16,8 +18,15 @@ pub struct HttpLabels {
     pub status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SettledByLabels {
+    /// `progress` (the followed `WatchApplied` stream) or `directory` (an `AwaitApplied` call).
+    settled_by: &'static str,
+}
+
 #[derive(Clone)]
 pub struct GatewayMetrics {
+    visibility_waits: Family<SettledByLabels, Counter>,
     requests: Family<HttpLabels, Counter>,
     durations: Family<HttpLabels, Histogram>,
     pub publish_conflicts: Counter,
@@ -31,6 +40,7 @@ pub struct GatewayMetrics {
 impl GatewayMetrics {
     pub fn new(registry: &mut Registry) -> Self {
         let metrics = Self {
+            visibility_waits: Family::default(),
             requests: Family::default(),
             durations: Family::new_with_constructor(|| {
                 Histogram::new([
@@ -44,6 +54,13 @@ impl GatewayMetrics {
             auth_lookups_throttled: Counter::default(),
             panics: Counter::default(),
         };
+        registry.register(
+            "visibility_waits",
+            "Writes answered once the directory showed them, by what told the gateway so: its \
+             followed progress stream, or an AwaitApplied call (no stream open, or a sequence \
+             at or below a quarantined one)",
+            metrics.visibility_waits.clone(),
+        );
         registry.register(
             "tenant_throttled",
             "Requests answered 429 because their tenant exceeded its rate or concurrency limit",
@@ -86,6 +103,16 @@ impl GatewayMetrics {
             metrics.rejections_unrecorded.clone(),
         );
         metrics
+    }
+
+    pub fn visibility_settled(&self, settled_by: SettledBy) {
+        let settled_by = match settled_by {
+            SettledBy::Progress => "progress",
+            SettledBy::Directory => "directory",
+        };
+        self.visibility_waits
+            .get_or_create(&SettledByLabels { settled_by })
+            .inc();
     }
 
     pub fn record(&self, labels: &HttpLabels, elapsed: Duration) {

@@ -218,9 +218,12 @@ impl<'a> Writer<'a> {
     }
 
     async fn await_visible(&self, version: u64) -> Result<(), ApiError> {
-        self.state
+        let settled_by = self
+            .state
             .directory()
             .await_applied(version, self.state.config().await_applied_ms)
-            .await
+            .await?;
+        self.state.metrics().visibility_settled(settled_by);
+        Ok(())
     }
 }
