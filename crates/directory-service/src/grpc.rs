@@ -166,27 +166,22 @@ impl Progress {
     /// from a replica that stopped answering.
     fn into_stream(mut self) -> impl futures::Stream<Item = AppliedProgress> + Send {
         let first = self.current();
-        futures::stream::unfold(
-            (self, first, true),
-            |(mut progress, last, first)| async move {
-                if first {
-                    return Some((wire(last), (progress, last, false)));
+        let changes = futures::stream::unfold((self, first), |(mut progress, last)| async move {
+            let heartbeat = tokio::time::sleep(PROGRESS_HEARTBEAT);
+            tokio::pin!(heartbeat);
+            loop {
+                let view = tokio::select! {
+                    view = progress.next() => view,
+                    () = &mut heartbeat => return Some((wire(last), (progress, last))),
+                };
+                if view.sequence > last.sequence
+                    || view.highest_quarantined != last.highest_quarantined
+                {
+                    return Some((wire(view), (progress, view)));
                 }
-                let heartbeat = tokio::time::sleep(PROGRESS_HEARTBEAT);
-                tokio::pin!(heartbeat);
-                loop {
-                    let view = tokio::select! {
-                        view = progress.next() => view,
-                        () = &mut heartbeat => return Some((wire(last), (progress, last, false))),
-                    };
-                    if view.sequence > last.sequence
-                        || view.highest_quarantined != last.highest_quarantined
-                    {
-                        return Some((wire(view), (progress, view, false)));
-                    }
-                }
-            },
-        )
+            }
+        });
+        futures::stream::once(std::future::ready(wire(first))).chain(changes)
     }
 }
 

@@ -121,14 +121,12 @@ async fn member_displays_are_kept_as_sent() {
     );
 
     // A later add names u2 and leaves u1's name alone when it sends none.
-    projection
-        .apply(vec![added(
-            2,
-            false,
-            vec![GroupMember::id("u1"), shown("u2", "new User")],
-        )])
-        .await
-        .unwrap();
+    let naming_add = added(
+        2,
+        false,
+        vec![GroupMember::id("u1"), shown("u2", "new User")],
+    );
+    projection.apply(vec![naming_add.clone()]).await.unwrap();
     assert_eq!(
         members(&reader).await,
         [
@@ -146,13 +144,6 @@ async fn member_displays_are_kept_as_sent() {
 
     // A redelivery of the earlier add (a consumer restarted behind its checkpoint) changes
     // nothing: neither its member nor its name comes back.
-    projection
-        .apply(vec![added(
-            2,
-            false,
-            vec![GroupMember::id("u1"), shown("u2", "new User")],
-        )])
-        .await
-        .unwrap();
+    projection.apply(vec![naming_add]).await.unwrap();
     assert_eq!(members(&reader).await, [pair("u1", None)]);
 }

@@ -264,6 +264,37 @@ async fn read_standing(
     Ok(())
 }
 
+/// (pool, tenant, user) columns, row by row in the order the run decided them.
+#[derive(Default)]
+struct PoolUsers<'a> {
+    pool_ids: Vec<&'a str>,
+    tenant_ids: Vec<&'a str>,
+    user_ids: Vec<&'a str>,
+}
+
+impl<'a> PoolUsers<'a> {
+    fn push(&mut self, pool: &'a PoolRow, user_id: &'a str) {
+        self.pool_ids.push(&pool.id);
+        self.tenant_ids.push(&pool.tenant_id);
+        self.user_ids.push(user_id);
+    }
+
+    /// Runs `sql`, which takes the columns as `$1` (pools), `$2` (tenants) and `$3` (users),
+    /// unless there are no rows.
+    async fn write(&self, conn: &mut PgConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+        if self.pool_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(sql)
+            .bind(&self.pool_ids)
+            .bind(&self.tenant_ids)
+            .bind(&self.user_ids)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Writes the run's verdicts: seats, the pools' counts, queue places (in stream order, so the
 /// queue stays first come, first served) and one outbox event per assignment or denial.
 async fn write_verdicts(
@@ -275,69 +306,55 @@ async fn write_verdicts(
     seats_used: &[i32],
     tally: &mut Tally,
 ) -> Result<(), ServiceError> {
-    let mut seated: (Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
-    let mut unqueued: (Vec<&str>, Vec<&str>) = Default::default();
-    let mut queued: (Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
+    let mut seated = PoolUsers::default();
+    let mut unqueued = PoolUsers::default();
+    let mut queued = PoolUsers::default();
     let mut events = Vec::new();
     for (request, verdict) in requests.iter().zip(verdicts) {
         let pool = &pools[request.pool];
-        let arrival = &arrivals[request.arrival];
-        let cause = Cause::automatic(arrival.trigger);
-        match verdict {
+        let user_id = arrivals[request.arrival].user_id;
+        let (decision, reason) = match verdict {
             Verdict::Unchanged => continue,
             Verdict::Assign => {
-                seated.0.push(&pool.id);
-                seated.1.push(&pool.tenant_id);
-                seated.2.push(arrival.user_id);
+                seated.push(pool, user_id);
                 if request.standing.waiting {
-                    unqueued.0.push(&pool.id);
-                    unqueued.1.push(arrival.user_id);
+                    unqueued.push(pool, user_id);
                 }
-                events.push(licensing::decision_event(
-                    pool,
-                    arrival.user_id,
-                    Source::Auto.as_str(),
-                    None,
-                    Decision::Assigned,
-                    &cause,
-                ));
                 tally.assigned += 1;
+                (Decision::Assigned, None)
             }
             Verdict::Deny => {
-                queued.0.push(&pool.id);
-                queued.1.push(&pool.tenant_id);
-                queued.2.push(arrival.user_id);
-                events.push(licensing::decision_event(
-                    pool,
-                    arrival.user_id,
-                    Source::Auto.as_str(),
-                    Some(REASON_EXHAUSTED),
-                    Decision::Denied,
-                    &cause,
-                ));
+                queued.push(pool, user_id);
                 tally.denied += 1;
+                (Decision::Denied, Some(REASON_EXHAUSTED))
             }
-        }
+        };
+        events.push(licensing::decision_event(
+            pool,
+            user_id,
+            Source::Auto.as_str(),
+            reason,
+            decision,
+            &Cause::automatic(arrivals[request.arrival].trigger),
+        ));
     }
-    if !seated.0.is_empty() {
-        sqlx::query(
+    seated
+        .write(
+            conn,
             "INSERT INTO assignments (pool_id, tenant_id, user_id, source) \
              SELECT pool_id, tenant_id, user_id, 'auto' \
              FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY \
                   AS seat(pool_id, tenant_id, user_id, position) \
              ORDER BY position",
         )
-        .bind(&seated.0)
-        .bind(&seated.1)
-        .bind(&seated.2)
-        .execute(&mut *conn)
         .await?;
-        let (changed_ids, counts): (Vec<&str>, Vec<i32>) = pools
-            .iter()
-            .zip(seats_used)
-            .filter(|(pool, used)| pool.seats_used != **used)
-            .map(|(pool, used)| (pool.id.as_str(), *used))
-            .unzip();
+    let (changed_ids, counts): (Vec<&str>, Vec<i32>) = pools
+        .iter()
+        .zip(seats_used)
+        .filter(|(pool, used)| pool.seats_used != **used)
+        .map(|(pool, used)| (pool.id.as_str(), *used))
+        .unzip();
+    if !changed_ids.is_empty() {
         sqlx::query(
             "UPDATE pools SET seats_used = counted.seats_used \
              FROM UNNEST($1::text[], $2::int4[]) AS counted(id, seats_used) \
@@ -348,30 +365,23 @@ async fn write_verdicts(
         .execute(&mut *conn)
         .await?;
     }
-    if !unqueued.0.is_empty() {
-        sqlx::query(
-            "DELETE FROM denials WHERE (pool_id, user_id) IN \
-             (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+    unqueued
+        .write(
+            conn,
+            "DELETE FROM denials WHERE (pool_id, tenant_id, user_id) IN \
+             (SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]))",
         )
-        .bind(&unqueued.0)
-        .bind(&unqueued.1)
-        .execute(&mut *conn)
         .await?;
-    }
-    if !queued.0.is_empty() {
-        sqlx::query(
+    queued
+        .write(
+            conn,
             "INSERT INTO denials (pool_id, tenant_id, user_id) \
              SELECT pool_id, tenant_id, user_id \
              FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY \
                   AS place(pool_id, tenant_id, user_id, position) \
              ORDER BY position",
         )
-        .bind(&queued.0)
-        .bind(&queued.1)
-        .bind(&queued.2)
-        .execute(&mut *conn)
         .await?;
-    }
     Ok(service_kit::outbox::enqueue_all(conn, &events).await?)
 }
 

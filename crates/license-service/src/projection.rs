@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use event_store::StoredEvent;
 use event_store::consumer::{BatchHandler, HandlerError};
-use scim_events::{AggregateKind, EventPayload};
+use scim_events::{AggregateKind, EventEnvelope, EventPayload};
 use serde_json::Value;
 use service_kit::{checkpoint, quarantine};
 use sqlx::{PgConnection, PgPool};
@@ -123,17 +123,14 @@ async fn apply_events(
         if envelope.aggregate_kind != AggregateKind::User {
             continue;
         }
-        let tenant_id = envelope.tenant_id.as_str();
-        let user_id = envelope.aggregate_id.as_str();
-        let config_id = envelope.actor.config_id.as_deref();
         match &envelope.payload {
             EventPayload::UserCreated { resource } | EventPayload::UserUpdated { resource, .. }
                 if is_active(resource) =>
             {
                 let arrival = Arrival {
-                    tenant_id,
-                    user_id,
-                    config_id,
+                    tenant_id: &envelope.tenant_id,
+                    user_id: &envelope.aggregate_id,
+                    config_id: envelope.actor.config_id.as_deref(),
                     trigger: envelope,
                 };
                 if !run.admits(&arrival) {
@@ -143,39 +140,55 @@ async fn apply_events(
             }
             EventPayload::UserCreated { .. } | EventPayload::UserUpdated { .. } => {
                 run.serve(conn, tally).await?;
-                sqlx::query(
-                    "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, false) \
-                     ON CONFLICT (tenant_id, user_id) DO UPDATE \
-                     SET config_id = COALESCE(EXCLUDED.config_id, users.config_id), active = false, deleted = false",
-                )
-                .bind(tenant_id)
-                .bind(user_id)
-                .bind(config_id)
-                .execute(&mut *conn)
-                .await?;
-                let cause = Cause::automatic(envelope);
-                licensing::release_all(conn, tenant_id, user_id, REASON_DEACTIVATED, &cause, tally)
-                    .await?;
+                leave(conn, envelope, Leaving::Deactivated, tally).await?;
             }
             EventPayload::UserDeleted { .. } => {
                 run.serve(conn, tally).await?;
-                sqlx::query(
-                    "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, true) \
-                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET active = false, deleted = true",
-                )
-                .bind(tenant_id)
-                .bind(user_id)
-                .bind(config_id)
-                .execute(&mut *conn)
-                .await?;
-                let cause = Cause::automatic(envelope);
-                licensing::release_all(conn, tenant_id, user_id, REASON_DELETED, &cause, tally)
-                    .await?;
+                leave(conn, envelope, Leaving::Deleted, tally).await?;
             }
             _ => {}
         }
     }
     run.serve(conn, tally).await
+}
+
+/// How a user stops holding seats.
+#[derive(Clone, Copy)]
+enum Leaving {
+    Deactivated,
+    Deleted,
+}
+
+/// Records that the user of `envelope` left (a deactivation keeps a newly named
+/// configuration; a deletion only marks the user) and releases every seat they hold.
+async fn leave(
+    conn: &mut PgConnection,
+    envelope: &EventEnvelope,
+    leaving: Leaving,
+    tally: &mut Tally,
+) -> Result<(), ServiceError> {
+    let (record, reason) = match leaving {
+        Leaving::Deactivated => (
+            "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, false) \
+             ON CONFLICT (tenant_id, user_id) DO UPDATE \
+             SET config_id = COALESCE(EXCLUDED.config_id, users.config_id), active = false, deleted = false",
+            REASON_DEACTIVATED,
+        ),
+        Leaving::Deleted => (
+            "INSERT INTO users (tenant_id, user_id, config_id, active, deleted) VALUES ($1, $2, $3, false, true) \
+             ON CONFLICT (tenant_id, user_id) DO UPDATE SET active = false, deleted = true",
+            REASON_DELETED,
+        ),
+    };
+    let (tenant_id, user_id) = (envelope.tenant_id.as_str(), envelope.aggregate_id.as_str());
+    sqlx::query(record)
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(envelope.actor.config_id.as_deref())
+        .execute(&mut *conn)
+        .await?;
+    let cause = Cause::automatic(envelope);
+    licensing::release_all(conn, tenant_id, user_id, reason, &cause, tally).await
 }
 
 /// SCIM's `active`: absent or null means active. The model crate already

@@ -57,33 +57,25 @@ async fn a_batch_decides_as_one_user_at_a_time_would() {
         app.channel().await,
         OperatorCredential::new(ADMIN_TOKEN).unwrap(),
     );
-    let pool = |tenant: &str, config: &str, license_type: &str, seats: u32| UpsertPoolRequest {
-        tenant_id: tenant.into(),
-        config_id: config.into(),
-        application_instance: "crm".into(),
-        license_type: license_type.into(),
-        seats,
-        auto_assign: true,
+    let mut pool = async |tenant: &str, config: &str, license_type: &str, seats: u32| {
+        admin
+            .upsert_pool(UpsertPoolRequest {
+                tenant_id: tenant.into(),
+                config_id: config.into(),
+                application_instance: "crm".into(),
+                license_type: license_type.into(),
+                seats,
+                auto_assign: true,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .id
     };
     // Pool ids are time-ordered: `a` sorts before `b`, the order decisions visit them in.
-    let a = admin
-        .upsert_pool(pool(TENANT, "cfg1", "standard", 3))
-        .await
-        .unwrap()
-        .into_inner()
-        .id;
-    let b = admin
-        .upsert_pool(pool(TENANT, "cfg1", "premium", 1))
-        .await
-        .unwrap()
-        .into_inner()
-        .id;
-    let c = admin
-        .upsert_pool(pool(OTHER_TENANT, "cfg2", "standard", 1))
-        .await
-        .unwrap()
-        .into_inner()
-        .id;
+    let a = pool(TENANT, "cfg1", "standard", 3).await;
+    let b = pool(TENANT, "cfg1", "premium", 1).await;
+    let c = pool(OTHER_TENANT, "cfg2", "standard", 1).await;
     app.stop().await;
 
     env.create_user(TENANT, "cfg1", &user(1), true).await;
